@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * qbd wire protocol, version 1. Shared by the module (C) and qbd-server (C++).
+ * docs/protocol.md is the prose description; this header is the truth.
+ *
+ * All multi-byte fields are little-endian (__le*). Nothing here is trusted
+ * by the receiver before it is checked.
+ *
+ * A TCP connection starts with one message from the client whose first
+ * 8 bytes are a struct qbd_msg_hdr:
+ *  - QBD_MSG_HELLO: opens one volume for IO on this connection (one
+ *    connection per client hardware queue). The server answers with a
+ *    struct qbd_hello_reply. After a successful hello the connection
+ *    carries struct qbd_req / struct qbd_reply until it closes.
+ *  - QBD_MSG_ADMIN: one struct qbd_admin_req; the server answers with
+ *    struct qbd_admin_reply followed by @payload_len bytes, and the client
+ *    may send further admin requests on the same connection.
+ *
+ * IO: a request header, followed (WRITE only) by @length bytes of data.
+ * A reply header, followed (READ with status 0 only) by @length bytes.
+ * Replies may come in any order; @handle ties a reply to its request.
+ */
+#ifndef QBD_PROTO_H
+#define QBD_PROTO_H
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+#define QBD_STATIC_ASSERT(e, m) static_assert(e, m)
+#else
+#define QBD_STATIC_ASSERT(e, m) _Static_assert(e, m)
+#endif
+
+#define QBD_PROTO_MAGIC		0x31444251u	/* "QBD1" read as little-endian */
+#define QBD_PROTO_VERSION	1
+#define QBD_DEFAULT_TCP_PORT	7000
+#define QBD_DEFAULT_RDMA_PORT	7001
+
+#define QBD_PROTO_POOL_MAX	64
+#define QBD_PROTO_VOLUME_MAX	128
+#define QBD_PROTO_MAX_IO	(1u << 20)	/* largest READ/WRITE length */
+#define QBD_PROTO_SECTOR	512u		/* offsets/lengths are multiples */
+
+/* struct qbd_msg_hdr.type */
+#define QBD_MSG_HELLO		1
+#define QBD_MSG_ADMIN		2
+
+/* Feature bits negotiated in the hello (client asks, server grants). */
+#define QBD_PF_FUA		(1ull << 0)	/* FUA writes and FLUSH */
+#define QBD_PF_DISCARD		(1ull << 1)	/* DISCARD */
+#define QBD_PF_WRITE_ZEROES	(1ull << 2)	/* WRITE_ZEROES */
+#define QBD_PF_ALL		(QBD_PF_FUA | QBD_PF_DISCARD | QBD_PF_WRITE_ZEROES)
+
+/* Status codes (qbd_reply.status, qbd_hello_reply.status, qbd_admin_reply.status). */
+#define QBD_S_OK		0
+#define QBD_S_IO_ERROR		1	/* backend failed */
+#define QBD_S_INVALID		2	/* request broke a rule (see server log) */
+#define QBD_S_NO_VOLUME		3	/* no such pool/volume */
+#define QBD_S_STALE_LAYOUT	4	/* layout_version too old: remap */
+#define QBD_S_NO_SPACE		5
+#define QBD_S_EXISTS		6	/* admin create: volume exists */
+#define QBD_S_BUSY		7	/* admin delete: volume open; too many connections */
+#define QBD_S_UNSUPPORTED	8	/* opcode or version not supported */
+#define QBD_S_TOO_BIG		9	/* length over the server's limit */
+#define QBD_S_OUT_OF_RANGE	10	/* offset + length past the end of the volume */
+
+/**
+ * struct qbd_msg_hdr - first 8 bytes of every connection's first message
+ * @magic: QBD_PROTO_MAGIC
+ * @version: QBD_PROTO_VERSION
+ * @type: QBD_MSG_*
+ */
+struct qbd_msg_hdr {
+	__le32 magic;
+	__le16 version;
+	__le16 type;
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_msg_hdr) == 8, "qbd_msg_hdr size");
+
+/**
+ * struct qbd_hello - open a volume on this connection (client -> server)
+ * @hdr: type QBD_MSG_HELLO
+ * @features: QBD_PF_* the client wants
+ * @vol_id: volume id as resolved by the admin interface (0: by name only)
+ * @queue_id: the client's hardware queue served by this connection
+ * @queue_depth: most requests the client keeps in flight on it
+ * @max_io: largest request length the client will send
+ * @pool: NUL-terminated pool name
+ * @volume: NUL-terminated volume name
+ */
+struct qbd_hello {
+	struct qbd_msg_hdr hdr;
+	__le64 features;
+	__le64 vol_id;
+	__le32 queue_id;
+	__le32 queue_depth;
+	__le32 max_io;
+	__le32 reserved0;
+	char pool[QBD_PROTO_POOL_MAX];
+	char volume[QBD_PROTO_VOLUME_MAX];
+	__u8 reserved[32];
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_hello) == 264, "qbd_hello size");
+
+/**
+ * struct qbd_hello_reply - server -> client
+ * @status: QBD_S_*; on anything but QBD_S_OK the server closes
+ * @features: QBD_PF_* granted (a subset of what was asked)
+ * @size: volume size in bytes
+ * @queue_depth: depth the server grants (<= asked)
+ * @max_io: largest request length the server accepts
+ */
+struct qbd_hello_reply {
+	struct qbd_msg_hdr hdr;
+	__le32 status;
+	__le32 queue_depth;
+	__le64 features;
+	__le64 vol_id;
+	__le64 size;
+	__le64 shard_size;
+	__le32 block_size;
+	__le32 layout_version;
+	__le32 max_io;
+	__le32 reserved0;
+	__u8 reserved[16];
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_hello_reply) == 80, "qbd_hello_reply size");
+
+/* qbd_req.opcode */
+#define QBD_OP_READ		0
+#define QBD_OP_WRITE		1
+#define QBD_OP_FLUSH		2
+#define QBD_OP_DISCARD		3
+#define QBD_OP_WRITE_ZEROES	4
+#define QBD_OP_PING		5	/* heartbeat: empty reply, no disk IO */
+#define QBD_OP_MAX		QBD_OP_PING
+
+/* qbd_req.flags */
+#define QBD_RF_FUA		(1u << 0)	/* WRITE: durable before the reply */
+#define QBD_RF_ALL		(QBD_RF_FUA)
+
+/**
+ * struct qbd_req - an IO request (client -> server)
+ * @magic: QBD_PROTO_MAGIC, checked on every request
+ * @opcode: QBD_OP_*
+ * @flags: QBD_RF_*
+ * @handle: opaque to the server, echoed in the reply (client: tag + generation)
+ * @vol_id: the volume this connection opened
+ * @shard: offset / shard_size, checked by the server
+ * @layout_version: the client's layout; older than the server's -> STALE_LAYOUT
+ * @offset: byte offset in the volume, a multiple of 512
+ * @length: bytes; a multiple of 512; 0 for FLUSH and PING
+ * @digest: CRC32C of the data when negotiated (future), else 0
+ * @snap_seq: snapshot sequence (future), 0
+ * @rdma_addr: RDMA: client buffer address (future), 0 over TCP
+ * @rdma_key: RDMA: rkey of that buffer (future), 0 over TCP
+ */
+struct qbd_req {
+	__le32 magic;
+	__u8 opcode;
+	__u8 flags;
+	__le16 reserved0;
+	__le64 handle;
+	__le64 vol_id;
+	__le32 shard;
+	__le32 layout_version;
+	__le64 offset;
+	__le32 length;
+	__le32 digest;
+	__le64 snap_seq;
+	__le64 rdma_addr;
+	__le32 rdma_key;
+	__le32 reserved1;
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_req) == 72, "qbd_req size");
+
+/**
+ * struct qbd_reply - an IO reply (server -> client)
+ * @magic: QBD_PROTO_MAGIC
+ * @status: QBD_S_*
+ * @handle: the request's handle
+ * @length: data bytes that follow this header (READ with status OK), else 0
+ * @digest: CRC32C of the data when negotiated (future), else 0
+ */
+struct qbd_reply {
+	__le32 magic;
+	__le32 status;
+	__le64 handle;
+	__le32 length;
+	__le32 digest;
+	__le64 reserved;
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_reply) == 32, "qbd_reply size");
+
+/* qbd_admin_req.op */
+#define QBD_ADM_CREATE		1	/* pool/volume, size, block_size, shard_size */
+#define QBD_ADM_DELETE		2	/* pool/volume; QBD_AF_FORCE when open */
+#define QBD_ADM_LIST		3	/* pool ("" = all): payload = qbd_admin_vol[] */
+#define QBD_ADM_INFO		4	/* pool/volume: payload = one qbd_admin_vol */
+#define QBD_ADM_RESIZE		5	/* pool/volume, size (grow only) */
+
+#define QBD_AF_FORCE		(1u << 0)
+
+/**
+ * struct qbd_admin_req - volume administration (client -> server)
+ * @size: CREATE/RESIZE: bytes; others 0
+ * @block_size: CREATE: 512 or 4096 (0 = 4096)
+ * @shard_size: CREATE: power of two >= 1 MiB (0 = server default)
+ */
+struct qbd_admin_req {
+	struct qbd_msg_hdr hdr;
+	__le32 op;
+	__le32 flags;
+	__le64 size;
+	__le64 shard_size;
+	__le32 block_size;
+	__le32 reserved0;
+	char pool[QBD_PROTO_POOL_MAX];
+	char volume[QBD_PROTO_VOLUME_MAX];
+	__u8 reserved[32];
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_admin_req) == 264, "qbd_admin_req size");
+
+/**
+ * struct qbd_admin_reply - server -> client; @payload_len bytes follow
+ * @message: NUL-terminated human-readable reason when status != OK
+ */
+struct qbd_admin_reply {
+	struct qbd_msg_hdr hdr;
+	__le32 status;
+	__le32 payload_len;
+	char message[112];
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_admin_reply) == 128, "qbd_admin_reply size");
+
+/**
+ * struct qbd_admin_vol - one volume in an admin reply payload
+ * @created: seconds since the epoch
+ * @open_count: connections that have it open now
+ */
+struct qbd_admin_vol {
+	__le64 vol_id;
+	__le64 size;
+	__le64 shard_size;
+	__le64 created;
+	__le32 block_size;
+	__le32 layout_version;
+	__le32 open_count;
+	__le32 reserved0;
+	char pool[QBD_PROTO_POOL_MAX];
+	char volume[QBD_PROTO_VOLUME_MAX];
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_admin_vol) == 240, "qbd_admin_vol size");
+
+#endif /* QBD_PROTO_H */

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * qbd control ABI: ioctls on /dev/qbdctl.
+ *
+ * Every struct starts with a header: @size is sizeof() of the struct as the
+ * caller knows it (the kernel rejects sizes it does not know with -EINVAL),
+ * @flags are per-command flags (unknown bits are rejected with -EINVAL).
+ * Every struct ends with reserved space that must be zero on input.
+ * All ioctls need CAP_SYS_ADMIN (-EPERM otherwise).
+ *
+ * Shared by kmod/ and userspace/. Only fixed-width __u* types, no pointers
+ * except as __u64.
+ */
+#ifndef _UAPI_LINUX_QBD_H
+#define _UAPI_LINUX_QBD_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define QBD_CTL_NAME		"qbdctl"
+#define QBD_ABI_VERSION		1
+
+#define QBD_POOL_MAX		64	/* bytes, including the NUL */
+#define QBD_VOLUME_MAX		128	/* bytes, including the NUL */
+#define QBD_MAX_SERVERS		8	/* endpoints a map may name */
+#define QBD_MAX_DEVICES		256
+#define QBD_MAX_QUEUES		64	/* hardware queues per device */
+#define QBD_MIN_IO_DEPTH	1
+#define QBD_MAX_IO_DEPTH	1024
+
+/* Feature bits reported by QBD_IOC_GET_FEATURES. */
+#define QBD_FEAT_TCP		(1ULL << 0)	/* TCP transport */
+#define QBD_FEAT_RDMA		(1ULL << 1)	/* RDMA transport */
+#define QBD_FEAT_DISCARD	(1ULL << 2)	/* discard and write-zeroes */
+#define QBD_FEAT_FUA		(1ULL << 3)	/* flush and FUA */
+
+/* Transports (qbd_map.transport, qbd_info.transport). */
+#define QBD_TRANSPORT_TCP	1
+#define QBD_TRANSPORT_RDMA	2
+
+/* Device states (qbd_info.state). */
+#define QBD_STATE_LIVE		1	/* connected, serving IO */
+#define QBD_STATE_RECONNECTING	2	/* lost a connection, retrying; IO held */
+#define QBD_STATE_FAILED	3	/* away past io_timeout; IO fails with EIO */
+#define QBD_STATE_DELETING	4	/* being unmapped */
+
+/**
+ * struct qbd_ioc_hdr - leading header of every ioctl struct
+ * @size: sizeof() the whole struct as the caller knows it
+ * @flags: command flags, QBD_*_F_*; unknown bits are -EINVAL
+ */
+struct qbd_ioc_hdr {
+	__u32 size;
+	__u32 flags;
+};
+
+/**
+ * struct qbd_features - QBD_IOC_GET_FEATURES (out only, but @hdr.size in)
+ */
+struct qbd_features {
+	struct qbd_ioc_hdr hdr;
+	__u32 abi_version;	/* QBD_ABI_VERSION of the module */
+	__u32 max_devices;
+	__u64 features;		/* QBD_FEAT_* */
+	__u32 max_queues;
+	__u32 max_io_depth;
+	__u32 max_servers;
+	__u32 max_io_bytes;	/* largest single request the module sends */
+	__u64 reserved[6];
+};
+
+/**
+ * struct qbd_server_addr - one server endpoint
+ * @family: AF_INET (2) or AF_INET6 (10)
+ * @port: TCP/RDMA port, host byte order
+ * @addr: network byte order, 4 bytes used for AF_INET
+ */
+struct qbd_server_addr {
+	__u16 family;
+	__u16 port;
+	__u32 reserved;
+	__u8 addr[16];
+};
+
+#define QBD_MAP_F_READONLY	(1U << 0)
+#define QBD_MAP_F_ALL		(QBD_MAP_F_READONLY)
+
+/**
+ * struct qbd_map - QBD_IOC_MAP
+ *
+ * In: everything but @dev_id. The volume itself is described by what the
+ * userspace tool resolved from the servers: id, size, block and shard size,
+ * layout version. Shard i is served by servers[i % nr_servers].
+ * Out: @dev_id, the N of /dev/qbdN.
+ *
+ * Timeouts are in milliseconds; 0 picks the module default.
+ * Throttle limits: 0 means unlimited.
+ */
+struct qbd_map {
+	struct qbd_ioc_hdr hdr;
+	char pool[QBD_POOL_MAX];
+	char volume[QBD_VOLUME_MAX];
+	__u64 vol_id;
+	__u64 size;		/* bytes, multiple of block_size */
+	__u32 block_size;	/* 512 or 4096 */
+	__u32 layout_version;
+	__u64 shard_size;	/* bytes, power of two, >= 1 MiB */
+	__u32 transport;	/* QBD_TRANSPORT_* */
+	__u32 nr_servers;	/* 1..QBD_MAX_SERVERS */
+	struct qbd_server_addr servers[QBD_MAX_SERVERS];
+	__u32 nr_queues;	/* 0 = online CPUs, capped */
+	__u32 io_depth;		/* 0 = default (128) */
+	__u32 io_timeout_ms;
+	__u32 conn_timeout_ms;
+	__u32 hb_interval_ms;
+	__u32 hb_timeout_ms;
+	__u64 read_bps;
+	__u64 write_bps;
+	__u64 read_iops;
+	__u64 write_iops;
+	__s32 dev_id;		/* out */
+	__u32 reserved0;
+	__u64 reserved[8];
+};
+
+#define QBD_UNMAP_F_FORCE	(1U << 0)	/* fail outstanding IO, unmap even if open */
+#define QBD_UNMAP_F_ALL		(QBD_UNMAP_F_FORCE)
+
+/**
+ * struct qbd_unmap - QBD_IOC_UNMAP
+ * @dev_id: device to remove. -EBUSY when it is open and not forced,
+ *	-ENOENT when there is no such device.
+ */
+struct qbd_unmap {
+	struct qbd_ioc_hdr hdr;
+	__s32 dev_id;
+	__u32 reserved0;
+	__u64 reserved[4];
+};
+
+/**
+ * struct qbd_list - QBD_IOC_LIST
+ * @capacity: in: number of __s32 slots at @ids_ptr
+ * @count: out: number of ids written (<= capacity)
+ * @total: out: number of mapped devices (may exceed @capacity)
+ * @ids_ptr: user pointer to an array of __s32 dev ids
+ */
+struct qbd_list {
+	struct qbd_ioc_hdr hdr;
+	__u32 capacity;
+	__u32 count;
+	__u32 total;
+	__u32 reserved0;
+	__u64 ids_ptr;
+	__u64 reserved[4];
+};
+
+/**
+ * struct qbd_stats - per-device counters, as also shown in /proc/qbdstat
+ */
+struct qbd_stats {
+	__u64 read_ios;
+	__u64 write_ios;
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 other_ios;	/* flush, discard, write-zeroes */
+	__u64 errors;		/* requests completed with an error */
+	__u64 retries;		/* requests resent after a connection loss or timeout */
+	__u64 reconnects;	/* successful reconnections */
+	__u64 in_flight;
+	__u64 total_latency_us;	/* sum over completed requests */
+	__u64 reserved[6];
+};
+
+/**
+ * struct qbd_info - QBD_IOC_INFO
+ * In: @hdr, @dev_id. Out: everything else (as given at map time, plus state
+ * and counters).
+ */
+struct qbd_info {
+	struct qbd_ioc_hdr hdr;
+	__s32 dev_id;
+	__u32 state;		/* QBD_STATE_* */
+	char pool[QBD_POOL_MAX];
+	char volume[QBD_VOLUME_MAX];
+	__u64 vol_id;
+	__u64 size;
+	__u32 block_size;
+	__u32 layout_version;
+	__u64 shard_size;
+	__u32 transport;
+	__u32 nr_servers;
+	struct qbd_server_addr servers[QBD_MAX_SERVERS];
+	__u32 nr_queues;
+	__u32 io_depth;
+	__u32 io_timeout_ms;
+	__u32 conn_timeout_ms;
+	__u32 hb_interval_ms;
+	__u32 hb_timeout_ms;
+	__u64 read_bps;
+	__u64 write_bps;
+	__u64 read_iops;
+	__u64 write_iops;
+	__u32 map_flags;	/* QBD_MAP_F_* given at map time */
+	__u32 open_count;
+	struct qbd_stats stats;
+	__u64 reserved[8];
+};
+
+#define QBD_IOC_MAGIC		0xB5
+#define QBD_IOC_GET_FEATURES	_IOWR(QBD_IOC_MAGIC, 0x00, struct qbd_features)
+#define QBD_IOC_MAP		_IOWR(QBD_IOC_MAGIC, 0x01, struct qbd_map)
+#define QBD_IOC_UNMAP		_IOWR(QBD_IOC_MAGIC, 0x02, struct qbd_unmap)
+#define QBD_IOC_LIST		_IOWR(QBD_IOC_MAGIC, 0x03, struct qbd_list)
+#define QBD_IOC_INFO		_IOWR(QBD_IOC_MAGIC, 0x04, struct qbd_info)
+
+#endif /* _UAPI_LINUX_QBD_H */
