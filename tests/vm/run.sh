@@ -1,0 +1,348 @@
+#!/bin/bash
+# qbd VM harness: run test scenarios against the real module in a real kernel.
+#
+#   tests/vm/run.sh [SCENARIO...]
+#
+# SCENARIO is a name (tests/vm/scenarios/NAME.sh) or a path to a script. No
+# argument (and no SCENARIO env var) = every tests/vm/scenarios/*.sh whose
+# header does not say `# qbd-vm: manual`. Each scenario gets its own VM:
+# Debian's kernel under qemu TCG, the host's / read-only over 9p, tmpfs on
+# /tmp /run /var/tmp /var/log /root /mnt /media /srv, and a writable results
+# share (build/vm/results/<scenario>/, seen as /tmp/results in the guest).
+# The harness loads qbd.ko (`modprobe -d $QBD_MODROOT qbd`) unless the header
+# says `# qbd-vm: no-load`, runs the scenario with bash, and powers off.
+#
+# A scenario passes when it printed at least one `ok N - name` line, no
+# `not ok` line, exited 0, finished within its timeout (default 300 s,
+# header `# qbd-vm: timeout=600`) and left a clean kernel log (no BUG,
+# WARNING, Oops, lockdep, KASAN, UBSAN, refcount or hung-task report).
+#
+# Header lines (within the first 20 lines), words may be combined:
+#   # qbd-vm: manual        not part of the default suite
+#   # qbd-vm: no-load       do not load qbd.ko before the scenario
+#   # qbd-vm: timeout=SEC   host-side timeout for the whole VM
+#
+# Env: KVER       kernel to boot (default: newest /boot/vmlinuz-* whose
+#                 /lib/modules/<ver>/kernel exists)
+#      BUILD      build dir (default <repo>/build)
+#      NATIVE=1   run on this host instead (root, kernel that loads modules)
+#      LIVE=1     print scenario output live (default for a single manual
+#                 scenario such as `demo`, and for VERBOSE=1)
+#      COUNTS     file to write "PASSED FAILED" (scenarios) to
+#      QBD_VM_MEM / QBD_VM_SMP   guest memory (MiB, 2048) / CPUs (2)
+#      QBD_VM_RESULTS            results root (default $BUILD/vm/results)
+# Exit: 0 when every scenario passed.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+VMDIR=$BUILD/vm
+RESULTS=${QBD_VM_RESULTS:-$VMDIR/results}
+NATIVE=${NATIVE:-0}
+COUNTS=${COUNTS:-}
+MEM=${QBD_VM_MEM:-2048}
+SMP=${QBD_VM_SMP:-2}
+DEFAULT_TIMEOUT=300
+# What fails a scenario when it shows up in the kernel log.
+LOG_PATTERNS='BUG:|WARNING:|Oops|general protection|hung_task|blocked for more than|KASAN|possible circular locking|INFO: possible|refcount_t:|UBSAN|kernel BUG at|Kernel panic'
+
+say() { echo "vm: $*"; }
+die() {
+	echo "vm: $*" >&2
+	[[ -n $COUNTS ]] && { mkdir -p "$(dirname "$COUNTS")"; echo "0 1" > "$COUNTS"; }
+	exit 1
+}
+
+# ---- which scenarios ------------------------------------------------------
+scenario_path() {
+	local s=$1
+	if [[ $s == */* || $s == *.sh ]]; then
+		[[ -f $s ]] && { realpath "$s"; return 0; }
+		[[ -f $HERE/$s ]] && { realpath "$HERE/$s"; return 0; }
+		return 1
+	fi
+	[[ -f $HERE/scenarios/$s.sh ]] && { echo "$HERE/scenarios/$s.sh"; return 0; }
+	return 1
+}
+
+# header WORD SCRIPT: print the value of `# qbd-vm: WORD[=value]` (or
+# "yes" for a bare word); nothing when absent.
+header() {
+	head -n 20 "$2" | sed -n 's/^#[[:space:]]*qbd-vm:[[:space:]]*//p' | tr ' \t' '\n\n' |
+		awk -v w="$1" -F= '$1 == w { print (NF > 1 ? $2 : "yes"); exit }'
+}
+
+args=("$@")
+if [[ ${#args[@]} -eq 0 && -n ${SCENARIO:-} ]]; then
+	read -r -a args <<<"${SCENARIO//,/ }"
+fi
+scenarios=()
+if [[ ${#args[@]} -eq 0 ]]; then
+	for f in "$HERE"/scenarios/*.sh; do
+		[[ -f $f ]] || continue
+		[[ -n $(header manual "$f") ]] && continue
+		scenarios+=("$f")
+	done
+	[[ ${#scenarios[@]} -gt 0 ]] || die "no scenario in $HERE/scenarios"
+else
+	for a in "${args[@]}"; do
+		p=$(scenario_path "$a") || die "no scenario '$a' (looked for $a, $HERE/$a and $HERE/scenarios/$a.sh)"
+		scenarios+=("$p")
+	done
+fi
+LIVE=${LIVE:-${VERBOSE:-}}
+if [[ -z $LIVE && ${#scenarios[@]} -eq 1 && -n $(header manual "${scenarios[0]}") ]]; then
+	LIVE=1
+fi
+[[ $LIVE == 1 ]] || LIVE=0
+
+# ---- kernel and module tree -----------------------------------------------
+find_kver() {
+	local v best=""
+	for k in /boot/vmlinuz-*; do
+		[[ -f $k ]] || continue
+		v=${k#/boot/vmlinuz-}
+		[[ -d /lib/modules/$v/kernel ]] && best+="$v"$'\n'
+	done
+	printf '%s' "$best" | sort -V | tail -n1
+}
+
+if [[ $NATIVE == 1 ]]; then
+	KVER=$(uname -r)
+	[[ $(id -u) == 0 ]] || die "NATIVE=1 needs root"
+	[[ -e /proc/modules ]] || die "NATIVE=1: this kernel ($KVER) cannot load modules; run without NATIVE=1 (VM)"
+else
+	KVER=${KVER:-$(find_kver)}
+	[[ -n $KVER ]] || die "no Debian kernel found (/boot/vmlinuz-* with /lib/modules/<ver>/kernel): run 'make deps'"
+	KERNEL=/boot/vmlinuz-$KVER
+	[[ -r $KERNEL ]] || die "$KERNEL is missing or unreadable (KVER=$KVER)"
+	[[ -d /lib/modules/$KVER/kernel ]] || die "/lib/modules/$KVER/kernel is missing (KVER=$KVER)"
+	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run 'make deps'"
+fi
+
+mkdir -p "$VMDIR" "$RESULTS" || die "cannot create $VMDIR"
+exec 9>"$VMDIR/.lock"
+
+# The module tree for `modprobe -d`: the real modules through a symlink,
+# plus the project's modules in extra/, indexed by depmod on the host
+# (seconds here instead of ~45 s over 9p in the guest). Rebuilt when a .ko
+# changes.
+MODROOT=$VMDIR/modroot
+build_modroot() {
+	local mdir=$MODROOT/lib/modules/$KVER kos=() ko key vm
+	mapfile -t kos < <(find "$TOP/kmod" -name '*.ko' -type f | sort)
+	for ko in "${kos[@]}"; do
+		vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{ print $1 }')
+		if [[ $vm != "$KVER" ]]; then
+			say "warning: $ko is built for '${vm:-?}', the VM boots $KVER: not using it (make kmod KVER=$KVER)"
+			continue
+		fi
+		key+="$(sha256sum "$ko")"$'\n'
+	done
+	key+="$KVER $(stat -c %Y /lib/modules/"$KVER"/modules.dep 2>/dev/null)"
+	if [[ -f $mdir/.key && $(cat "$mdir/.key") == "$key" ]]; then
+		return 0
+	fi
+	rm -rf "$MODROOT/lib/modules/$KVER"
+	mkdir -p "$mdir/extra"
+	ln -s "/lib/modules/$KVER/kernel" "$mdir/kernel"
+	for f in modules.order modules.builtin modules.builtin.modinfo; do
+		[[ -f /lib/modules/$KVER/$f ]] && cp "/lib/modules/$KVER/$f" "$mdir/"
+	done
+	for ko in "${kos[@]}"; do
+		vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{ print $1 }')
+		[[ $vm == "$KVER" ]] && cp "$ko" "$mdir/extra/"
+	done
+	depmod -b "$MODROOT" "$KVER" || return 1
+	echo "$key" > "$mdir/.key"
+}
+
+# The initramfs, rebuilt when the kernel, its modules or the guest scripts
+# change.
+INITRD=$VMDIR/initrd-$KVER.cpio.gz
+build_initrd() {
+	local key
+	key=$(cat "$HERE/mkinitrd.sh" "$HERE/guest/init" "$HERE/guest/stage2.sh" | sha256sum)
+	key+=" $KVER $(stat -c '%s %Y' "$KERNEL") $(stat -c %Y /lib/modules/"$KVER"/modules.dep)"
+	if [[ -f $INITRD && -f $INITRD.key && $(cat "$INITRD.key") == "$key" ]]; then
+		return 0
+	fi
+	say "building initramfs for $KVER"
+	"$HERE/mkinitrd.sh" "$KVER" "$INITRD" || return 1
+	echo "$key" > "$INITRD.key"
+}
+
+flock 9
+build_modroot || die "building the module tree $MODROOT failed"
+if [[ $NATIVE != 1 ]]; then
+	build_initrd || die "building the initramfs failed"
+fi
+flock -u 9
+if [[ ! -f $MODROOT/lib/modules/$KVER/extra/qbd.ko ]]; then
+	say "note: no qbd.ko for $KVER in $TOP/kmod (run 'make kmod'): scenarios that load it will fail"
+fi
+
+# Paths as the guest sees them: the tmpfs mounts hide these host dirs, which
+# stay reachable under /mnt/hostroot.
+guest_path() {
+	local p=$1 d
+	[[ $NATIVE == 1 ]] && { echo "$p"; return; }
+	for d in /tmp /run /var/tmp /var/log /root /mnt /media /srv; do
+		if [[ $p == "$d" || $p == "$d"/* ]]; then
+			echo "/mnt/hostroot$p"
+			return
+		fi
+	done
+	echo "$p"
+}
+
+# ---- one scenario ---------------------------------------------------------
+# scan_log DIR: kernel-log lines that fail a run, into DIR/kernel-log-hits.txt
+scan_log() {
+	local dir=$1 log=$dir/dmesg.log
+	[[ -s $log ]] || log=$dir/dmesg.live
+	{
+		[[ -f $log ]] && grep -E "$LOG_PATTERNS" "$log"
+		# Kernel lines on the console (timestamped) catch what a VM that
+		# died could not write to the share any more.
+		[[ -f $dir/console.log ]] &&
+			grep -aE "^\[ *[0-9]+\.[0-9]+\] .*($LOG_PATTERNS)" "$dir/console.log" | tr -d '\r'
+	} | awk '!seen[$0]++' > "$dir/kernel-log-hits.txt"
+	[[ -s $dir/kernel-log-hits.txt ]]
+}
+
+run_vm() {
+	local script=$1 dir=$2 tmo=$3 load=$4 name=$5
+	cat > "$dir/guest.env" <<-EOF
+	export QBD_TOP=$(printf %q "$(guest_path "$TOP")")
+	export QBD_BUILD=$(printf %q "$(guest_path "$BUILD")")
+	export QBD_MODROOT=$(printf %q "$(guest_path "$MODROOT")")
+	export QBD_SCENARIO=$(printf %q "$(guest_path "$script")")
+	export QBD_SCENARIO_NAME=$(printf %q "$name")
+	export QBD_RESULTS=/tmp/results
+	export QBD_KVER=$(printf %q "$KVER")
+	export QBD_NATIVE=0
+	export QBD_LOAD=$load
+	EOF
+	local bios=() out=/dev/null
+	[[ -f /usr/share/qemu/qboot.rom ]] && bios=(-bios /usr/share/qemu/qboot.rom)
+	[[ $LIVE == 1 ]] && out=/dev/stdout
+	timeout -k 10 "$tmo" qemu-system-x86_64 -accel tcg -cpu max -m "$MEM" -smp "$SMP" \
+		-nographic -no-reboot -nic none "${bios[@]}" \
+		-kernel "$KERNEL" -initrd "$INITRD" \
+		-append "console=ttyS0 panic=-1 loglevel=4 quiet" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$dir,mount_tag=results,security_model=none" \
+		< /dev/null 2>&1 | tee "$dir/console.log" > "$out"
+	return "${PIPESTATUS[0]}"
+}
+
+run_native() {
+	local script=$1 dir=$2 tmo=$3 load=$4 name=$5 rc deps
+	local marker="qbd-vm: native scenario $name start $$-$RANDOM"
+	echo "$marker" > /dev/kmsg
+	if [[ $load == 1 ]] && ! grep -q '^qbd ' /proc/modules; then
+		deps=$(modinfo -F depends "$TOP/kmod/qbd.ko" 2>/dev/null | tr , ' ')
+		# shellcheck disable=SC2086
+		[[ -n $deps ]] && modprobe -a $deps
+		if ! insmod "$TOP/kmod/qbd.ko" > "$dir/output.log" 2>&1; then
+			echo "not ok 0 - harness: insmod $TOP/kmod/qbd.ko failed" >> "$dir/output.log"
+			echo 1 > "$dir/rc"
+			return 0
+		fi
+	fi
+	(
+		export QBD_TOP=$TOP QBD_BUILD=$BUILD QBD_MODROOT=$MODROOT QBD_SCENARIO=$script
+		export QBD_SCENARIO_NAME=$name QBD_RESULTS=$dir QBD_KVER=$KVER QBD_NATIVE=1 QBD_LOAD=$load
+		cd "$dir" && timeout -k 10 "$tmo" bash "$script" 2>&1 | tee -a "$dir/output.log" > \
+			"$([[ $LIVE == 1 ]] && echo /dev/stdout || echo /dev/null)"
+		exit "${PIPESTATUS[0]}"
+	)
+	rc=$?
+	[[ $rc == 124 || $rc == 137 ]] || echo "$rc" > "$dir/rc"
+	grep -q '^qbd ' /proc/modules && rmmod qbd 2>>"$dir/output.log"
+	dmesg | awk -v m="$marker" 'found { print } index($0, m) { found = 1 }' > "$dir/dmesg.log"
+	return "$rc"
+}
+
+pass=0
+fail=0
+tap_ok=0
+tap_notok=0
+summary=$RESULTS/summary.txt
+: > "$summary"
+t_all=$SECONDS
+for script in "${scenarios[@]}"; do
+	name=$(basename "$script" .sh)
+	dir=$RESULTS/$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	tmo=$(header timeout "$script")
+	tmo=${tmo:-$DEFAULT_TIMEOUT}
+	[[ $tmo =~ ^[0-9]+$ ]] || die "$script: timeout '$tmo' is not a number of seconds"
+	load=1
+	[[ -n $(header no-load "$script") ]] && load=0
+	[[ $LIVE == 1 ]] && say "=== $name (timeout ${tmo}s) ==="
+	t0=$SECONDS
+	if [[ $NATIVE == 1 ]]; then
+		run_native "$script" "$dir" "$tmo" "$load" "$name"
+	else
+		run_vm "$script" "$dir" "$tmo" "$load" "$name"
+	fi
+	vrc=$?
+	secs=$((SECONDS - t0))
+
+	reasons=()
+	if [[ $vrc == 124 || $vrc == 137 ]]; then
+		reasons+=("timeout after ${tmo}s")
+	fi
+	rc=$(cat "$dir/rc" 2>/dev/null)
+	if [[ -z $rc ]]; then
+		[[ $vrc == 124 || $vrc == 137 ]] || reasons+=("no exit code (VM crashed? rc $vrc)")
+	elif [[ $rc != 0 ]]; then
+		reasons+=("exit $rc")
+	fi
+	nok=$(grep -cE '^ok [0-9]+' "$dir/output.log" 2>/dev/null)
+	nnot=$(grep -cE '^not ok' "$dir/output.log" 2>/dev/null)
+	nok=${nok:-0}
+	nnot=${nnot:-0}
+	((nnot > 0)) && reasons+=("$nnot not ok")
+	((nok == 0)) && reasons+=("no ok line")
+	if scan_log "$dir"; then
+		reasons+=("kernel log: $(wc -l < "$dir/kernel-log-hits.txt") bad line(s)")
+	fi
+	tap_ok=$((tap_ok + nok))
+	tap_notok=$((tap_notok + nnot))
+	if [[ ${#reasons[@]} -eq 0 ]]; then
+		verdict="PASSED"
+		pass=$((pass + 1))
+		echo "PASSED" > "$dir/verdict"
+	else
+		verdict="FAILED ($(IFS=';'; echo "${reasons[*]}" | sed 's/;/; /g'))"
+		fail=$((fail + 1))
+		echo "$verdict" > "$dir/verdict"
+	fi
+	line=$(printf '%-7s %-28s %4ds  ok=%d not_ok=%d  %s' \
+		"$([[ $verdict == PASSED ]] && echo PASS || echo FAIL)" "$name" "$secs" "$nok" "$nnot" \
+		"$([[ $verdict == PASSED ]] || echo "${verdict#FAILED }")")
+	echo "$line" | tee -a "$summary"
+	if [[ $verdict != PASSED ]]; then
+		if [[ $LIVE != 1 ]]; then
+			echo "  --- last lines of $dir/output.log:"
+			tail -n 15 "$dir/output.log" 2>/dev/null | sed 's/^/  | /'
+		fi
+		if [[ -s $dir/kernel-log-hits.txt ]]; then
+			echo "  --- kernel log ($dir/dmesg.log):"
+			head -n 10 "$dir/kernel-log-hits.txt" | sed 's/^/  | /'
+		fi
+		echo "  --- results kept in $dir"
+	fi
+done
+echo "vm: $pass scenario(s) passed, $fail failed ($tap_ok ok / $tap_notok not ok TAP lines) in $((SECONDS - t_all)) s" |
+	tee -a "$summary"
+if [[ -n $COUNTS ]]; then
+	mkdir -p "$(dirname "$COUNTS")"
+	echo "$pass $fail" > "$COUNTS"
+fi
+((fail == 0))
