@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qbd shard routing (pure logic): a volume is cut into power-of-two shards;
+ * shard i is served by server i % nr_servers. blk-mq's chunk_sectors equals
+ * the shard size, so a read or write never crosses a shard.
+ */
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/math64.h>
+#include "qbd_logic.h"
+
+/**
+ * qbd_layout_init - derive the routing of a volume
+ * @l: filled on success
+ * @size: volume size in bytes
+ * @shard_size: power of two, >= 1 MiB
+ * @nr_servers: 1..QBD_MAX_SERVERS
+ *
+ * Return: 0, or -EINVAL when a value breaks its rule.
+ */
+int qbd_layout_init(struct qbd_layout *l, u64 size, u64 shard_size,
+		    unsigned int nr_servers)
+{
+	if (!shard_size || !is_power_of_2(shard_size) ||
+	    shard_size < QBD_MIN_SHARD_SIZE || shard_size > QBD_MAX_SHARD_SIZE)
+		return -EINVAL;
+	if (!nr_servers || nr_servers > QBD_MAX_SERVERS)
+		return -EINVAL;
+	l->shard_shift = ilog2(shard_size);
+	l->nr_servers = nr_servers;
+	l->nr_shards = (size >> l->shard_shift) +
+		       !!(size & (shard_size - 1));
+	return 0;
+}
+
+/* Shard index of a byte offset. */
+u64 qbd_shard_of(const struct qbd_layout *l, u64 offset)
+{
+	return offset >> l->shard_shift;
+}
+
+/* Does [offset, offset + len) touch more than one shard? len 0 never does. */
+bool qbd_shard_crosses(const struct qbd_layout *l, u64 offset, u64 len)
+{
+	if (!len)
+		return false;
+	if (offset + len < offset)	/* wraps: certainly crosses */
+		return true;
+	return qbd_shard_of(l, offset) != qbd_shard_of(l, offset + len - 1);
+}
+
+/* Index into the map's servers[] that serves @shard. */
+unsigned int qbd_shard_server(const struct qbd_layout *l, u64 shard)
+{
+	u32 rem;
+
+	div_u64_rem(shard, l->nr_servers, &rem);
+	return rem;
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qbd ioctl struct validation (pure logic). Every field a caller hands us
+ * is checked here before anything is allocated; a failure names the value
+ * and the rule it broke in *why.
+ */
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/errno.h>
+#include <linux/log2.h>
+#include <linux/socket.h>
+#include "qbd_logic.h"
+
+static bool qbd_all_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+static bool qbd_name_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/**
+ * qbd_check_name - a pool or volume name
+ * Rules: NUL-terminated within @max bytes, not empty, not "." or "..",
+ * only A-Z a-z 0-9 . _ -
+ */
+int qbd_check_name(const char *name, size_t max, const char **why)
+{
+	size_t len = strnlen(name, max);
+	size_t i;
+
+	if (len == max) {
+		*why = "name is not NUL-terminated";
+		return -EINVAL;
+	}
+	if (!len) {
+		*why = "name is empty";
+		return -EINVAL;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
+		*why = "name is '.' or '..'";
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if (!qbd_name_char_ok(name[i])) {
+			*why = "name has a character outside A-Z a-z 0-9 . _ -";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int qbd_check_server(const struct qbd_server_addr *s, const char **why)
+{
+	if (s->reserved) {
+		*why = "servers[].reserved is not zero";
+		return -EINVAL;
+	}
+	if (!s->port) {
+		*why = "servers[].port is 0";
+		return -EINVAL;
+	}
+	switch (s->family) {
+	case AF_INET:
+		if (!qbd_all_zero(s->addr + 4, sizeof(s->addr) - 4)) {
+			*why = "servers[].addr: AF_INET uses 4 bytes, the other 12 must be zero";
+			return -EINVAL;
+		}
+		if (qbd_all_zero(s->addr, 4)) {
+			*why = "servers[].addr is the unspecified address 0.0.0.0";
+			return -EINVAL;
+		}
+		return 0;
+	case AF_INET6:
+		if (qbd_all_zero(s->addr, sizeof(s->addr))) {
+			*why = "servers[].addr is the unspecified address ::";
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		*why = "servers[].family is not AF_INET (2) or AF_INET6 (10)";
+		return -EINVAL;
+	}
+}
+
+static int qbd_check_ms(u32 v, u32 min, u32 max, const char *msg,
+			const char **why)
+{
+	if (v && (v < min || v > max)) {
+		*why = msg;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * qbd_validate_map - check a struct qbd_map as copied from userspace
+ * Return: 0, -EINVAL (with *why) or -EOPNOTSUPP for a transport this
+ * module knows but does not carry yet (RDMA).
+ */
+int qbd_validate_map(const struct qbd_map *m, const char **why)
+{
+	u32 i;
+	int ret;
+
+	if (m->hdr.size != sizeof(*m)) {
+		*why = "hdr.size is not sizeof(struct qbd_map)";
+		return -EINVAL;
+	}
+	if (m->hdr.flags & ~QBD_MAP_F_ALL) {
+		*why = "hdr.flags has unknown bits";
+		return -EINVAL;
+	}
+	if (m->reserved0 || !qbd_all_zero(m->reserved, sizeof(m->reserved))) {
+		*why = "reserved fields are not zero";
+		return -EINVAL;
+	}
+	ret = qbd_check_name(m->pool, sizeof(m->pool), why);
+	if (ret) {
+		*why = "pool: bad name (NUL-terminated, 1..63 of A-Z a-z 0-9 . _ -, not . or ..)";
+		return ret;
+	}
+	ret = qbd_check_name(m->volume, sizeof(m->volume), why);
+	if (ret) {
+		*why = "volume: bad name (NUL-terminated, 1..127 of A-Z a-z 0-9 . _ -, not . or ..)";
+		return ret;
+	}
+	if (m->block_size != 512 && m->block_size != 4096) {
+		*why = "block_size is not 512 or 4096";
+		return -EINVAL;
+	}
+	if (!m->size || m->size % m->block_size) {
+		*why = "size is 0 or not a multiple of block_size";
+		return -EINVAL;
+	}
+	if (m->size > QBD_MAX_VOLUME_SIZE) {
+		*why = "size is above 2^60 bytes";
+		return -EINVAL;
+	}
+	if (!is_power_of_2(m->shard_size) ||
+	    m->shard_size < QBD_MIN_SHARD_SIZE ||
+	    m->shard_size > QBD_MAX_SHARD_SIZE) {
+		*why = "shard_size is not a power of two in 1 MiB..1 TiB";
+		return -EINVAL;
+	}
+	if ((m->size - 1) >> ilog2(m->shard_size) > U32_MAX) {
+		*why = "size / shard_size is above 2^32 shards";
+		return -EINVAL;
+	}
+	if (m->transport == QBD_TRANSPORT_RDMA) {
+		*why = "transport RDMA is not supported by this module yet";
+		return -EOPNOTSUPP;
+	}
+	if (m->transport != QBD_TRANSPORT_TCP) {
+		*why = "transport is not QBD_TRANSPORT_TCP (1) or QBD_TRANSPORT_RDMA (2)";
+		return -EINVAL;
+	}
+	if (!m->nr_servers || m->nr_servers > QBD_MAX_SERVERS) {
+		*why = "nr_servers is not in 1..QBD_MAX_SERVERS (8)";
+		return -EINVAL;
+	}
+	for (i = 0; i < m->nr_servers; i++) {
+		ret = qbd_check_server(&m->servers[i], why);
+		if (ret)
+			return ret;
+	}
+	for (; i < QBD_MAX_SERVERS; i++) {
+		if (!qbd_all_zero(&m->servers[i], sizeof(m->servers[i]))) {
+			*why = "servers[] past nr_servers are not zero";
+			return -EINVAL;
+		}
+	}
+	if (m->nr_queues > QBD_MAX_QUEUES) {
+		*why = "nr_queues is above QBD_MAX_QUEUES (64)";
+		return -EINVAL;
+	}
+	if (m->io_depth && (m->io_depth < QBD_MIN_IO_DEPTH ||
+			    m->io_depth > QBD_MAX_IO_DEPTH)) {
+		*why = "io_depth is not 0 or in 1..QBD_MAX_IO_DEPTH (1024)";
+		return -EINVAL;
+	}
+	ret = qbd_check_ms(m->io_timeout_ms, QBD_IO_TIMEOUT_MIN_MS,
+			   QBD_IO_TIMEOUT_MAX_MS,
+			   "io_timeout_ms is not 0 or in 1000..3600000", why);
+	if (ret)
+		return ret;
+	ret = qbd_check_ms(m->conn_timeout_ms, QBD_CONN_TIMEOUT_MIN_MS,
+			   QBD_CONN_TIMEOUT_MAX_MS,
+			   "conn_timeout_ms is not 0 or in 100..600000", why);
+	if (ret)
+		return ret;
+	ret = qbd_check_ms(m->hb_interval_ms, QBD_HB_MIN_MS, QBD_HB_MAX_MS,
+			   "hb_interval_ms is not 0 or in 100..600000", why);
+	if (ret)
+		return ret;
+	ret = qbd_check_ms(m->hb_timeout_ms, QBD_HB_MIN_MS, QBD_HB_MAX_MS,
+			   "hb_timeout_ms is not 0 or in 100..600000", why);
+	if (ret)
+		return ret;
+	if (m->hb_interval_ms && m->hb_timeout_ms &&
+	    m->hb_timeout_ms <= m->hb_interval_ms) {
+		*why = "hb_timeout_ms is not above hb_interval_ms";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Fill the zero ("default") fields of a validated map. Queues are capped
+ * by the module's cap and the online CPUs.
+ */
+void qbd_map_apply_defaults(struct qbd_map *m, const struct qbd_defaults *d,
+			    unsigned int online_cpus)
+{
+	u32 nq = m->nr_queues ? m->nr_queues : online_cpus;
+
+	nq = min3(nq, online_cpus, d->max_queues);
+	m->nr_queues = max(nq, 1U);
+	if (!m->io_depth)
+		m->io_depth = d->io_depth;
+	if (!m->io_timeout_ms)
+		m->io_timeout_ms = d->io_timeout_ms;
+	if (!m->conn_timeout_ms)
+		m->conn_timeout_ms = d->conn_timeout_ms;
+	if (!m->hb_interval_ms)
+		m->hb_interval_ms = d->hb_interval_ms;
+	if (!m->hb_timeout_ms)
+		m->hb_timeout_ms = d->hb_timeout_ms;
+	/* A default interval next to an explicit timeout (or the reverse). */
+	if (m->hb_timeout_ms <= m->hb_interval_ms)
+		m->hb_timeout_ms = m->hb_interval_ms * 3;
+}
+
+int qbd_validate_unmap(const struct qbd_unmap *u, const char **why)
+{
+	if (u->hdr.size != sizeof(*u)) {
+		*why = "hdr.size is not sizeof(struct qbd_unmap)";
+		return -EINVAL;
+	}
+	if (u->hdr.flags & ~QBD_UNMAP_F_ALL) {
+		*why = "hdr.flags has unknown bits";
+		return -EINVAL;
+	}
+	if (u->reserved0 || !qbd_all_zero(u->reserved, sizeof(u->reserved))) {
+		*why = "reserved fields are not zero";
+		return -EINVAL;
+	}
+	if (u->dev_id < 0 || u->dev_id >= QBD_MAX_DEVICES) {
+		*why = "dev_id is not in 0..QBD_MAX_DEVICES-1";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int qbd_validate_list(const struct qbd_list *l, const char **why)
+{
+	if (l->hdr.size != sizeof(*l)) {
+		*why = "hdr.size is not sizeof(struct qbd_list)";
+		return -EINVAL;
+	}
+	if (l->hdr.flags) {
+		*why = "hdr.flags is not zero";
+		return -EINVAL;
+	}
+	if (l->reserved0 || !qbd_all_zero(l->reserved, sizeof(l->reserved))) {
+		*why = "reserved fields are not zero";
+		return -EINVAL;
+	}
+	if (l->capacity > QBD_MAX_DEVICES) {
+		*why = "capacity is above QBD_MAX_DEVICES (256)";
+		return -EINVAL;
+	}
+	if (l->capacity && !l->ids_ptr) {
+		*why = "ids_ptr is NULL with a nonzero capacity";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int qbd_validate_info_in(const struct qbd_info *in, const char **why)
+{
+	if (in->hdr.size != sizeof(*in)) {
+		*why = "hdr.size is not sizeof(struct qbd_info)";
+		return -EINVAL;
+	}
+	if (in->hdr.flags) {
+		*why = "hdr.flags is not zero";
+		return -EINVAL;
+	}
+	if (in->dev_id < 0 || in->dev_id >= QBD_MAX_DEVICES) {
+		*why = "dev_id is not in 0..QBD_MAX_DEVICES-1";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int qbd_validate_features_in(const struct qbd_features *f, const char **why)
+{
+	if (f->hdr.size != sizeof(*f)) {
+		*why = "hdr.size is not sizeof(struct qbd_features)";
+		return -EINVAL;
+	}
+	if (f->hdr.flags) {
+		*why = "hdr.flags is not zero";
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite qbd_ioctl: ioctl struct validation, one case per rule.
+ */
+#include <kunit/test.h>
+#include <linux/socket.h>
+#include "qbd_logic.h"
+
+static void qbd_good_map(struct qbd_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->hdr.size = sizeof(*m);
+	strscpy(m->pool, "pool1", sizeof(m->pool));
+	strscpy(m->volume, "vol1", sizeof(m->volume));
+	m->vol_id = 1;
+	m->size = 1ULL << 30;
+	m->block_size = 4096;
+	m->shard_size = 4ULL << 20;
+	m->transport = QBD_TRANSPORT_TCP;
+	m->nr_servers = 1;
+	m->servers[0].family = AF_INET;
+	m->servers[0].port = 7000;
+	m->servers[0].addr[0] = 127;
+	m->servers[0].addr[3] = 1;
+}
+
+#define MUT(fn, body) static void fn(struct qbd_map *m) { body; }
+MUT(m_none, (void)m)
+MUT(m_size_small, m->hdr.size = sizeof(*m) - 8)
+MUT(m_size_big, m->hdr.size = sizeof(*m) + 8)
+MUT(m_size_zero, m->hdr.size = 0)
+MUT(m_flags_unknown, m->hdr.flags = 1U << 5)
+MUT(m_flags_ro, m->hdr.flags = QBD_MAP_F_READONLY)
+MUT(m_reserved0, m->reserved0 = 1)
+MUT(m_reserved_last, m->reserved[7] = 1)
+MUT(m_pool_unterminated, memset(m->pool, 'a', sizeof(m->pool)))
+MUT(m_pool_max, memset(m->pool, 'a', sizeof(m->pool) - 1))
+MUT(m_pool_empty, m->pool[0] = 0)
+MUT(m_pool_dot, strscpy(m->pool, ".", sizeof(m->pool)))
+MUT(m_pool_dotdot, strscpy(m->pool, "..", sizeof(m->pool)))
+MUT(m_pool_slash, strscpy(m->pool, "a/b", sizeof(m->pool)))
+MUT(m_pool_space, strscpy(m->pool, "a b", sizeof(m->pool)))
+MUT(m_vol_unterminated, memset(m->volume, 'v', sizeof(m->volume)))
+MUT(m_vol_empty, m->volume[0] = 0)
+MUT(m_vol_highbyte, m->volume[1] = (char)0xc3)
+MUT(m_vol_newline, strscpy(m->volume, "v\n", sizeof(m->volume)))
+MUT(m_vol_chars_ok, strscpy(m->volume, "A-z_0.9", sizeof(m->volume)))
+MUT(m_bs_1024, m->block_size = 1024)
+MUT(m_bs_0, m->block_size = 0)
+MUT(m_bs_512, m->block_size = 512)
+MUT(m_vsize_0, m->size = 0)
+MUT(m_vsize_unaligned, m->size = (1ULL << 30) + 512)
+MUT(m_vsize_huge, m->size = (1ULL << 60) + 4096)
+MUT(m_shard_npot, m->shard_size = 3ULL << 20)
+MUT(m_shard_small, m->shard_size = 512ULL << 10)
+MUT(m_shard_big, m->shard_size = 2ULL << 40)
+MUT(m_shard_zero, m->shard_size = 0)
+MUT(m_shard_count, m->size = 1ULL << 60; m->shard_size = 1ULL << 20)
+MUT(m_shard_count_max, m->size = 1ULL << 52; m->shard_size = 1ULL << 20)
+MUT(m_transport_0, m->transport = 0)
+MUT(m_transport_3, m->transport = 3)
+MUT(m_transport_rdma, m->transport = QBD_TRANSPORT_RDMA)
+MUT(m_nsrv_0, m->nr_servers = 0)
+MUT(m_nsrv_9, m->nr_servers = QBD_MAX_SERVERS + 1)
+MUT(m_family_0, m->servers[0].family = 0)
+MUT(m_family_unix, m->servers[0].family = AF_UNIX)
+MUT(m_port_0, m->servers[0].port = 0)
+MUT(m_srv_reserved, m->servers[0].reserved = 1)
+MUT(m_v4_trailing, m->servers[0].addr[4] = 1)
+MUT(m_v4_any, memset(m->servers[0].addr, 0, 16))
+MUT(m_v6_ok, m->servers[0].family = AF_INET6; m->servers[0].addr[15] = 1)
+MUT(m_v6_any, m->servers[0].family = AF_INET6; memset(m->servers[0].addr, 0, 16))
+MUT(m_unused_slot, m->servers[1].port = 7000)
+MUT(m_two_srv_ok, m->nr_servers = 2; m->servers[1] = m->servers[0])
+MUT(m_second_srv_bad, m->nr_servers = 2; m->servers[1] = m->servers[0];
+    m->servers[1].family = 99)
+MUT(m_queues_64, m->nr_queues = QBD_MAX_QUEUES)
+MUT(m_queues_65, m->nr_queues = QBD_MAX_QUEUES + 1)
+MUT(m_depth_1, m->io_depth = 1)
+MUT(m_depth_max, m->io_depth = QBD_MAX_IO_DEPTH)
+MUT(m_depth_big, m->io_depth = QBD_MAX_IO_DEPTH + 1)
+MUT(m_io_to_low, m->io_timeout_ms = 999)
+MUT(m_io_to_high, m->io_timeout_ms = 3600001)
+MUT(m_conn_to_low, m->conn_timeout_ms = 99)
+MUT(m_hb_int_low, m->hb_interval_ms = 99)
+MUT(m_hb_to_high, m->hb_timeout_ms = 600001)
+MUT(m_hb_order, m->hb_interval_ms = 2000; m->hb_timeout_ms = 2000)
+MUT(m_hb_ok, m->hb_interval_ms = 1000; m->hb_timeout_ms = 3000)
+MUT(m_throttle_ok, m->read_bps = 1 << 20; m->write_iops = 100)
+
+struct qbd_map_case {
+	const char *name;
+	void (*mutate)(struct qbd_map *m);
+	int want;
+};
+
+static const struct qbd_map_case qbd_map_cases[] = {
+	{ "good map", m_none, 0 },
+	{ "hdr.size too small", m_size_small, -EINVAL },
+	{ "hdr.size too big", m_size_big, -EINVAL },
+	{ "hdr.size zero", m_size_zero, -EINVAL },
+	{ "unknown flag", m_flags_unknown, -EINVAL },
+	{ "readonly flag", m_flags_ro, 0 },
+	{ "reserved0 nonzero", m_reserved0, -EINVAL },
+	{ "reserved[7] nonzero", m_reserved_last, -EINVAL },
+	{ "pool not NUL-terminated", m_pool_unterminated, -EINVAL },
+	{ "pool 63 chars", m_pool_max, 0 },
+	{ "pool empty", m_pool_empty, -EINVAL },
+	{ "pool '.'", m_pool_dot, -EINVAL },
+	{ "pool '..'", m_pool_dotdot, -EINVAL },
+	{ "pool with '/'", m_pool_slash, -EINVAL },
+	{ "pool with space", m_pool_space, -EINVAL },
+	{ "volume not NUL-terminated", m_vol_unterminated, -EINVAL },
+	{ "volume empty", m_vol_empty, -EINVAL },
+	{ "volume with byte 0xc3", m_vol_highbyte, -EINVAL },
+	{ "volume with newline", m_vol_newline, -EINVAL },
+	{ "volume with every allowed class", m_vol_chars_ok, 0 },
+	{ "block_size 1024", m_bs_1024, -EINVAL },
+	{ "block_size 0", m_bs_0, -EINVAL },
+	{ "block_size 512", m_bs_512, 0 },
+	{ "size 0", m_vsize_0, -EINVAL },
+	{ "size not block multiple", m_vsize_unaligned, -EINVAL },
+	{ "size above 2^60", m_vsize_huge, -EINVAL },
+	{ "shard_size 3 MiB", m_shard_npot, -EINVAL },
+	{ "shard_size 512 KiB", m_shard_small, -EINVAL },
+	{ "shard_size 2 TiB", m_shard_big, -EINVAL },
+	{ "shard_size 0", m_shard_zero, -EINVAL },
+	{ "2^40 shards", m_shard_count, -EINVAL },
+	{ "2^32 shards", m_shard_count_max, 0 },
+	{ "transport 0", m_transport_0, -EINVAL },
+	{ "transport 3", m_transport_3, -EINVAL },
+	{ "transport RDMA", m_transport_rdma, -EOPNOTSUPP },
+	{ "nr_servers 0", m_nsrv_0, -EINVAL },
+	{ "nr_servers 9", m_nsrv_9, -EINVAL },
+	{ "family 0", m_family_0, -EINVAL },
+	{ "family AF_UNIX", m_family_unix, -EINVAL },
+	{ "port 0", m_port_0, -EINVAL },
+	{ "server reserved nonzero", m_srv_reserved, -EINVAL },
+	{ "AF_INET with bytes past 4", m_v4_trailing, -EINVAL },
+	{ "AF_INET 0.0.0.0", m_v4_any, -EINVAL },
+	{ "AF_INET6 ::1", m_v6_ok, 0 },
+	{ "AF_INET6 ::", m_v6_any, -EINVAL },
+	{ "slot past nr_servers used", m_unused_slot, -EINVAL },
+	{ "two servers", m_two_srv_ok, 0 },
+	{ "second server bad family", m_second_srv_bad, -EINVAL },
+	{ "nr_queues 64", m_queues_64, 0 },
+	{ "nr_queues 65", m_queues_65, -EINVAL },
+	{ "io_depth 1", m_depth_1, 0 },
+	{ "io_depth max", m_depth_max, 0 },
+	{ "io_depth above max", m_depth_big, -EINVAL },
+	{ "io_timeout_ms 999", m_io_to_low, -EINVAL },
+	{ "io_timeout_ms above 1h", m_io_to_high, -EINVAL },
+	{ "conn_timeout_ms 99", m_conn_to_low, -EINVAL },
+	{ "hb_interval_ms 99", m_hb_int_low, -EINVAL },
+	{ "hb_timeout_ms above max", m_hb_to_high, -EINVAL },
+	{ "hb_timeout_ms == hb_interval_ms", m_hb_order, -EINVAL },
+	{ "heartbeat 1s/3s", m_hb_ok, 0 },
+	{ "throttle values", m_throttle_ok, 0 },
+};
+
+static void qbd_ioctl_map_table(struct kunit *test)
+{
+	struct qbd_map *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	for (i = 0; i < ARRAY_SIZE(qbd_map_cases); i++) {
+		const struct qbd_map_case *c = &qbd_map_cases[i];
+		const char *why = NULL;
+		int ret;
+
+		qbd_good_map(m);
+		c->mutate(m);
+		ret = qbd_validate_map(m, &why);
+		KUNIT_EXPECT_EQ_MSG(test, ret, c->want, "case '%s' (why: %s)",
+				    c->name, why ? why : "-");
+		if (ret)
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why,
+						  "case '%s' gives no reason",
+						  c->name);
+	}
+}
+
+static void qbd_ioctl_map_defaults(struct kunit *test)
+{
+	const struct qbd_defaults d = {
+		.io_depth = 128, .max_queues = 16, .io_timeout_ms = 30000,
+		.conn_timeout_ms = 8000, .hb_interval_ms = 1000,
+		.hb_timeout_ms = 3000,
+	};
+	struct qbd_map *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	qbd_good_map(m);
+	qbd_map_apply_defaults(m, &d, 4);
+	KUNIT_EXPECT_EQ(test, m->nr_queues, 4U);
+	KUNIT_EXPECT_EQ(test, m->io_depth, 128U);
+	KUNIT_EXPECT_EQ(test, m->io_timeout_ms, 30000U);
+	KUNIT_EXPECT_EQ(test, m->hb_timeout_ms, 3000U);
+
+	qbd_good_map(m);
+	m->nr_queues = 64;
+	m->io_depth = 7;
+	m->hb_interval_ms = 5000;	/* above the default timeout */
+	qbd_map_apply_defaults(m, &d, 32);
+	KUNIT_EXPECT_EQ(test, m->nr_queues, 16U);	/* module cap */
+	KUNIT_EXPECT_EQ(test, m->io_depth, 7U);
+	KUNIT_EXPECT_GT(test, m->hb_timeout_ms, m->hb_interval_ms);
+
+	qbd_good_map(m);
+	m->nr_queues = 3;
+	qbd_map_apply_defaults(m, &d, 2);
+	KUNIT_EXPECT_EQ(test, m->nr_queues, 2U);	/* online CPUs */
+}
+
+static void qbd_ioctl_unmap(struct kunit *test)
+{
+	struct qbd_unmap u = { .hdr.size = sizeof(u), .dev_id = 0 };
+	const char *why;
+
+	KUNIT_EXPECT_EQ(test, qbd_validate_unmap(&u, &why), 0);
+	u.hdr.flags = QBD_UNMAP_F_FORCE;
+	KUNIT_EXPECT_EQ(test, qbd_validate_unmap(&u, &why), 0);
+	u.hdr.flags = 2;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "unknown flag");
+	u.hdr.flags = 0;
+	u.dev_id = -1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "dev_id -1");
+	u.dev_id = QBD_MAX_DEVICES;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "dev_id max");
+	u.dev_id = 1;
+	u.reserved[3] = 1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "reserved");
+	u.reserved[3] = 0;
+	u.reserved0 = 1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "reserved0");
+	u.reserved0 = 0;
+	u.hdr.size = 8;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "size 8");
+}
+
+static void qbd_ioctl_list_info_features(struct kunit *test)
+{
+	struct qbd_list l = { .hdr.size = sizeof(l), .capacity = 4, .ids_ptr = 0x1000 };
+	struct qbd_info *in = kunit_kzalloc(test, sizeof(*in), GFP_KERNEL);
+	struct qbd_features f = { .hdr.size = sizeof(f) };
+	const char *why;
+
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	KUNIT_EXPECT_EQ(test, qbd_validate_list(&l, &why), 0);
+	l.ids_ptr = 0;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "NULL ids_ptr");
+	l.capacity = 0;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), 0, "count only");
+	l.capacity = QBD_MAX_DEVICES + 1;
+	l.ids_ptr = 0x1000;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "capacity");
+	l.capacity = 1;
+	l.hdr.flags = 1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "list flags");
+	l.hdr.flags = 0;
+	l.reserved[0] = 1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "list reserved");
+
+	in->hdr.size = sizeof(*in);
+	KUNIT_EXPECT_EQ(test, qbd_validate_info_in(in, &why), 0);
+	in->dev_id = -5;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_info_in(in, &why), -EINVAL, "info dev_id");
+	in->dev_id = 0;
+	in->hdr.size = sizeof(*in) - 8;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_info_in(in, &why), -EINVAL, "info size");
+
+	KUNIT_EXPECT_EQ(test, qbd_validate_features_in(&f, &why), 0);
+	f.hdr.size = 4;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_features_in(&f, &why), -EINVAL, "features size");
+	f.hdr.size = sizeof(f);
+	f.hdr.flags = 1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_features_in(&f, &why), -EINVAL, "features flags");
+}
+
+static void qbd_ioctl_name_rules(struct kunit *test)
+{
+	char buf[8];
+	const char *why = NULL;
+
+	KUNIT_EXPECT_EQ(test, qbd_check_name("abc", 8, &why), 0);
+	KUNIT_EXPECT_EQ(test, qbd_check_name("1234567", 8, &why), 0);
+	memcpy(buf, "12345678", 8);
+	KUNIT_EXPECT_EQ(test, qbd_check_name(buf, 8, &why), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, why, "name is not NUL-terminated");
+	KUNIT_EXPECT_EQ(test, qbd_check_name("a%b", 8, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, qbd_check_name(".a", 8, &why), 0);
+}
+
+static struct kunit_case qbd_ioctl_cases[] = {
+	KUNIT_CASE(qbd_ioctl_map_table),
+	KUNIT_CASE(qbd_ioctl_map_defaults),
+	KUNIT_CASE(qbd_ioctl_unmap),
+	KUNIT_CASE(qbd_ioctl_list_info_features),
+	KUNIT_CASE(qbd_ioctl_name_rules),
+	{}
+};
+
+static struct kunit_suite qbd_ioctl_suite = {
+	.name = "qbd_ioctl",
+	.test_cases = qbd_ioctl_cases,
+};
+kunit_test_suite(qbd_ioctl_suite);

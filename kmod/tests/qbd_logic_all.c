@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The module's pure logic, built once for the KUnit suites (UML has no
+ * blk-mq device to build the rest against, and needs none).
+ */
+#include <linux/module.h>
+
+#include "../qbd_shard.c"
+#include "../qbd_proto.c"
+#include "../qbd_validate.c"
+
+MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl");
+MODULE_LICENSE("GPL");
