@@ -73,6 +73,26 @@ header() {
 		awk -v w="$1" -F= '$1 == w { print (NF > 1 ? $2 : "yes"); exit }'
 }
 
+# The kernel the VM boots: newest /boot/vmlinuz-* with a module tree.
+find_kver() {
+	local v best=""
+	for k in /boot/vmlinuz-*; do
+		[[ -f $k ]] || continue
+		v=${k#/boot/vmlinuz-}
+		[[ -d /lib/modules/$v/kernel ]] && best+="$v"$'\n'
+	done
+	printf '%s' "$best" | sort -V | tail -n1
+}
+
+# `run.sh --kver`: print the kernel the VM would boot (for builds that must
+# match it, e.g. tests/vm/selftest/run.sh).
+if [[ ${1:-} == --kver ]]; then
+	v=${KVER:-$(find_kver)}
+	[[ -n $v ]] || die "no Debian kernel found (/boot/vmlinuz-* with /lib/modules/<ver>/kernel)"
+	echo "$v"
+	exit 0
+fi
+
 args=("$@")
 if [[ ${#args[@]} -eq 0 && -n ${SCENARIO:-} ]]; then
 	read -r -a args <<<"${SCENARIO//,/ }"
@@ -98,15 +118,6 @@ fi
 [[ $LIVE == 1 ]] || LIVE=0
 
 # ---- kernel and module tree -----------------------------------------------
-find_kver() {
-	local v best=""
-	for k in /boot/vmlinuz-*; do
-		[[ -f $k ]] || continue
-		v=${k#/boot/vmlinuz-}
-		[[ -d /lib/modules/$v/kernel ]] && best+="$v"$'\n'
-	done
-	printf '%s' "$best" | sort -V | tail -n1
-}
 
 if [[ $NATIVE == 1 ]]; then
 	KVER=$(uname -r)
