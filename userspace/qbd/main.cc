@@ -1,0 +1,37 @@
+// qbd: map volumes of qbd-server storage servers as local block devices.
+#include <iostream>
+
+#include "cli.h"
+#include "commands.h"
+
+int main(int argc, char **argv)
+{
+	using namespace qbd::cli;
+	std::vector<std::string> args(argv + 1, argv + argc);
+	auto opts = parse_args(args);
+	if (!opts) {
+		if (opts.error().code == 0) {  // --help
+			std::cout << opts.error().message;
+			return 0;
+		}
+		std::cerr << "qbd: " << opts.error().message << "\n";
+		return 2;
+	}
+	Context ctx = make_system_context(*opts);
+	switch (opts->command) {
+	case Command::map:
+		return run_map(ctx, system_map_hooks());
+	case Command::unmap:
+		return run_unmap(ctx);
+	case Command::list:
+		return run_list(ctx);
+	case Command::info:
+		return run_info(ctx);
+	case Command::version:
+		return run_version(ctx);
+	case Command::none:
+		break;
+	}
+	std::cerr << "qbd: no command; see qbd --help\n";
+	return 2;
+}
