@@ -28,8 +28,10 @@ void Fd::reset(int fd)
 
 static int ms_left(Clock::time_point deadline)
 {
+	if (deadline == Clock::time_point::max())
+		return -1;  // no deadline
 	auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-	return left < 0 ? 0 : static_cast<int>(left);
+	return left < 0 ? 0 : static_cast<int>(std::min<int64_t>(left, INT32_MAX));
 }
 
 static Status wait_fd(int fd, short events, Clock::time_point deadline, const char *what)

@@ -33,7 +33,8 @@ private:
 // Resolves @ep and connects (TCP, TCP_NODELAY) within @timeout.
 Result<Fd> tcp_connect(const Endpoint &ep, std::chrono::milliseconds timeout);
 // Sends / receives exactly @n bytes before @deadline (ETIMEDOUT after it,
-// ECONNRESET when the peer closes first).
+// ECONNRESET when the peer closes first); Clock::time_point::max() waits
+// forever.
 Status send_all(int fd, const void *buf, size_t n, Clock::time_point deadline);
 Status recv_all(int fd, void *buf, size_t n, Clock::time_point deadline);
 

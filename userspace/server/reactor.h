@@ -1,0 +1,48 @@
+// A reactor: one thread that owns a set of connections and an io_uring
+// for their network and disk IO. The acceptor hands new connections over
+// through a locked queue and an eventfd; nothing else is shared on the
+// data path.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "catalog.h"
+#include "session.h"
+
+namespace qbd::server {
+
+// What every reactor shares (read-mostly).
+struct ReactorShared {
+	ReactorShared(Catalog &c, const Limits &l) : catalog(c), limits(l) {}
+	Catalog &catalog;
+	const Limits limits;
+	std::atomic<uint32_t> connections{0};  // open connections, all reactors
+};
+
+class Reactor {
+public:
+	static Result<std::unique_ptr<Reactor>> start(unsigned index, std::shared_ptr<ReactorShared> shared);
+	~Reactor();
+	// Gives the connection @fd to this reactor (any thread).
+	void hand_off(int fd, uint64_t conn_id);
+	// Stops reading requests, finishes those in flight, closes every
+	// connection and joins the thread.
+	void stop();
+	unsigned index() const { return index_; }
+	ReactorShared &shared() { return *shared_; }
+
+	struct Loop;
+
+private:
+	Reactor(unsigned index, std::shared_ptr<ReactorShared> shared);
+	const unsigned index_;
+	std::shared_ptr<ReactorShared> shared_;
+	std::unique_ptr<Loop> loop_;
+	std::thread thread_;
+};
+
+}  // namespace qbd::server

@@ -1,0 +1,52 @@
+// qbd-server: listeners, connection dispatch and shutdown. The data path
+// runs in reactors (reactor.h): one thread per core, each owning its
+// connections and its io_uring.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catalog.h"
+#include "config.h"
+#include "session.h"
+
+namespace qbd::server {
+
+struct ServerOptions {
+	std::string data_dir;
+	std::vector<Endpoint> listen;  // port 0: an ephemeral port (tests)
+	Limits limits;
+	unsigned reactors = 0;  // 0: one per online CPU
+	bool direct = true;     // try O_DIRECT on volume files
+};
+
+class Server {
+public:
+	// Opens the catalog, binds every listener and starts the threads.
+	static Result<std::unique_ptr<Server>> start(const ServerOptions &opts);
+	~Server();
+	Server(const Server &) = delete;
+	Server &operator=(const Server &) = delete;
+
+	// The bound ports, in the order of ServerOptions::listen.
+	std::vector<uint16_t> ports() const;
+	// Stops accepting, lets every connection finish the requests it has
+	// read (replies are sent), closes them and joins the threads.
+	// Idempotent; called by the destructor.
+	void stop();
+	Catalog &catalog() { return *catalog_; }
+
+	struct Impl;
+
+private:
+	Server() = default;
+	std::unique_ptr<Catalog> catalog_;
+	std::unique_ptr<Impl> impl_;
+};
+
+// Parses "tcp://ADDR:PORT", "ADDR:PORT", "ADDR" (port 7000).
+Result<Endpoint> parse_listen(std::string_view s);
+
+}  // namespace qbd::server
