@@ -10,8 +10,10 @@ OUT=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 bb=$(command -v busybox || true)
 [[ -n $bb ]] || { echo "mkinitrd: busybox not found (package busybox-static)" >&2; exit 1; }
-file -L "$bb" | grep -q 'statically linked' ||
-	{ echo "mkinitrd: $bb is not statically linked (install busybox-static)" >&2; exit 1; }
+if ldd "$bb" >/dev/null 2>&1; then
+	echo "mkinitrd: $bb is dynamically linked (install busybox-static)" >&2
+	exit 1
+fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/qbd-initrd.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$W"/{bin,sbin,proc,sys,dev,newroot,mods}
