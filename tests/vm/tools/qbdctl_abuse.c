@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qbdctl_abuse: throw bad ioctls at /dev/qbdctl and check the answers.
+ *
+ *   qbdctl_abuse checks        table of malformed structs -> expected errno
+ *   qbdctl_abuse random N SEED N random ioctls (numbers, sizes, contents)
+ *   qbdctl_abuse eperm         as uid 65534 every ioctl is EPERM
+ *                              (the caller makes the node readable first)
+ *
+ * Prints one line per failed expectation and exits 1 if there was any.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/qbd.h>
+
+static int failures;
+static int fd = -1;
+
+static void expect(const char *name, unsigned long cmd, void *arg, int want)
+{
+	int rc = ioctl(fd, cmd, arg);
+	int got = rc < 0 ? errno : 0;
+
+	if (got != want) {
+		printf("FAIL %s: errno %d (%s), want %d (%s)\n", name, got,
+		       strerror(got), want, strerror(want));
+		failures++;
+	}
+}
+
+static void good_map(struct qbd_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->hdr.size = sizeof(*m);
+	strcpy(m->pool, "pool");
+	strcpy(m->volume, "vol");
+	m->vol_id = 1;
+	m->size = 1 << 30;
+	m->block_size = 4096;
+	m->shard_size = 1 << 30;
+	m->transport = QBD_TRANSPORT_TCP;
+	m->nr_servers = 1;
+	m->servers[0].family = 2;
+	m->servers[0].port = 9;	/* discard port on 127.0.0.1: nothing listens */
+	m->servers[0].addr[0] = 127;
+	m->servers[0].addr[3] = 1;
+}
+
+static void run_checks(void)
+{
+	struct qbd_features f;
+	struct qbd_unmap u;
+	struct qbd_list l;
+	struct qbd_info i;
+	struct qbd_map m;
+	__s32 ids[4];
+
+	memset(&f, 0, sizeof(f));
+	f.hdr.size = sizeof(f);
+	expect("features: good", QBD_IOC_GET_FEATURES, &f, 0);
+	f.hdr.size = sizeof(f) - 1;
+	expect("features: size - 1", QBD_IOC_GET_FEATURES, &f, EINVAL);
+	f.hdr.size = 0;
+	expect("features: size 0", QBD_IOC_GET_FEATURES, &f, EINVAL);
+	f.hdr.size = sizeof(f);
+	f.hdr.flags = 0x80;
+	expect("features: unknown flag", QBD_IOC_GET_FEATURES, &f, EINVAL);
+	expect("features: NULL pointer", QBD_IOC_GET_FEATURES, NULL, EFAULT);
+	expect("features: pointer into nowhere", QBD_IOC_GET_FEATURES, (void *)16, EFAULT);
+
+	good_map(&m); m.hdr.size = sizeof(m) + 8;
+	expect("map: size + 8", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.hdr.size = 0xffffffff;
+	expect("map: size 2^32-1", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.hdr.flags = 1u << 31;
+	expect("map: unknown flag", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.reserved[3] = 1;
+	expect("map: reserved not zero", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); memset(m.pool, 'a', sizeof(m.pool));
+	expect("map: pool not NUL-terminated", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.pool[0] = 0;
+	expect("map: empty pool", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); strcpy(m.volume, "a/b");
+	expect("map: slash in volume", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); strcpy(m.volume, "..");
+	expect("map: volume ..", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.size = 0;
+	expect("map: size 0", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.size = (1 << 30) + 512;
+	expect("map: size not a multiple of block size", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.size = ~0ULL & ~4095ULL;
+	expect("map: size 2^64-4096", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.block_size = 1000;
+	expect("map: block size 1000", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.shard_size = 3 << 20;
+	expect("map: shard size not a power of two", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.shard_size = 4096;
+	expect("map: shard size 4 KiB", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.transport = 77;
+	expect("map: transport 77", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.nr_servers = 0;
+	expect("map: no servers", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.nr_servers = QBD_MAX_SERVERS + 1;
+	expect("map: too many servers", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.nr_servers = 0x80000000u;
+	expect("map: nr_servers 2^31", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.servers[0].family = 1;
+	expect("map: address family 1", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.servers[0].port = 0;
+	expect("map: port 0", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.io_depth = QBD_MAX_IO_DEPTH + 1;
+	expect("map: io_depth too big", QBD_IOC_MAP, &m, EINVAL);
+	good_map(&m); m.nr_queues = 100000;
+	expect("map: nr_queues 100000", QBD_IOC_MAP, &m, EINVAL);
+	expect("map: NULL pointer", QBD_IOC_MAP, NULL, EFAULT);
+
+	memset(&u, 0, sizeof(u));
+	u.hdr.size = sizeof(u);
+	u.dev_id = 255;
+	expect("unmap: no such device", QBD_IOC_UNMAP, &u, ENOENT);
+	u.dev_id = -1;
+	expect("unmap: dev_id -1", QBD_IOC_UNMAP, &u, EINVAL);
+	u.dev_id = 0x7fffffff;
+	expect("unmap: dev_id 2^31-1", QBD_IOC_UNMAP, &u, EINVAL);
+	u.dev_id = 0;
+	u.hdr.flags = 2;
+	expect("unmap: unknown flag", QBD_IOC_UNMAP, &u, EINVAL);
+
+	memset(&l, 0, sizeof(l));
+	l.hdr.size = sizeof(l);
+	l.capacity = 4;
+	l.ids_ptr = (uintptr_t)ids;
+	expect("list: good", QBD_IOC_LIST, &l, 0);
+	l.ids_ptr = 8;
+	l.capacity = 4;
+	/* with no devices nothing is written: 0 is right; with devices EFAULT */
+	l.capacity = 0x7fffffff;
+	l.ids_ptr = (uintptr_t)ids;
+	expect("list: huge capacity is clamped, not trusted", QBD_IOC_LIST, &l, 0);
+	l.reserved[0] = 5;
+	expect("list: reserved not zero", QBD_IOC_LIST, &l, EINVAL);
+
+	memset(&i, 0, sizeof(i));
+	i.hdr.size = sizeof(i);
+	i.dev_id = 254;
+	expect("info: no such device", QBD_IOC_INFO, &i, ENOENT);
+	i.dev_id = -5;
+	expect("info: negative id", QBD_IOC_INFO, &i, EINVAL);
+	i.hdr.size = 8;
+	expect("info: size 8", QBD_IOC_INFO, &i, EINVAL);
+
+	/* a known command number encoded with another size */
+	expect("map: ioctl number with a wrong size",
+	       _IOWR(QBD_IOC_MAGIC, 0x01, struct qbd_unmap), &m, ENOTTY);
+	expect("unknown command number", _IOWR(QBD_IOC_MAGIC, 0x7f, struct qbd_unmap), &u, ENOTTY);
+	expect("another driver's magic", _IOWR('x', 0x01, struct qbd_map), &m, ENOTTY);
+}
+
+static void run_random(long n, unsigned int seed)
+{
+	static const unsigned int nrs[] = { 0, 1, 2, 3, 4, 5, 0x7f };
+	unsigned char *buf = malloc(1 << 16);
+	long k;
+
+	srandom(seed);
+	for (k = 0; k < n; k++) {
+		unsigned int size = random() % 4 ? random() % 1024 : random() % 16384;
+		unsigned int nr = nrs[random() % (sizeof(nrs) / sizeof(nrs[0]))];
+		unsigned int dir = random() % 4;
+		unsigned long cmd = _IOC(dir, QBD_IOC_MAGIC, nr, size & 0x3fff);
+		size_t j;
+
+		for (j = 0; j < (1 << 16); j++)
+			buf[j] = random();
+		/* sometimes a plausible header with the right size, random rest */
+		if (random() % 2 && size >= 8) {
+			__u32 s = _IOC_SIZE(cmd);
+			memcpy(buf, &s, 4);
+		}
+		if (random() % 3 == 0)
+			memset(buf + 8, 0, 1 << 15);
+		errno = 0;
+		if (ioctl(fd, cmd, random() % 50 ? (void *)buf : (void *)(uintptr_t)random()) == 0)
+			continue;
+		switch (errno) {
+		case EINVAL: case ENOTTY: case EFAULT: case ENOENT: case EEXIST:
+		case EBUSY: case ENOMEM: case ECONNREFUSED: case ETIMEDOUT:
+		case EHOSTUNREACH: case ENETUNREACH:
+			break;
+		default:
+			printf("FAIL random ioctl %ld cmd %#lx: unexpected errno %d (%s)\n",
+			       k, cmd, errno, strerror(errno));
+			failures++;
+		}
+	}
+	free(buf);
+}
+
+static void run_eperm(void)
+{
+	struct qbd_features f = { .hdr.size = sizeof(f) };
+	struct qbd_map m;
+	struct qbd_unmap u = { .hdr.size = sizeof(u) };
+	struct qbd_list l = { .hdr.size = sizeof(l) };
+	struct qbd_info i = { .hdr.size = sizeof(i) };
+
+	good_map(&m);
+	if (setgid(65534) || setuid(65534)) {
+		printf("FAIL cannot drop to uid 65534: %s\n", strerror(errno));
+		failures++;
+		return;
+	}
+	expect("non-root GET_FEATURES", QBD_IOC_GET_FEATURES, &f, EPERM);
+	expect("non-root MAP", QBD_IOC_MAP, &m, EPERM);
+	expect("non-root UNMAP", QBD_IOC_UNMAP, &u, EPERM);
+	expect("non-root LIST", QBD_IOC_LIST, &l, EPERM);
+	expect("non-root INFO", QBD_IOC_INFO, &i, EPERM);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s checks | random N SEED | eperm\n", argv[0]);
+		return 2;
+	}
+	fd = open("/dev/" QBD_CTL_NAME, O_RDWR);
+	if (fd < 0) {
+		printf("FAIL open /dev/qbdctl: %s\n", strerror(errno));
+		return 1;
+	}
+	if (!strcmp(argv[1], "checks"))
+		run_checks();
+	else if (!strcmp(argv[1], "random") && argc == 4)
+		run_random(atol(argv[2]), (unsigned int)atoi(argv[3]));
+	else if (!strcmp(argv[1], "eperm"))
+		run_eperm();
+	else {
+		fprintf(stderr, "usage: %s checks | random N SEED | eperm\n", argv[0]);
+		return 2;
+	}
+	printf("%s: %d failure(s)\n", argv[1], failures);
+	return failures ? 1 : 0;
+}
