@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * qbd: private header shared by the module's files.
+ *
+ * qbd_main.c	module init/exit, parameters, block major, workqueue
+ * qbd_ctl.c	/dev/qbdctl and its ioctls, the device list
+ * qbd_dev.c	gendisk + blk-mq, device state machine and recovery
+ * qbd_tcp.c	the TCP transport (struct qbd_transport_ops)
+ * qbd_proc.c	/proc/qbdstat
+ * qbd_sysfs.c	attributes under /sys/block/qbdN/qbd/
+ * qbd_shard.c, qbd_proto.c, qbd_validate.c: pure logic (qbd_logic.h)
+ */
+#ifndef QBD_H
+#define QBD_H
+
+#include <linux/blk-mq.h>
+#include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
+#include <linux/workqueue.h>
+#include "qbd_logic.h"
+
+#define QBD_MINORS		16	/* per disk: the disk and 15 partitions */
+#define QBD_MAX_BACKOFF_MS	5000	/* reconnect attempts settle at this */
+#define QBD_MIN_BACKOFF_MS	100
+
+/* Module parameters (qbd_main.c), validated at init. */
+extern struct qbd_defaults qbd_defaults;
+extern int qbd_major;
+extern struct workqueue_struct *qbd_io_wq;
+
+struct qbd_device;
+struct qbd_queue;
+
+/**
+ * struct qbd_transport_ops - what the device code needs from a transport
+ * @name: "tcp", shown in /proc/qbdstat and sysfs
+ * @connect: open the connection of hardware queue @q to server @srv and do
+ *	the handshake; blocks up to conn_timeout. 0 or -errno.
+ * @disconnect: close it; on return no transport context touches a request
+ *	of @q any more (in-flight requests are then cancelled by the caller).
+ * @queue_rq: send (or queue for sending) a started request; @last is
+ *	blk-mq's bd->last.
+ * @commit_rqs: push out what queue_rq left queued.
+ * @heartbeat: called every hb_interval while LIVE: send a PING when idle,
+ *	return -ETIMEDOUT when nothing came back for hb_timeout.
+ */
+struct qbd_transport_ops {
+	const char *name;
+	int (*connect)(struct qbd_queue *q, unsigned int srv);
+	void (*disconnect)(struct qbd_queue *q, unsigned int srv);
+	void (*queue_rq)(struct qbd_queue *q, unsigned int srv,
+			 struct request *rq, bool last);
+	void (*commit_rqs)(struct qbd_queue *q);
+	int (*heartbeat)(struct qbd_queue *q, unsigned int srv);
+};
+
+extern const struct qbd_transport_ops qbd_tcp_ops;
+
+/**
+ * struct qbd_queue - one blk-mq hardware queue
+ * @qdev: owning device
+ * @qid: hardware queue index
+ * @io_cpu: CPU its connections do their work on
+ * @conns: transport connection per server (NULL while disconnected);
+ *	set and cleared only by the recovery/unmap path with the queue
+ *	quiesced or the device not LIVE
+ */
+struct qbd_queue {
+	struct qbd_device *qdev;
+	unsigned int qid;
+	int io_cpu;
+	void *conns[QBD_MAX_SERVERS];
+};
+
+/* struct qbd_cmd.state */
+enum {
+	QBD_CMD_IDLE = 0,
+	QBD_CMD_QUEUED,		/* handed to the transport, being sent */
+	QBD_CMD_SENT,		/* every byte sent: a reply may come */
+};
+
+/**
+ * struct qbd_cmd - per-request driver data (blk-mq pdu)
+ * @hdr: the wire header, built in queue_rq
+ * @queue: hardware queue the request belongs to
+ * @state: QBD_CMD_*; SENT is stored with release by the sender, read
+ *	with acquire by the receiver
+ * @gen: bumped on every dispatch; part of the handle
+ * @opcode: QBD_OP_*
+ * @srv: servers[] index the request went to
+ * @retry: set by a cancel: requeue instead of completing
+ * @status: completion status
+ * @length: bytes of data (READ/WRITE), 0 otherwise
+ * @start_ns: first dispatch, for latency (0: not started)
+ * @lentry: on the connection's lockless request list
+ * @entry: on the connection's send list (under its send mutex)
+ * @hdr_off: header bytes sent so far
+ * @data_left: data bytes still to send or receive
+ * @curr_bio: bio whose data is being sent or received
+ * @bi: position in @curr_bio
+ */
+struct qbd_cmd {
+	struct qbd_req hdr;
+	struct qbd_queue *queue;
+	int state;
+	u16 gen;
+	u8 opcode;
+	u8 srv;
+	bool retry;
+	blk_status_t status;
+	u32 length;
+	u64 start_ns;
+	struct llist_node lentry;
+	struct list_head entry;
+	u32 hdr_off;
+	u32 data_left;
+	struct bio *curr_bio;
+	struct bvec_iter bi;
+};
+
+/**
+ * struct qbd_pcpu_stats - per-CPU counters, summed for reporting
+ */
+struct qbd_pcpu_stats {
+	u64 read_ios;
+	u64 write_ios;
+	u64 read_bytes;
+	u64 write_bytes;
+	u64 other_ios;
+	u64 errors;
+	u64 retries;
+	u64 latency_us;
+	u64 completed;
+	s64 in_flight;
+};
+
+/**
+ * struct qbd_device - one mapped volume, /dev/qbdN
+ * @id: N
+ * @cfg: the map as validated, defaults applied; read-only after map
+ * @layout: shard routing of the volume
+ * @ops: the transport
+ * @max_io: largest request sent (min of our limit and every server's)
+ * @features: QBD_PF_* every server granted
+ * @depth: tags per hardware queue
+ * @tag_set: blk-mq tag set
+ * @disk: the gendisk
+ * @queues: @nr_queues hardware queues
+ * @lock: guards @state, @fail_deadline and @open_count
+ * @state: QBD_STATE_*; written under @lock with smp_store_release, read
+ *	locklessly in queue_rq with smp_load_acquire
+ * @fail_deadline: jiffies at which RECONNECTING turns FAILED
+ * @open_count: opens of the disk and its partitions
+ * @recovery_work: tears down, cancels and reconnects
+ * @attempt: reconnect attempts since the last LIVE (recovery_work only)
+ * @quiesced: we quiesced the queue (recovery_work and unmap only)
+ * @conns_up: connections are installed (recovery_work and unmap only)
+ * @io_ready: the tag set exists, replies may be matched to requests
+ * @hb_work: heartbeat, every hb_interval while LIVE
+ * @stats: per-CPU counters
+ * @reconnects: successful reconnections
+ * @node: in qbd_devices, under qbd_ctl_mutex
+ */
+struct qbd_device {
+	int id;
+	struct qbd_map cfg;
+	struct qbd_layout layout;
+	const struct qbd_transport_ops *ops;
+	u32 max_io;
+	u64 features;
+	u32 depth;
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+	struct qbd_queue *queues;
+	unsigned int nr_queues;
+
+	spinlock_t lock;
+	int state;
+	unsigned long fail_deadline;
+	int open_count;
+
+	struct delayed_work recovery_work;
+	unsigned int attempt;
+	bool quiesced;
+	bool conns_up;
+	bool io_ready;
+	struct delayed_work hb_work;
+
+	struct qbd_pcpu_stats __percpu *stats;
+	atomic64_t reconnects;
+	struct list_head node;
+};
+
+static inline int qbd_state(struct qbd_device *qdev)
+{
+	return smp_load_acquire(&qdev->state);
+}
+
+static inline const char *qbd_name(struct qbd_device *qdev)
+{
+	return qdev->disk ? qdev->disk->disk_name : "qbd";
+}
+
+/* qbd_dev.c */
+struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id);
+int qbd_dev_remove(struct qbd_device *qdev, bool force);
+void qbd_dev_error(struct qbd_device *qdev);
+void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st);
+const char *qbd_state_name(int state);
+void qbd_complete_cmd(struct qbd_cmd *cmd);
+
+/* qbd_ctl.c: the mapped devices, under qbd_ctl_mutex */
+extern struct mutex qbd_ctl_mutex;
+extern struct list_head qbd_devices;
+int qbd_ctl_init(void);
+void qbd_ctl_exit(void);
+
+/* qbd_proc.c */
+int qbd_proc_init(void);
+void qbd_proc_exit(void);
+
+/* qbd_sysfs.c */
+extern const struct attribute_group *qbd_disk_groups[];
+
+#endif /* QBD_H */

@@ -1,0 +1,709 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qbd disks: gendisk + blk-mq, the device state machine
+ * (LIVE -> RECONNECTING -> LIVE | FAILED -> LIVE, any -> DELETING),
+ * recovery (tear down, requeue in-flight IO, reconnect with backoff),
+ * heartbeat and per-CPU statistics.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/cpumask.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include "qbd.h"
+
+const char *qbd_state_name(int state)
+{
+	switch (state) {
+	case QBD_STATE_LIVE:
+		return "live";
+	case QBD_STATE_RECONNECTING:
+		return "reconnecting";
+	case QBD_STATE_FAILED:
+		return "failed";
+	case QBD_STATE_DELETING:
+		return "deleting";
+	default:
+		return "unknown";
+	}
+}
+
+/* Caller holds qdev->lock. */
+static void qbd_set_state(struct qbd_device *qdev, int state)
+{
+	lockdep_assert_held(&qdev->lock);
+	smp_store_release(&qdev->state, state);
+}
+
+/**
+ * qbd_dev_error - a connection of @qdev broke (or a request timed out)
+ *
+ * Any context. The first error of a LIVE device starts recovery and the
+ * io_timeout clock; later ones are no-ops until it is LIVE again.
+ */
+void qbd_dev_error(struct qbd_device *qdev)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	if (qdev->state == QBD_STATE_LIVE) {
+		qbd_set_state(qdev, QBD_STATE_RECONNECTING);
+		qdev->fail_deadline = jiffies +
+			msecs_to_jiffies(qdev->cfg.io_timeout_ms);
+		mod_delayed_work(system_long_wq, &qdev->recovery_work, 0);
+	}
+	spin_unlock_irqrestore(&qdev->lock, flags);
+}
+
+/* ---- statistics ---- */
+
+void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st)
+{
+	s64 in_flight = 0;
+	u64 completed = 0;
+	int cpu;
+
+	memset(st, 0, sizeof(*st));
+	for_each_possible_cpu(cpu) {
+		const struct qbd_pcpu_stats *p = per_cpu_ptr(qdev->stats, cpu);
+
+		st->read_ios += READ_ONCE(p->read_ios);
+		st->write_ios += READ_ONCE(p->write_ios);
+		st->read_bytes += READ_ONCE(p->read_bytes);
+		st->write_bytes += READ_ONCE(p->write_bytes);
+		st->other_ios += READ_ONCE(p->other_ios);
+		st->errors += READ_ONCE(p->errors);
+		st->retries += READ_ONCE(p->retries);
+		st->total_latency_us += READ_ONCE(p->latency_us);
+		completed += READ_ONCE(p->completed);
+		in_flight += READ_ONCE(p->in_flight);
+	}
+	st->in_flight = in_flight > 0 ? in_flight : 0;
+	st->reconnects = atomic64_read(&qdev->reconnects);
+}
+
+/* Any context: this_cpu ops are safe against the softirq completions. */
+static void qbd_account_done(struct qbd_device *qdev, struct qbd_cmd *cmd,
+			     blk_status_t status)
+{
+	struct qbd_pcpu_stats __percpu *p = qdev->stats;
+	u64 lat = 0;
+
+	if (cmd->start_ns)
+		lat = div_u64(ktime_get_ns() - cmd->start_ns, NSEC_PER_USEC);
+	cmd->start_ns = 0;
+
+	switch (cmd->opcode) {
+	case QBD_OP_READ:
+		this_cpu_inc(p->read_ios);
+		this_cpu_add(p->read_bytes, cmd->length);
+		break;
+	case QBD_OP_WRITE:
+		this_cpu_inc(p->write_ios);
+		this_cpu_add(p->write_bytes, cmd->length);
+		break;
+	default:
+		this_cpu_inc(p->other_ios);
+		break;
+	}
+	if (status)
+		this_cpu_inc(p->errors);
+	this_cpu_add(p->latency_us, lat);
+	this_cpu_inc(p->completed);
+}
+
+/* ---- blk-mq ---- */
+
+static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
+				  struct qbd_cmd *cmd)
+{
+	struct qbd_req_args a = {
+		.vol_id = qdev->cfg.vol_id,
+		.layout_version = qdev->cfg.layout_version,
+	};
+	u64 shard;
+
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		a.opcode = QBD_OP_READ;
+		break;
+	case REQ_OP_WRITE:
+		a.opcode = QBD_OP_WRITE;
+		if (rq->cmd_flags & REQ_FUA)
+			a.flags = QBD_RF_FUA;
+		break;
+	case REQ_OP_FLUSH:
+		a.opcode = QBD_OP_FLUSH;
+		break;
+	case REQ_OP_DISCARD:
+		a.opcode = QBD_OP_DISCARD;
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		a.opcode = QBD_OP_WRITE_ZEROES;
+		break;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+	if (a.opcode != QBD_OP_FLUSH) {
+		a.offset = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+		a.length = blk_rq_bytes(rq);
+	}
+	shard = qbd_shard_of(&qdev->layout, a.offset);
+	a.shard = shard;
+	cmd->srv = a.opcode == QBD_OP_FLUSH ? 0 :
+		   qbd_shard_server(&qdev->layout, shard);
+	cmd->opcode = a.opcode;
+	cmd->length = (a.opcode == QBD_OP_READ || a.opcode == QBD_OP_WRITE) ?
+		      a.length : 0;
+	cmd->gen++;
+	a.handle = qbd_handle_pack(cmd->queue->qid, rq->tag, cmd->gen);
+	qbd_proto_encode_req(&cmd->hdr, &a);
+	cmd->status = BLK_STS_OK;
+	cmd->retry = false;
+	return BLK_STS_OK;
+}
+
+static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
+				 const struct blk_mq_queue_data *bd)
+{
+	struct qbd_queue *q = hctx->driver_data;
+	struct qbd_device *qdev = q->qdev;
+	struct request *rq = bd->rq;
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	int state = qbd_state(qdev);
+	blk_status_t ret;
+
+	/*
+	 * RECONNECTING keeps the queue quiesced once recovery runs; in the
+	 * window before that the connections still exist and the request
+	 * is cancelled and requeued with the rest.
+	 */
+	if (state == QBD_STATE_FAILED || state == QBD_STATE_DELETING) {
+		this_cpu_inc(qdev->stats->errors);
+		cmd->start_ns = 0;
+		return BLK_STS_IOERR;
+	}
+	ret = qbd_setup_cmd(qdev, rq, cmd);
+	if (ret)
+		return ret;
+	if (!cmd->start_ns)
+		cmd->start_ns = ktime_get_ns();
+	blk_mq_start_request(rq);
+	this_cpu_inc(qdev->stats->in_flight);
+	qdev->ops->queue_rq(q, cmd->srv, rq, bd->last);
+	return BLK_STS_OK;
+}
+
+static void qbd_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct qbd_queue *q = hctx->driver_data;
+
+	if (qbd_state(q->qdev) == QBD_STATE_LIVE)
+		q->qdev->ops->commit_rqs(q);
+}
+
+/* blk-mq .complete: a reply arrived, or recovery cancelled the request. */
+static void qbd_complete_rq(struct request *rq)
+{
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct qbd_device *qdev = cmd->queue->qdev;
+	int state = qbd_state(qdev);
+
+	this_cpu_dec(qdev->stats->in_flight);
+	if (cmd->retry) {
+		cmd->retry = false;
+		if (state != QBD_STATE_DELETING && state != QBD_STATE_FAILED) {
+			this_cpu_inc(qdev->stats->retries);
+			blk_mq_requeue_request(rq, false);
+			return;
+		}
+		cmd->status = BLK_STS_IOERR;
+	}
+	qbd_account_done(qdev, cmd, cmd->status);
+	blk_mq_end_request(rq, cmd->status);
+}
+
+/* Complete a request whose reply the transport took (any context). */
+void qbd_complete_cmd(struct qbd_cmd *cmd)
+{
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+
+	WRITE_ONCE(cmd->state, QBD_CMD_IDLE);
+	if (!blk_mq_complete_request_remote(rq))
+		qbd_complete_rq(rq);
+}
+
+static enum blk_eh_timer_return qbd_timeout(struct request *rq)
+{
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct qbd_device *qdev = cmd->queue->qdev;
+
+	if (qbd_state(qdev) == QBD_STATE_LIVE) {
+		pr_warn_ratelimited("%s: queue %u: request tag %d (op %u, %u bytes) got no reply in %u ms, reconnecting\n",
+				    qbd_name(qdev), cmd->queue->qid, rq->tag,
+				    cmd->opcode, blk_rq_bytes(rq),
+				    qdev->cfg.io_timeout_ms);
+		qbd_dev_error(qdev);
+	}
+	/* recovery (or unmap) cancels every request in flight */
+	return BLK_EH_RESET_TIMER;
+}
+
+static int qbd_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
+			 unsigned int hctx_idx)
+{
+	struct qbd_device *qdev = data;
+
+	hctx->driver_data = &qdev->queues[hctx_idx];
+	return 0;
+}
+
+static int qbd_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			    unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct qbd_device *qdev = set->driver_data;
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->queue = &qdev->queues[hctx_idx];
+	INIT_LIST_HEAD(&cmd->entry);
+	return 0;
+}
+
+static const struct blk_mq_ops qbd_mq_ops = {
+	.queue_rq	= qbd_queue_rq,
+	.commit_rqs	= qbd_commit_rqs,
+	.complete	= qbd_complete_rq,
+	.timeout	= qbd_timeout,
+	.init_hctx	= qbd_init_hctx,
+	.init_request	= qbd_init_request,
+};
+
+/* ---- block device ops ---- */
+
+static int qbd_open(struct block_device *bdev, fmode_t mode)
+{
+	struct qbd_device *qdev = bdev->bd_disk->private_data;
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	if (qdev->state == QBD_STATE_DELETING)
+		ret = -ENXIO;
+	else
+		qdev->open_count++;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	return ret;
+}
+
+static void qbd_release(struct gendisk *disk, fmode_t mode)
+{
+	struct qbd_device *qdev = disk->private_data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	qdev->open_count--;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+}
+
+/* The last reference to the disk is gone: free what the device still owns. */
+static void qbd_free_disk(struct gendisk *disk)
+{
+	struct qbd_device *qdev = disk->private_data;
+
+	free_percpu(qdev->stats);
+	kfree(qdev->queues);
+	kfree(qdev);
+	module_put(THIS_MODULE);
+}
+
+static const struct block_device_operations qbd_bdev_ops = {
+	.owner		= THIS_MODULE,
+	.open		= qbd_open,
+	.release	= qbd_release,
+	.free_disk	= qbd_free_disk,
+};
+
+/* ---- connections ---- */
+
+static void qbd_disconnect_all(struct qbd_device *qdev)
+{
+	unsigned int i, s;
+
+	for (i = 0; i < qdev->nr_queues; i++)
+		for (s = 0; s < qdev->cfg.nr_servers; s++)
+			if (qdev->queues[i].conns[s])
+				qdev->ops->disconnect(&qdev->queues[i], s);
+}
+
+static int qbd_connect_all(struct qbd_device *qdev)
+{
+	unsigned int i, s;
+	int ret;
+
+	for (i = 0; i < qdev->nr_queues; i++) {
+		for (s = 0; s < qdev->cfg.nr_servers; s++) {
+			if (qbd_state(qdev) == QBD_STATE_DELETING) {
+				ret = -ESHUTDOWN;
+				goto out_disconnect;
+			}
+			ret = qdev->ops->connect(&qdev->queues[i], s);
+			if (ret)
+				goto out_disconnect;
+		}
+	}
+	return 0;
+
+out_disconnect:
+	qbd_disconnect_all(qdev);
+	return ret;
+}
+
+static bool qbd_cancel_one(struct request *rq, void *data)
+{
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (blk_mq_request_completed(rq))
+		return true;
+	WRITE_ONCE(cmd->state, QBD_CMD_IDLE);
+	cmd->retry = true;
+	blk_mq_complete_request(rq);
+	return true;
+}
+
+/*
+ * Every connection is down: hand every started request back to blk-mq,
+ * which requeues it (or fails it when the device is FAILED or DELETING).
+ */
+static void qbd_cancel_inflight(struct qbd_device *qdev)
+{
+	blk_mq_tagset_busy_iter(&qdev->tag_set, qbd_cancel_one, qdev);
+	blk_mq_tagset_wait_completed_request(&qdev->tag_set);
+}
+
+/* Quiesce, close every connection, cancel what was in flight. */
+static void qbd_teardown(struct qbd_device *qdev)
+{
+	if (!qdev->quiesced) {
+		blk_mq_quiesce_queue(qdev->disk->queue);
+		qdev->quiesced = true;
+	}
+	if (qdev->conns_up) {
+		qbd_disconnect_all(qdev);
+		qdev->conns_up = false;
+	}
+	qbd_cancel_inflight(qdev);
+}
+
+static void qbd_unquiesce(struct qbd_device *qdev)
+{
+	if (qdev->quiesced) {
+		blk_mq_unquiesce_queue(qdev->disk->queue);
+		qdev->quiesced = false;
+	}
+	blk_mq_kick_requeue_list(qdev->disk->queue);
+}
+
+static unsigned long qbd_backoff(struct qbd_device *qdev)
+{
+	unsigned int shift = min(qdev->attempt, 8U);
+
+	return msecs_to_jiffies(min(QBD_MIN_BACKOFF_MS << shift,
+				    QBD_MAX_BACKOFF_MS));
+}
+
+static void qbd_recovery_work(struct work_struct *work)
+{
+	struct qbd_device *qdev = container_of(to_delayed_work(work),
+					       struct qbd_device, recovery_work);
+	unsigned long flags, delay;
+	bool failed_now = false;
+	int state, ret;
+
+	if (qbd_state(qdev) == QBD_STATE_DELETING)
+		return;
+	if (qdev->conns_up) {
+		cancel_delayed_work_sync(&qdev->hb_work);
+		pr_warn("%s: connection lost, reconnecting (IO held up to %u ms)\n",
+			qbd_name(qdev), qdev->cfg.io_timeout_ms);
+		qbd_teardown(qdev);
+	}
+
+	ret = qbd_connect_all(qdev);
+	if (!ret) {
+		spin_lock_irqsave(&qdev->lock, flags);
+		state = qdev->state;
+		if (state != QBD_STATE_DELETING)
+			qbd_set_state(qdev, QBD_STATE_LIVE);
+		spin_unlock_irqrestore(&qdev->lock, flags);
+		qdev->conns_up = true;
+		if (state == QBD_STATE_DELETING)
+			return;	/* unmap tears the new connections down */
+		atomic64_inc(&qdev->reconnects);
+		pr_info("%s: reconnected after %u attempt(s)%s\n",
+			qbd_name(qdev), qdev->attempt + 1,
+			state == QBD_STATE_FAILED ? ", IO resumes" : "");
+		qdev->attempt = 0;
+		qbd_unquiesce(qdev);
+		queue_delayed_work(system_wq, &qdev->hb_work,
+				   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
+		return;
+	}
+
+	qdev->attempt++;
+	spin_lock_irqsave(&qdev->lock, flags);
+	state = qdev->state;
+	if (state == QBD_STATE_RECONNECTING &&
+	    time_after_eq(jiffies, qdev->fail_deadline)) {
+		qbd_set_state(qdev, QBD_STATE_FAILED);
+		state = QBD_STATE_FAILED;
+		failed_now = true;
+	}
+	delay = qbd_backoff(qdev);
+	if (state == QBD_STATE_RECONNECTING &&
+	    time_before(qdev->fail_deadline, jiffies + delay))
+		delay = qdev->fail_deadline - jiffies + 1;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+
+	if (state == QBD_STATE_DELETING)
+		return;
+	if (failed_now)
+		pr_err("%s: servers unreachable for %u ms (last error %d): failing IO, still retrying every %u ms\n",
+		       qbd_name(qdev), qdev->cfg.io_timeout_ms, ret,
+		       QBD_MAX_BACKOFF_MS);
+	else
+		pr_warn_ratelimited("%s: reconnect attempt %u failed (%d), next in %u ms\n",
+				    qbd_name(qdev), qdev->attempt, ret,
+				    jiffies_to_msecs(delay));
+	if (state == QBD_STATE_FAILED)
+		qbd_unquiesce(qdev);	/* held requests now fail fast */
+	queue_delayed_work(system_long_wq, &qdev->recovery_work, delay);
+}
+
+static void qbd_hb_work(struct work_struct *work)
+{
+	struct qbd_device *qdev = container_of(to_delayed_work(work),
+					       struct qbd_device, hb_work);
+	unsigned int i, s;
+
+	if (qbd_state(qdev) != QBD_STATE_LIVE)
+		return;
+	for (i = 0; i < qdev->nr_queues; i++) {
+		for (s = 0; s < qdev->cfg.nr_servers; s++) {
+			if (qdev->ops->heartbeat(&qdev->queues[i], s)) {
+				pr_warn_ratelimited("%s: queue %u: server %u silent for %u ms, reconnecting\n",
+						    qbd_name(qdev), i, s,
+						    qdev->cfg.hb_timeout_ms);
+				qbd_dev_error(qdev);
+				return;
+			}
+		}
+	}
+	queue_delayed_work(system_wq, &qdev->hb_work,
+			   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
+}
+
+/* ---- create / remove ---- */
+
+static int qbd_pick_cpu(unsigned int qid)
+{
+	unsigned int n = qid % num_online_cpus();
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		if (!n--)
+			return cpu;
+	return cpumask_first(cpu_online_mask);
+}
+
+static void qbd_set_limits(struct qbd_device *qdev)
+{
+	struct request_queue *q = qdev->disk->queue;
+	u32 bs = qdev->cfg.block_size;
+	u32 discard_max;
+
+	blk_queue_logical_block_size(q, bs);
+	blk_queue_physical_block_size(q, bs);
+	blk_queue_io_min(q, bs);
+	blk_queue_max_hw_sectors(q, qdev->max_io >> SECTOR_SHIFT);
+	blk_queue_max_segments(q, 1024);
+	blk_queue_max_segment_size(q, UINT_MAX);
+	blk_queue_chunk_sectors(q, qdev->cfg.shard_size >> SECTOR_SHIFT);
+	blk_queue_write_cache(q, !!(qdev->features & QBD_PF_FUA),
+			      !!(qdev->features & QBD_PF_FUA));
+	discard_max = min_t(u64, qdev->cfg.shard_size, SZ_1G) >> SECTOR_SHIFT;
+	if (qdev->features & QBD_PF_DISCARD) {
+		blk_queue_max_discard_sectors(q, discard_max);
+		q->limits.discard_granularity = bs;
+	}
+	if (qdev->features & QBD_PF_WRITE_ZEROES)
+		blk_queue_max_write_zeroes_sectors(q, discard_max);
+	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
+}
+
+/**
+ * qbd_dev_create - connect to the servers and add /dev/qbd@id
+ * @m: validated map with defaults applied
+ * @id: device number
+ *
+ * Connects every queue first, so a map against an unreachable server or a
+ * missing volume fails here with nothing left behind.
+ * Called with qbd_ctl_mutex held.
+ */
+struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
+{
+	struct qbd_device *qdev;
+	struct gendisk *disk;
+	unsigned int i;
+	int ret;
+
+	if (!try_module_get(THIS_MODULE))
+		return ERR_PTR(-ENODEV);
+	qdev = kzalloc(sizeof(*qdev), GFP_KERNEL);
+	if (!qdev) {
+		ret = -ENOMEM;
+		goto out_put_module;
+	}
+	qdev->id = id;
+	qdev->cfg = *m;
+	qdev->ops = &qbd_tcp_ops;
+	qdev->nr_queues = m->nr_queues;
+	qdev->depth = m->io_depth;
+	qdev->max_io = QBD_PROTO_MAX_IO;
+	qdev->features = QBD_PF_ALL;
+	spin_lock_init(&qdev->lock);
+	qdev->state = QBD_STATE_LIVE;
+	INIT_DELAYED_WORK(&qdev->recovery_work, qbd_recovery_work);
+	INIT_DELAYED_WORK(&qdev->hb_work, qbd_hb_work);
+	atomic64_set(&qdev->reconnects, 0);
+	INIT_LIST_HEAD(&qdev->node);
+	ret = qbd_layout_init(&qdev->layout, m->size, m->shard_size,
+			      m->nr_servers);
+	if (ret)
+		goto out_free_qdev;
+
+	qdev->stats = alloc_percpu(struct qbd_pcpu_stats);
+	if (!qdev->stats) {
+		ret = -ENOMEM;
+		goto out_free_qdev;
+	}
+	qdev->queues = kcalloc(qdev->nr_queues, sizeof(*qdev->queues),
+			       GFP_KERNEL);
+	if (!qdev->queues) {
+		ret = -ENOMEM;
+		goto out_free_stats;
+	}
+	for (i = 0; i < qdev->nr_queues; i++) {
+		qdev->queues[i].qdev = qdev;
+		qdev->queues[i].qid = i;
+		qdev->queues[i].io_cpu = qbd_pick_cpu(i);
+	}
+
+	/* connect: narrows depth, max_io and features to what servers grant */
+	ret = qbd_connect_all(qdev);
+	if (ret)
+		goto out_free_queues;
+	qdev->conns_up = true;
+
+	qdev->tag_set.ops = &qbd_mq_ops;
+	qdev->tag_set.nr_hw_queues = qdev->nr_queues;
+	qdev->tag_set.queue_depth = qdev->depth;
+	qdev->tag_set.numa_node = NUMA_NO_NODE;
+	qdev->tag_set.cmd_size = sizeof(struct qbd_cmd);
+	qdev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
+	qdev->tag_set.driver_data = qdev;
+	qdev->tag_set.timeout = msecs_to_jiffies(m->io_timeout_ms);
+	ret = blk_mq_alloc_tag_set(&qdev->tag_set);
+	if (ret)
+		goto out_disconnect;
+	smp_store_release(&qdev->io_ready, true);
+
+	disk = blk_mq_alloc_disk(&qdev->tag_set, qdev);
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto out_free_tag_set;
+	}
+	qdev->disk = disk;
+	disk->major = qbd_major;
+	disk->first_minor = id * QBD_MINORS;
+	disk->minors = QBD_MINORS;
+	disk->fops = &qbd_bdev_ops;
+	disk->private_data = qdev;
+	snprintf(disk->disk_name, DISK_NAME_LEN, "qbd%d", id);
+	set_capacity(disk, m->size >> SECTOR_SHIFT);
+	if (m->hdr.flags & QBD_MAP_F_READONLY)
+		set_disk_ro(disk, true);
+	qbd_set_limits(qdev);
+
+	ret = device_add_disk(NULL, disk, qbd_disk_groups);
+	if (ret)
+		goto out_cleanup_disk;
+
+	queue_delayed_work(system_wq, &qdev->hb_work,
+			   msecs_to_jiffies(m->hb_interval_ms));
+	pr_info("%s: mapped %s/%s (id %llu, %llu bytes, %u queues x %u, max io %u, features 0x%llx)\n",
+		disk->disk_name, m->pool, m->volume, m->vol_id, m->size,
+		qdev->nr_queues, qdev->depth, qdev->max_io, qdev->features);
+	return qdev;
+
+out_cleanup_disk:
+	/* not added: put_disk does not call free_disk */
+	put_disk(disk);
+	qdev->disk = NULL;
+out_free_tag_set:
+	/* connections first: their io_work looks requests up in the tags */
+	qbd_disconnect_all(qdev);
+	blk_mq_free_tag_set(&qdev->tag_set);
+	goto out_free_queues;
+out_disconnect:
+	qbd_disconnect_all(qdev);
+out_free_queues:
+	kfree(qdev->queues);
+out_free_stats:
+	free_percpu(qdev->stats);
+out_free_qdev:
+	kfree(qdev);
+out_put_module:
+	module_put(THIS_MODULE);
+	return ERR_PTR(ret);
+}
+
+/**
+ * qbd_dev_remove - unmap: fail outstanding IO, remove the disk
+ * @qdev: the device; freed (now or at its last close) on success
+ * @force: remove even when open
+ *
+ * Called with qbd_ctl_mutex held. Returns -EBUSY when open and not forced.
+ */
+int qbd_dev_remove(struct qbd_device *qdev, bool force)
+{
+	unsigned long flags;
+	int open;
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	open = qdev->open_count;
+	if (open && !force) {
+		spin_unlock_irqrestore(&qdev->lock, flags);
+		pr_info("%s: unmap refused: open %d time(s) (mounted or in use); unmount first or force\n",
+			qbd_name(qdev), open);
+		return -EBUSY;
+	}
+	qbd_set_state(qdev, QBD_STATE_DELETING);
+	spin_unlock_irqrestore(&qdev->lock, flags);
+
+	cancel_delayed_work_sync(&qdev->recovery_work);
+	cancel_delayed_work_sync(&qdev->hb_work);
+	qbd_teardown(qdev);		/* requests in flight fail (DELETING) */
+	qbd_unquiesce(qdev);		/* held and new requests fail too */
+
+	list_del_init(&qdev->node);
+	pr_info("%s: unmapped %s/%s%s\n", qbd_name(qdev), qdev->cfg.pool,
+		qdev->cfg.volume, open ? " (forced while open)" : "");
+	del_gendisk(qdev->disk);
+	blk_mq_free_tag_set(&qdev->tag_set);
+	put_disk(qdev->disk);		/* qbd_free_disk at the last reference */
+	return 0;
+}
