@@ -36,6 +36,7 @@ set -o pipefail
 # ---- TAP ------------------------------------------------------------------
 QBD_TAP_N=0
 QBD_TAP_FAILED=0
+QBD_LAST_OUTPUT=""
 QBD_CLEANUPS=()
 
 # ok NAME: report a passed check.
@@ -60,32 +61,44 @@ not_ok() {
 diag() { echo "# $*"; }
 
 # check NAME CMD [ARGS...]: run CMD; ok when it exits 0, not ok (with its
-# output) otherwise. Returns CMD's status.
+# output) otherwise. Returns CMD's status. CMD runs in this shell (not in a
+# subshell), so helpers that start servers or register at_exit cleanups
+# keep their state.
 check() {
-	local name=$1 out rc
+	local name=$1 rc
 	shift
-	out=$("$@" 2>&1)
+	qbd_run_captured "$@"
 	rc=$?
 	if [[ $rc == 0 ]]; then
 		ok "$name"
 	else
-		not_ok "$name" "command: $*" "exit status: $rc" "$out"
+		not_ok "$name" "command: $*" "exit status: $rc" "$QBD_LAST_OUTPUT"
 	fi
 	return $rc
 }
 
 # check_fails NAME CMD [ARGS...]: ok when CMD exits non-zero (expected error).
 check_fails() {
-	local name=$1 out rc
+	local name=$1
 	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	if [[ $rc != 0 ]]; then
+	if ! qbd_run_captured "$@"; then
 		ok "$name"
 		return 0
 	fi
-	not_ok "$name" "command: $*" "expected failure, but it exited 0" "$out"
+	not_ok "$name" "command: $*" "expected failure, but it exited 0" "$QBD_LAST_OUTPUT"
 	return 1
+}
+
+# qbd_run_captured CMD...: run CMD in this shell with its output captured
+# into QBD_LAST_OUTPUT; returns CMD's status.
+qbd_run_captured() {
+	local f rc
+	f=$(mktemp "${TMPDIR:-/tmp}/qbd-check.XXXXXX")
+	"$@" > "$f" 2>&1
+	rc=$?
+	QBD_LAST_OUTPUT=$(cat "$f")
+	rm -f "$f"
+	return $rc
 }
 
 # check_eq NAME GOT WANT: ok when the two strings are equal.
@@ -109,7 +122,7 @@ skip() {
 require() {
 	local name=$1
 	shift
-	check "prerequisite: $name" "$@" >/dev/null || bail "prerequisite failed: $name ($*)"
+	check "prerequisite: $name" "$@" || bail "prerequisite failed: $name ($*)"
 	return 0
 }
 
