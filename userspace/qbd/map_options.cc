@@ -53,6 +53,8 @@ static Result<uint64_t> parse_rate(std::string_view key, std::string_view v, boo
 Result<MapOptions> parse_map_options(std::string_view s)
 {
 	MapOptions o;
+	if (!s.empty() && s.back() == ',')
+		return make_error(EINVAL, "empty option (two commas in a row, or a trailing comma)");
 	while (!s.empty()) {
 		auto comma = s.find(',');
 		std::string_view item = s.substr(0, comma);
