@@ -193,7 +193,7 @@ void Reactor::Loop::arm_recv(Conn *c)
 {
 	if (c->recv_armed || c->closing || c->draining || c->read_closed)
 		return;
-	if (c->phase == Conn::kIo && c->inflight >= c->qd && !c->payload_req)
+	if (c->phase == Conn::kIo && c->inflight > c->qd && !c->payload_req)
 		return;  // backpressure: on_send() resumes
 	if (!c->payload_req && c->rpos == 0 && c->rend == kStreamBuf)
 		return;  // cannot happen: parse_one consumes whole messages
@@ -369,8 +369,9 @@ bool Reactor::Loop::parse_one(Conn *c)
 		queue_out(c, std::move(o));
 		return true;
 	}
-	// kIo
-	if (c->inflight >= c->qd)
+	// kIo. One slot over the granted depth: a client with its whole depth
+	// in flight can still get a heartbeat PING through.
+	if (c->inflight > c->qd)
 		return false;  // backpressure: resumes when a reply is sent
 	if (avail < sizeof(qbd_req))
 		return false;
