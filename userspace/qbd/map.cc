@@ -76,7 +76,10 @@ static std::string map_error(const Error &e, const std::string &name)
 		return "the module refused to map " + name +
 		       ": a value was out of range (see dmesg for which): " + e.message;
 	case EEXIST:
-		return name + " is already mapped (" + e.message + ")";
+		return "volume '" + name + "' is already mapped (" + e.message + ")";
+	case EBUSY:
+		return "cannot map " + name + ": the module has no free device number (at most " +
+		       std::to_string(QBD_MAX_DEVICES) + " devices) (" + e.message + ")";
 	default:
 		return "cannot map " + name + ": " + describe_ioctl_error(e);
 	}
