@@ -294,7 +294,11 @@ for script in "${scenarios[@]}"; do
 	[[ $tmo =~ ^[0-9]+$ ]] || die "$script: timeout '$tmo' is not a number of seconds"
 	load=1
 	[[ -n $(header no-load "$script") ]] && load=0
-	[[ $LIVE == 1 ]] && say "=== $name (timeout ${tmo}s) ==="
+	if [[ $LIVE == 1 ]]; then
+		say "=== $name (timeout ${tmo}s) ==="
+	else
+		say "running $name (timeout ${tmo}s)"
+	fi
 	t0=$SECONDS
 	if [[ $NATIVE == 1 ]]; then
 		run_native "$script" "$dir" "$tmo" "$load" "$name"
