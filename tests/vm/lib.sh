@@ -306,11 +306,21 @@ server_start() {
 	return 0
 }
 
-# server_stop NS LISTEN [TIMEOUT_S=10]: SIGTERM, wait; SIGKILL and fail if
-# it does not exit in time.
+# server_stop [NS LISTEN [TIMEOUT_S=10]]: SIGTERM, wait; SIGKILL and fail if
+# it does not exit in time. Without arguments: every server started here.
 server_stop() {
-	local id pid tmo=${3:-10}
-	id=$(server_id "$1" "$2")
+	local id rc=0
+	if [[ $# -eq 0 ]]; then
+		for id in "${!QBD_SERVER_PIDS[@]}"; do
+			server_stop_id "$id" 10 || rc=1
+		done
+		return $rc
+	fi
+	server_stop_id "$(server_id "$1" "$2")" "${3:-10}"
+}
+
+server_stop_id() {
+	local id=$1 tmo=$2 pid
 	pid=${QBD_SERVER_PIDS[$id]:-}
 	[[ -n $pid ]] || { echo "server_stop: no server $id" >&2; return 1; }
 	kill -TERM "$pid" 2>/dev/null
@@ -326,10 +336,21 @@ server_stop() {
 	return 0
 }
 
-# server_kill9 NS LISTEN: kill -9 (a crash, as far as clients can tell).
+# server_kill9 [NS LISTEN]: kill -9 (a crash, as far as clients can tell).
+# Without arguments: every server started here.
 server_kill9() {
-	local id pid
-	id=$(server_id "$1" "$2")
+	local id
+	if [[ $# -eq 0 ]]; then
+		for id in "${!QBD_SERVER_PIDS[@]}"; do
+			server_kill9_id "$id"
+		done
+		return 0
+	fi
+	server_kill9_id "$(server_id "$1" "$2")"
+}
+
+server_kill9_id() {
+	local id=$1 pid
 	pid=${QBD_SERVER_PIDS[$id]:-}
 	[[ -n $pid ]] || return 0
 	kill -KILL "$pid" 2>/dev/null
