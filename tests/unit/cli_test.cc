@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -102,7 +103,6 @@ TEST(CliParse, UsageErrorsSayWhichRule)
 		{{"-u", "p/v", "-o", "io_depth=1"}, "-o/--options is only valid with -m/--map; see qbd --help"},
 		{{"-m", "p/v", "--force"}, "--force is only valid with -u/--unmap; see qbd --help"},
 		{{"-m", "p/v", "--json"}, "--json is only valid with -l/--list or -i/--info; see qbd --help"},
-		{{"-l", "-c", "/x"}, "-c/--config is only valid with -m/--map; see qbd --help"},
 		{{"-m"}, "--map: 1 required [tcp://|rdma://]POOL/VOL missing; see qbd --help"},
 		{{"-l", "--bogus"}, "The following argument was not expected: --bogus; see qbd --help"},
 	};
@@ -317,6 +317,8 @@ struct Harness {
 		auto o = parse_args(args);
 		EXPECT_TRUE(o.ok()) << o.error().message;
 		ctx.opts = *o;
+		if (!ctx.opts.config_given)  // hermetic: not the host's /etc/qbd/qbd.conf
+			ctx.opts.config_path = (dir / "absent.conf").string();
 		ctx.out = &out;
 		ctx.err = &err;
 		ctx.dev_dir = "/dev";
@@ -665,6 +667,29 @@ TEST(CliBinary, MissingControlDevice)
 	EXPECT_EQ(exit_code(r.status), 1);
 	EXPECT_EQ(r.err, "qbd: map: p/v: /nonexistent/qbdctl does not exist ($QBD_CTL names it; not "
 			 "loading the module for a custom path)\n");
+}
+
+TEST(CliBinary, EveryCommandReportsABrokenConfig)
+{
+	char path[] = "/tmp/qbd_cli_conf.XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	const char text[] = "[client]\nio_depth = lots\n";
+	ASSERT_EQ(write(fd, text, sizeof(text) - 1), static_cast<ssize_t>(sizeof(text) - 1));
+	close(fd);
+	for (const char *cmd : {"-l", "-i /dev/qbd0", "-u p/v", "-m p/v"}) {
+		auto r = run_binary(std::string("-c ") + path + " " + cmd);
+		EXPECT_EQ(exit_code(r.status), 1) << cmd;
+		EXPECT_NE(r.err.find(std::string(path) + ":2: io_depth 'lots' is not a number"),
+			  std::string::npos)
+			<< cmd << ": " << r.err;
+		EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+	}
+	auto r = run_binary("-c /nonexistent/qbd.conf -l");
+	EXPECT_EQ(exit_code(r.status), 1);
+	EXPECT_EQ(r.err, "qbd: list: cannot read config '/nonexistent/qbd.conf': No such file or "
+			 "directory\n");
+	unlink(path);
 }
 
 TEST(CliBinary, NotAControlDevice)

@@ -100,7 +100,7 @@ void setup_cli(CLI::App &app, Options &opts)
 				"print the version of qbd and of the loaded module");
 
 	app.add_option("-c,--config", opts.config_path,
-		       "config file (default /etc/qbd/qbd.conf; a missing default is not an error)")
+		       "config file, read by every command but -v (default /etc/qbd/qbd.conf; a missing default means built-in defaults)")
 		->type_name("FILE")
 		->each([&opts](const std::string &) { opts.config_given = true; });
 	app.add_flag("--ro", opts.readonly, "with -m: map read-only");
@@ -142,8 +142,6 @@ Status check_options(const Options &opts)
 	if (auto st = only_with(opts.json, "--json", {Command::list, Command::info},
 				"-l/--list or -i/--info");
 	    !st)
-		return st;
-	if (auto st = only_with(opts.config_given, "-c/--config", {Command::map}, "-m/--map"); !st)
 		return st;
 	return ok_status();
 }

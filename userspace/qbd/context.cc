@@ -40,6 +40,11 @@ Result<std::unique_ptr<Control>> Context::control() const
 	return open_control(ctl_path);
 }
 
+Result<ClientConfig> Context::load_config() const
+{
+	return load_client_config(opts.config_path, opts.config_given);
+}
+
 Context make_system_context(const Options &opts)
 {
 	Context ctx;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "config.h"
 #include "ioctl.h"
 #include "options.h"
 #include "result.h"
@@ -34,6 +35,9 @@ struct Context {
 	void warn(const std::string &msg) const;
 	std::string device_path(int dev_id) const;
 	Result<std::unique_ptr<Control>> control() const;
+	// Reads the config (-c, else the default; a missing default gives the
+	// built-in defaults) so a broken file is reported by every command.
+	Result<ClientConfig> load_config() const;
 };
 
 // A Context for the real system: $QBD_CTL, std::cout/std::cerr, ControlDevice.

@@ -95,7 +95,7 @@ int run_map(Context &ctx, const MapHooks &hooks)
 	if (!mopts)
 		return ctx.fail("invalid option -o '" + o.map_options + "': " +
 				mopts.error().message);
-	auto file_cfg = load_client_config(o.config_path, o.config_given);
+	auto file_cfg = ctx.load_config();
 	if (!file_cfg)
 		return ctx.fail(file_cfg.error().message, file_cfg.error().code);
 	auto cfg = apply_map_options(*file_cfg, *mopts);
