@@ -157,6 +157,8 @@ struct qbd_pcpu_stats {
  * @open_count: opens of the disk and its partitions
  * @recovery_work: tears down, cancels and reconnects
  * @attempt: reconnect attempts since the last LIVE (recovery_work only)
+ * @flaps: LIVE periods in a row shorter than a second (recovery_work only)
+ * @live_since: jiffies of the last move to LIVE (recovery_work only)
  * @quiesced: we quiesced the queue (recovery_work and unmap only)
  * @conns_up: connections are installed (recovery_work and unmap only)
  * @io_ready: the tag set exists, replies may be matched to requests
@@ -185,6 +187,8 @@ struct qbd_device {
 
 	struct delayed_work recovery_work;
 	unsigned int attempt;
+	unsigned int flaps;
+	unsigned long live_since;
 	bool quiesced;
 	bool conns_up;
 	bool io_ready;
@@ -197,6 +201,7 @@ struct qbd_device {
 
 static inline int qbd_state(struct qbd_device *qdev)
 {
+	/* pairs with qbd_set_state(): LIVE means the connections are there */
 	return smp_load_acquire(&qdev->state);
 }
 

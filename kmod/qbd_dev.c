@@ -34,11 +34,13 @@ const char *qbd_state_name(int state)
 static void qbd_set_state(struct qbd_device *qdev, int state)
 {
 	lockdep_assert_held(&qdev->lock);
+	/* pairs with qbd_state(): connections are installed before LIVE */
 	smp_store_release(&qdev->state, state);
 }
 
 /**
  * qbd_dev_error - a connection of @qdev broke (or a request timed out)
+ * @qdev: the device
  *
  * Any context. The first error of a LIVE device starts recovery and the
  * io_timeout clock; later ones are no-ops until it is LIVE again.
@@ -204,6 +206,18 @@ static void qbd_commit_rqs(struct blk_mq_hw_ctx *hctx)
 		q->qdev->ops->commit_rqs(q);
 }
 
+/*
+ * A request waits for a server at most io_timeout from its first dispatch,
+ * however many connections it is resent on: a server that accepts
+ * connections but never answers properly cannot hold IO forever.
+ */
+static bool qbd_cmd_expired(struct qbd_device *qdev, struct qbd_cmd *cmd)
+{
+	u64 limit = (u64)qdev->cfg.io_timeout_ms * NSEC_PER_MSEC;
+
+	return cmd->start_ns && ktime_get_ns() - cmd->start_ns >= limit;
+}
+
 /* blk-mq .complete: a reply arrived, or recovery cancelled the request. */
 static void qbd_complete_rq(struct request *rq)
 {
@@ -214,11 +228,16 @@ static void qbd_complete_rq(struct request *rq)
 	this_cpu_dec(qdev->stats->in_flight);
 	if (cmd->retry) {
 		cmd->retry = false;
-		if (state != QBD_STATE_DELETING && state != QBD_STATE_FAILED) {
+		if (state != QBD_STATE_DELETING && state != QBD_STATE_FAILED &&
+		    !qbd_cmd_expired(qdev, cmd)) {
 			this_cpu_inc(qdev->stats->retries);
 			blk_mq_requeue_request(rq, false);
 			return;
 		}
+		if (state != QBD_STATE_DELETING)
+			pr_warn_ratelimited("%s: request tag %d (op %u) gave up: no reply within io_timeout %u ms\n",
+					    qbd_name(qdev), rq->tag, cmd->opcode,
+					    qdev->cfg.io_timeout_ms);
 		cmd->status = BLK_STS_IOERR;
 	}
 	qbd_account_done(qdev, cmd, cmd->status);
@@ -244,7 +263,7 @@ static enum blk_eh_timer_return qbd_timeout(struct request *rq)
 		pr_warn_ratelimited("%s: queue %u: request tag %d (op %u, %u bytes) got no reply in %u ms, reconnecting\n",
 				    qbd_name(qdev), cmd->queue->qid, rq->tag,
 				    cmd->opcode, blk_rq_bytes(rq),
-				    qdev->cfg.io_timeout_ms);
+				    jiffies_to_msecs(qdev->tag_set.timeout));
 		qbd_dev_error(qdev);
 	}
 	/* recovery (or unmap) cancels every request in flight */
@@ -406,9 +425,9 @@ static void qbd_unquiesce(struct qbd_device *qdev)
 	blk_mq_kick_requeue_list(qdev->disk->queue);
 }
 
-static unsigned long qbd_backoff(struct qbd_device *qdev)
+static unsigned long qbd_backoff(unsigned int attempt)
 {
-	unsigned int shift = min(qdev->attempt, 8U);
+	unsigned int shift = min(attempt, 8U);
 
 	return msecs_to_jiffies(min(QBD_MIN_BACKOFF_MS << shift,
 				    QBD_MAX_BACKOFF_MS));
@@ -426,9 +445,20 @@ static void qbd_recovery_work(struct work_struct *work)
 		return;
 	if (qdev->conns_up) {
 		cancel_delayed_work_sync(&qdev->hb_work);
-		pr_warn("%s: connection lost, reconnecting (IO held up to %u ms)\n",
-			qbd_name(qdev), qdev->cfg.io_timeout_ms);
+		pr_warn_ratelimited("%s: connection lost, reconnecting (IO held up to %u ms)\n",
+				    qbd_name(qdev), qdev->cfg.io_timeout_ms);
 		qbd_teardown(qdev);
+		/*
+		 * A server that takes connections and then breaks them at once
+		 * gets the same backoff as one that refuses them.
+		 */
+		if (time_before(jiffies, qdev->live_since + HZ)) {
+			qdev->flaps++;
+			queue_delayed_work(system_long_wq, &qdev->recovery_work,
+					   qbd_backoff(qdev->flaps));
+			return;
+		}
+		qdev->flaps = 0;
 	}
 
 	ret = qbd_connect_all(qdev);
@@ -446,6 +476,7 @@ static void qbd_recovery_work(struct work_struct *work)
 			qbd_name(qdev), qdev->attempt + 1,
 			state == QBD_STATE_FAILED ? ", IO resumes" : "");
 		qdev->attempt = 0;
+		qdev->live_since = jiffies;
 		qbd_unquiesce(qdev);
 		queue_delayed_work(system_wq, &qdev->hb_work,
 				   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
@@ -461,7 +492,7 @@ static void qbd_recovery_work(struct work_struct *work)
 		state = QBD_STATE_FAILED;
 		failed_now = true;
 	}
-	delay = qbd_backoff(qdev);
+	delay = qbd_backoff(qdev->attempt);
 	if (state == QBD_STATE_RECONNECTING &&
 	    time_before(qdev->fail_deadline, jiffies + delay))
 		delay = qdev->fail_deadline - jiffies + 1;
@@ -615,10 +646,13 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	qdev->tag_set.cmd_size = sizeof(struct qbd_cmd);
 	qdev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
 	qdev->tag_set.driver_data = qdev;
-	qdev->tag_set.timeout = msecs_to_jiffies(m->io_timeout_ms);
+	/* no reply in half the budget: resend on a new connection */
+	qdev->tag_set.timeout = msecs_to_jiffies(max(m->io_timeout_ms / 2,
+						      QBD_IO_TIMEOUT_MIN_MS));
 	ret = blk_mq_alloc_tag_set(&qdev->tag_set);
 	if (ret)
 		goto out_disconnect;
+	/* pairs with the acquire in qbd_tcp_find_cmd(): tags are set up */
 	smp_store_release(&qdev->io_ready, true);
 
 	disk = blk_mq_alloc_disk(&qdev->tag_set, qdev);
@@ -642,6 +676,7 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	if (ret)
 		goto out_cleanup_disk;
 
+	qdev->live_since = jiffies;
 	queue_delayed_work(system_wq, &qdev->hb_work,
 			   msecs_to_jiffies(m->hb_interval_ms));
 	pr_info("%s: mapped %s/%s (id %llu, %llu bytes, %u queues x %u, max io %u, features 0x%llx)\n",

@@ -24,6 +24,11 @@ u64 qbd_handle_pack(u32 qid, u32 tag, u16 gen)
 
 /**
  * qbd_handle_unpack - split a request handle
+ * @handle: as received
+ * @qid: hardware queue id
+ * @tag: blk-mq tag
+ * @gen: generation
+ *
  * Return: 0, or -EPROTO when bits outside the defined fields are set (this
  * includes the heartbeat bit: the caller checks that one first).
  */

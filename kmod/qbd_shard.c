@@ -42,11 +42,13 @@ u64 qbd_shard_of(const struct qbd_layout *l, u64 offset)
 /* Does [offset, offset + len) touch more than one shard? len 0 never does. */
 bool qbd_shard_crosses(const struct qbd_layout *l, u64 offset, u64 len)
 {
+	u64 last = offset + (len - 1);
+
 	if (!len)
 		return false;
-	if (offset + len < offset)	/* wraps: certainly crosses */
+	if (last < offset)	/* runs past 2^64: certainly crosses */
 		return true;
-	return qbd_shard_of(l, offset) != qbd_shard_of(l, offset + len - 1);
+	return qbd_shard_of(l, offset) != qbd_shard_of(l, last);
 }
 
 /* Index into the map's servers[] that serves @shard. */

@@ -237,6 +237,7 @@ static int qbd_tcp_send_cmd(struct qbd_tcp_conn *conn, struct qbd_cmd *cmd)
 		if (ret)
 			return ret;
 	}
+	/* pairs with qbd_tcp_find_cmd(): a reply may now complete it */
 	smp_store_release(&cmd->state, QBD_CMD_SENT);
 	return 1;
 }
@@ -356,6 +357,7 @@ static struct qbd_cmd *qbd_tcp_find_cmd(struct qbd_tcp_conn *conn, u64 handle,
 		*why = "handle names another hardware queue";
 		return NULL;
 	}
+	/* pairs with qbd_dev_create(): the tag set is set up */
 	if (!smp_load_acquire(&qdev->io_ready) || tag >= qdev->depth) {
 		*why = "tag out of range";
 		return NULL;
@@ -374,6 +376,7 @@ static struct qbd_cmd *qbd_tcp_find_cmd(struct qbd_tcp_conn *conn, u64 handle,
 		*why = "request went to another server";
 		return NULL;
 	}
+	/* pairs with the release in qbd_tcp_send_cmd() */
 	state = smp_load_acquire(&cmd->state);
 	if (state != QBD_CMD_SENT) {
 		/* the sender may be just past its last byte: ask it */
@@ -706,6 +709,7 @@ static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 	if (ret)
 		goto out_msg;
 
+	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
 	if (smp_load_acquire(&qdev->io_ready)) {
 		/* reconnect: the disk's limits are set; the server must meet them */
 		if (res.queue_depth < qdev->depth || res.features != qdev->features ||

@@ -24,6 +24,10 @@ static bool qbd_name_char_ok(char c)
 
 /**
  * qbd_check_name - a pool or volume name
+ * @name: the field
+ * @max: its size, NUL included
+ * @why: set to the broken rule on failure
+ *
  * Rules: NUL-terminated within @max bytes, not empty, not "." or "..",
  * only A-Z a-z 0-9 . _ -
  */
@@ -98,6 +102,9 @@ static int qbd_check_ms(u32 v, u32 min, u32 max, const char *msg,
 
 /**
  * qbd_validate_map - check a struct qbd_map as copied from userspace
+ * @m: the map
+ * @why: set to the broken rule on failure
+ *
  * Return: 0, -EINVAL (with *why) or -EOPNOTSUPP for a transport this
  * module knows but does not carry yet (RDMA).
  */

@@ -73,7 +73,7 @@ MUT(m_v6_any, m->servers[0].family = AF_INET6; memset(m->servers[0].addr, 0, 16)
 MUT(m_unused_slot, m->servers[1].port = 7000)
 MUT(m_two_srv_ok, m->nr_servers = 2; m->servers[1] = m->servers[0])
 MUT(m_second_srv_bad, m->nr_servers = 2; m->servers[1] = m->servers[0];
-    m->servers[1].family = 99)
+	m->servers[1].family = 99)
 MUT(m_queues_64, m->nr_queues = QBD_MAX_QUEUES)
 MUT(m_queues_65, m->nr_queues = QBD_MAX_QUEUES + 1)
 MUT(m_depth_1, m->io_depth = 1)

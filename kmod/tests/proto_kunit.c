@@ -211,22 +211,70 @@ struct qbd_hello_case {
 	int want;
 };
 
-static void hr_none(struct qbd_hello_reply *r) { }
-static void hr_magic(struct qbd_hello_reply *r) { r->hdr.magic = 0; }
-static void hr_version(struct qbd_hello_reply *r) { r->hdr.version = cpu_to_le16(2); }
-static void hr_type(struct qbd_hello_reply *r) { r->hdr.type = cpu_to_le16(QBD_MSG_ADMIN); }
-static void hr_no_volume(struct qbd_hello_reply *r) { r->status = cpu_to_le32(QBD_S_NO_VOLUME); }
-static void hr_busy(struct qbd_hello_reply *r) { r->status = cpu_to_le32(QBD_S_BUSY); }
-static void hr_depth0(struct qbd_hello_reply *r) { r->queue_depth = 0; }
-static void hr_depth_big(struct qbd_hello_reply *r) { r->queue_depth = cpu_to_le32(129); }
-static void hr_depth_less(struct qbd_hello_reply *r) { r->queue_depth = cpu_to_le32(16); }
-static void hr_feat_extra(struct qbd_hello_reply *r) { r->features = cpu_to_le64(1ULL << 40); }
-static void hr_feat_fewer(struct qbd_hello_reply *r) { r->features = cpu_to_le64(QBD_PF_FUA); }
-static void hr_small(struct qbd_hello_reply *r) { r->size = cpu_to_le64((1ULL << 30) - 4096); }
-static void hr_bigger(struct qbd_hello_reply *r) { r->size = cpu_to_le64(1ULL << 31); }
-static void hr_bs(struct qbd_hello_reply *r) { r->block_size = cpu_to_le32(512); }
-static void hr_maxio0(struct qbd_hello_reply *r) { r->max_io = 0; }
-static void hr_maxio_odd(struct qbd_hello_reply *r) { r->max_io = cpu_to_le32(65537); }
+static void hr_none(struct qbd_hello_reply *r)
+{
+}
+
+static void hr_magic(struct qbd_hello_reply *r)
+{
+	r->hdr.magic = 0;
+}
+static void hr_version(struct qbd_hello_reply *r)
+{
+	r->hdr.version = cpu_to_le16(2);
+}
+static void hr_type(struct qbd_hello_reply *r)
+{
+	r->hdr.type = cpu_to_le16(QBD_MSG_ADMIN);
+}
+static void hr_no_volume(struct qbd_hello_reply *r)
+{
+	r->status = cpu_to_le32(QBD_S_NO_VOLUME);
+}
+static void hr_busy(struct qbd_hello_reply *r)
+{
+	r->status = cpu_to_le32(QBD_S_BUSY);
+}
+static void hr_depth0(struct qbd_hello_reply *r)
+{
+	r->queue_depth = 0;
+}
+static void hr_depth_big(struct qbd_hello_reply *r)
+{
+	r->queue_depth = cpu_to_le32(129);
+}
+static void hr_depth_less(struct qbd_hello_reply *r)
+{
+	r->queue_depth = cpu_to_le32(16);
+}
+static void hr_feat_extra(struct qbd_hello_reply *r)
+{
+	r->features = cpu_to_le64(1ULL << 40);
+}
+static void hr_feat_fewer(struct qbd_hello_reply *r)
+{
+	r->features = cpu_to_le64(QBD_PF_FUA);
+}
+static void hr_small(struct qbd_hello_reply *r)
+{
+	r->size = cpu_to_le64((1ULL << 30) - 4096);
+}
+static void hr_bigger(struct qbd_hello_reply *r)
+{
+	r->size = cpu_to_le64(1ULL << 31);
+}
+static void hr_bs(struct qbd_hello_reply *r)
+{
+	r->block_size = cpu_to_le32(512);
+}
+static void hr_maxio0(struct qbd_hello_reply *r)
+{
+	r->max_io = 0;
+}
+static void hr_maxio_odd(struct qbd_hello_reply *r)
+{
+	r->max_io = cpu_to_le32(65537);
+}
 
 static const struct qbd_hello_case qbd_hello_cases[] = {
 	{ "good", hr_none, 0 },

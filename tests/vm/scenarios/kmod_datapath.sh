@@ -113,9 +113,32 @@ for mode in handle magic length status; do
 	nbad=$(dmesg | grep -c 'bad reply')
 	stub_start --bad $mode:20
 	id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000 io_timeout=3000) || { not_ok "map for bad mode $mode"; continue; }
-	dd if=/dev/qbd$id of=/dev/null bs=4k count=200 iflag=direct status=none 2>/dev/null
+	t0=$SECONDS
+	check_fails "IO against a server sending bad replies ($mode) fails" \
+		dd if=/dev/qbd$id of=/dev/null bs=4k count=200 iflag=direct status=none
+	check "...within io_timeout + margin ($((SECONDS - t0))s)" test $((SECONDS - t0)) -le 15
 	check "bad replies ($mode) are caught" test "$(dmesg | grep -c 'bad reply')" -gt "$nbad"
 	check "unmap after bad replies ($mode)" timeout 30 $MT unmap $id force
 	stub_kill
 done
+# two volumes; force-unmap one that is mounted while IO runs on the other
+stub_start
+$STUB --listen 127.0.0.1:7001 --file /tmp/vol2.img --size $SIZE --volume vol2 > /tmp/results/stub2.log 2>&1 &
+STUB2=$!
+at_exit "kill -9 $STUB2"
+wait_until 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7001'
+a=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000) || bail "map vol1"
+b=$($MT map pool1 vol2 $SIZE 127.0.0.1 7001) || bail "map vol2"
+check "two devices mapped" wait_for_dev /dev/qbd$b
+check "mount vol1" mount /dev/qbd$a /mnt/q
+fio --name=w --filename=/dev/qbd$b --direct=1 --ioengine=libaio --rw=randwrite --bs=16k \
+	--iodepth=16 --size=8M --verify=crc32c --do_verify=1 --verify_fatal=1 \
+	--output=/tmp/results/fio2.txt &
+fiopid=$!
+sleep 2
+check "force unmap of the mounted vol1 while vol2 runs IO" timeout 30 $MT unmap $a force
+check "fio on vol2 completes and verifies" wait $fiopid
+check "umount of the forced-away vol1 does not hang" timeout 30 umount /mnt/q
+check "unmap vol2" $MT unmap $b
+kill -9 $STUB2
 check "rmmod once nothing is mapped" rmmod qbd
