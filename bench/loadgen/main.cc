@@ -1,0 +1,78 @@
+// qbd-loadgen: benchmark qbd-server alone over TCP (see loadgen.h).
+//
+//   qbd-loadgen --server 127.0.0.1:7000 --volume bench/native
+//               --connections 8 --queue-depth 4 --rw randread --bs 4k
+//               --runtime 10 --ramp 1 [--json]
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "loadgen.h"
+#include "qbd_proto.h"
+
+using namespace qbd;
+using namespace qbd::loadgen;
+
+static int fail(const std::string &msg)
+{
+	fprintf(stderr, "qbd-loadgen: %s\n", msg.c_str());
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"qbd-loadgen: drive qbd-server with N connections x QD requests in flight"};
+	Options o;
+	std::string server = "127.0.0.1:7000", volume = "bench/native", rw = "randread", bs = "4k";
+	bool json = false;
+	app.add_option("-s,--server", server, "ADDR:PORT of qbd-server (127.0.0.1:7000)");
+	app.add_option("-V,--volume", volume, "POOL/VOLUME, opened with a hello on every connection");
+	app.add_option("-c,--connections", o.connections, "TCP connections, 1..4096 (1)")
+		->check(CLI::Range(1u, 4096u));
+	app.add_option("-q,--queue-depth", o.queue_depth, "requests in flight per connection, 1..4096 (1)")
+		->check(CLI::Range(1u, 4096u));
+	app.add_option("--rw", rw, "randread, randwrite, read or write (randread)");
+	app.add_option("--bs", bs, "request size, a multiple of 512 up to 1M (4k)");
+	app.add_option("-t,--runtime", o.runtime_s, "seconds measured (10)")->check(CLI::Range(0.1, 86400.0));
+	app.add_option("--ramp", o.ramp_s, "seconds run before measuring (1)")->check(CLI::Range(0.0, 3600.0));
+	app.add_flag("--json", json, "print one JSON object instead of a line of text");
+	CLI11_PARSE(app, argc, argv);
+
+	auto ep = parse_endpoint(server, QBD_DEFAULT_TCP_PORT);
+	if (!ep)
+		return fail("--server: " + ep.error().message);
+	o.server = *ep;
+	auto slash = volume.find('/');
+	if (slash == std::string::npos)
+		return fail("--volume '" + volume + "' is not POOL/VOLUME");
+	o.pool = volume.substr(0, slash);
+	o.volume = volume.substr(slash + 1);
+	auto pat = parse_pattern(rw);
+	if (!pat)
+		return fail("--rw: " + pat.error().message);
+	o.pattern = *pat;
+	auto size = parse_size(bs);
+	if (!size)
+		return fail("--bs: " + size.error().message);
+	if (*size == 0 || *size % 512 || *size > (1u << 20))
+		return fail("--bs " + std::to_string(*size) + " is not a multiple of 512 in 512..1M");
+	o.block_size = static_cast<uint32_t>(*size);
+
+	auto r = run(o);
+	if (!r)
+		return fail(r.error().message);
+	if (json) {
+		printf("{\"connections\": %u, \"queue_depth\": %u, \"rw\": \"%s\", \"bs\": %u, "
+		       "\"seconds\": %.3f, \"ios\": %llu, \"iops\": %.1f, \"mib_s\": %.2f, "
+		       "\"lat_us\": {\"mean\": %.1f, \"p50\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, "
+		       "\"max\": %.1f}}\n",
+		       o.connections, o.queue_depth, pattern_name(o.pattern), o.block_size, r->seconds,
+		       static_cast<unsigned long long>(r->ios), r->iops, r->mib_s, r->lat_mean_us, r->lat_p50_us, r->lat_p99_us, r->lat_p999_us,
+		       r->lat_max_us);
+	} else {
+		printf("%s bs=%u conns=%u qd=%u: %.0f IOPS, %.1f MiB/s, lat us mean %.1f p50 %.1f p99 %.1f "
+		       "p99.9 %.1f max %.1f\n",
+		       pattern_name(o.pattern), o.block_size, o.connections, o.queue_depth, r->iops, r->mib_s,
+		       r->lat_mean_us, r->lat_p50_us, r->lat_p99_us, r->lat_p999_us, r->lat_max_us);
+	}
+	return 0;
+}

@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Results writer for `make bench`: DIR (raw fio JSON from the VM matrix in
+DIR/raw/<backend>/<device>.<engine>.<workload>.r<rep>.json with its CPU
+sample .cpu, native runs in DIR/native/results.jsonl) -> DIR.md with the
+tables and DIR.png (gnuplot, bench/chart.gp).
+
+Medians over the repetitions, with min and max. Nothing here judges a
+number; the targets table only compares what was measured."""
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEVICES = ["local", "nbd", "nvme", "qbd"]
+DEV_NAMES = {"local": "brd (local)", "nbd": "NBD", "nvme": "NVMe/TCP", "qbd": "qbd/TCP"}
+WORKLOADS = ["rr4k_qd1", "rw4k_qd1", "rr4k_qd32", "rw4k_qd32", "sr128k_qd16", "sw128k_qd16"]
+WL_NAMES = {
+    "rr4k_qd1": "4k randread QD1",
+    "rw4k_qd1": "4k randwrite QD1",
+    "rr4k_qd32": "4k randread QD32 x2 jobs",
+    "rw4k_qd32": "4k randwrite QD32 x2 jobs",
+    "sr128k_qd16": "128k read QD16",
+    "sw128k_qd16": "128k write QD16",
+}
+BACKEND_NAMES = {"brd": "brd ramdisk (raw)", "file": "file on ext4 on brd (O_DIRECT where the server does it)"}
+USER_HZ = os.sysconf("SC_CLK_TCK")
+RAW_RE = re.compile(r"^(\w+)\.(\w+)\.(\w+)\.r(\d+)\.json$")
+
+
+def is_bw(wl):
+    return wl.startswith("s")
+
+
+def load_run(path):
+    """One fio JSON -> dict of the numbers we report, or None."""
+    try:
+        with open(path) as f:
+            text = f.read()
+        # fio may print notes before the JSON object.
+        data = json.loads(text[text.index("{"):])
+    except (OSError, ValueError) as e:
+        print(f"report: {path}: unreadable fio JSON ({e})", file=sys.stderr)
+        return None
+    job = data["jobs"][0]
+    if job.get("error", 0):
+        return None
+    ios = 0
+    bw = 0.0
+    iops = 0.0
+    pct = {}
+    for d in ("read", "write"):
+        s = job[d]
+        ios += s["total_ios"]
+        iops += s["iops"]
+        bw += s["bw_bytes"] / 2**20
+        if s["total_ios"] and "percentile" in s.get("clat_ns", {}):
+            p = s["clat_ns"]["percentile"]
+            pct = {k: p.get(v, 0) / 1000.0 for k, v in
+                   (("p50", "50.000000"), ("p99", "99.000000"), ("p999", "99.900000"))}
+    r = {"iops": iops, "mibs": bw, "ios": ios, **pct}
+    cpu = path[:-5] + ".cpu"
+    try:
+        with open(cpu) as f:
+            v = [int(x) for x in f.read().split()]
+        if len(v) == 4 and ios:
+            r["cpu_us_per_io"] = (v[2] - v[0]) * 1e6 / USER_HZ / ios
+    except (OSError, ValueError):
+        pass
+    return r
+
+
+def collect(raw):
+    """{(backend, engine, wl, dev): [run, ...]}"""
+    groups = defaultdict(list)
+    if not os.path.isdir(raw):
+        return groups
+    for backend in sorted(os.listdir(raw)):
+        for name in sorted(os.listdir(os.path.join(raw, backend))):
+            m = RAW_RE.match(name)
+            if not m:
+                continue
+            dev, engine, wl, _ = m.groups()
+            r = load_run(os.path.join(raw, backend, name))
+            if r:
+                groups[(backend, engine, wl, dev)].append(r)
+    return groups
+
+
+def stat(runs, key):
+    v = [r[key] for r in runs if key in r]
+    if not v:
+        return None
+    return statistics.median(v), min(v), max(v)
+
+
+def fmt_num(x):
+    if x >= 10000:
+        return f"{x / 1000:.0f}k"
+    if x >= 1000:
+        return f"{x / 1000:.1f}k"
+    if x >= 100:
+        return f"{x:.0f}"
+    return f"{x:.1f}"
+
+
+def fmt_stat(s):
+    if s is None:
+        return "–"
+    med, lo, hi = s
+    return f"{fmt_num(med)} ({fmt_num(lo)}–{fmt_num(hi)})"
+
+
+def ratio(a, b):
+    if a is None or b is None or b[0] == 0:
+        return None
+    return a[0] / b[0]
+
+
+def fmt_ratio(x):
+    return "–" if x is None else f"{x:.2f}×"
+
+
+def vm_tables(groups, out, chart_rows):
+    combos = sorted({(b, e) for (b, e, _, _) in groups}, key=lambda k: (k[0] != "brd", k[0], k[1] != "io_uring", k[1]))
+    for backend, engine in combos:
+        devs = [d for d in DEVICES if any((backend, engine, w, d) in groups for w in WORKLOADS)]
+        reps = max(len(groups[k]) for k in groups if k[0] == backend and k[1] == engine)
+        out.append(f"\n### Backend: {BACKEND_NAMES.get(backend, backend)}, fio ioengine={engine}\n")
+        out.append(f"Median of {reps} repetition(s) (min–max). IOPS for 4k, MiB/s for 128k.\n")
+        head = "| workload | " + " | ".join(DEV_NAMES[d] for d in devs) + " | qbd ÷ NVMe/TCP | qbd ÷ NBD |"
+        out.append(head)
+        out.append("|" + "---|" * (len(devs) + 3))
+        for wl in WORKLOADS:
+            key = "mibs" if is_bw(wl) else "iops"
+            cells = {d: stat(groups.get((backend, engine, wl, d), []), key) for d in devs}
+            if all(c is None for c in cells.values()):
+                continue
+            unit = " MiB/s" if is_bw(wl) else " IOPS"
+            out.append(f"| {WL_NAMES[wl]}{unit} | " + " | ".join(fmt_stat(cells[d]) for d in devs) +
+                       f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nvme')))}"
+                       f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nbd')))} |")
+            if backend == "brd" and engine == combos[0][1]:
+                chart_rows.append((wl, [cells.get(d) for d in DEVICES]))
+        out.append("\nCompletion latency at QD1, µs (median over repetitions of each run's percentile):\n")
+        out.append("| workload | device | p50 | p99 | p99.9 |")
+        out.append("|---|---|---|---|---|")
+        for wl in ("rr4k_qd1", "rw4k_qd1"):
+            for d in devs:
+                runs = groups.get((backend, engine, wl, d), [])
+                if not runs:
+                    continue
+                p = [stat(runs, k) for k in ("p50", "p99", "p999")]
+                out.append(f"| {WL_NAMES[wl]} | {DEV_NAMES[d]} | " +
+                           " | ".join("–" if s is None else f"{s[0]:.0f}" for s in p) + " |")
+        out.append("\nGuest CPU time (all CPUs: fio, block layer, network, servers) per IO, µs (median):\n")
+        out.append("| workload | " + " | ".join(DEV_NAMES[d] for d in devs) + " |")
+        out.append("|" + "---|" * (len(devs) + 1))
+        for wl in WORKLOADS:
+            cells = [stat(groups.get((backend, engine, wl, d), []), "cpu_us_per_io") for d in devs]
+            if all(c is None for c in cells):
+                continue
+            out.append(f"| {WL_NAMES[wl]} | " + " | ".join("–" if c is None else f"{c[0]:.0f}" for c in cells) + " |")
+    return combos
+
+
+def targets(groups, combos, out):
+    if not combos:
+        return
+    backend, engine = combos[0]
+    g = lambda wl, d, k: stat(groups.get((backend, engine, wl, d), []), k)
+    rows = []
+    for wl in ("rr4k_qd32", "rw4k_qd32"):
+        rows.append((f"{WL_NAMES[wl]}: qbd ≥ 1.0× NVMe/TCP", ratio(g(wl, "qbd", "iops"), g(wl, "nvme", "iops")), 1.0, True))
+        rows.append((f"{WL_NAMES[wl]}: qbd ≥ 2.5× NBD", ratio(g(wl, "qbd", "iops"), g(wl, "nbd", "iops")), 2.5, True))
+    for wl in ("rr4k_qd1", "rw4k_qd1"):
+        rows.append((f"{WL_NAMES[wl]} p50: qbd ≤ 1.1× NVMe/TCP", ratio(g(wl, "qbd", "p50"), g(wl, "nvme", "p50")), 1.1, False))
+    for wl in ("sr128k_qd16", "sw128k_qd16"):
+        rows.append((f"{WL_NAMES[wl]}: qbd ≥ 1.0× NVMe/TCP", ratio(g(wl, "qbd", "mibs"), g(wl, "nvme", "mibs")), 1.0, True))
+    out.append(f"\n### Targets (issue 5), {BACKEND_NAMES.get(backend, backend)}, {engine}\n")
+    out.append("| target | measured | |")
+    out.append("|---|---|---|")
+    for name, r, lim, ge in rows:
+        if r is None:
+            verdict = "not measured"
+        else:
+            verdict = "met" if (r >= lim if ge else r <= lim) else "**not met**"
+        out.append(f"| {name} | {fmt_ratio(r)} | {verdict} |")
+
+
+def native_tables(path, out):
+    rows = []
+    try:
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except OSError:
+        return
+    if not rows:
+        return
+    out.append("\n## The server alone, natively (no VM)\n")
+    out.append("Client and server on this host over loopback, same backend file on tmpfs "
+               "(qbd-server falls back to buffered IO there, as nbd-server always does). "
+               "qbd-server is driven by `qbd-loadgen` (bench/loadgen/), nbd-server by fio's "
+               "`nbd` engine with the same connections, queue depth, pattern and block size. "
+               "Server CPU is utime+stime of the server process and its reaped children "
+               "(/proc/PID/stat) over the run; RSS is the peak of the server and its children "
+               "sampled every 0.2 s.\n")
+    out.append("| server (client) | conns × QD | workload | IOPS | lat p50 / p99 µs | server CPU µs/IO | server RSS MiB | RSS KiB per conn |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        cpu = r["server_cpu_s"] * 1e6 / r["ios"] if r.get("ios") else None
+        rss = r.get("rss_kib", 0)
+        out.append(f"| {r['server']} ({r['client']}) | {r['conns']} × {r['qd']} | {r['rw']} {r['bs'] // 1024}k | "
+                   f"{fmt_num(r['iops'])} | {r.get('p50', 0):.0f} / {r.get('p99', 0):.0f} | "
+                   f"{'–' if cpu is None else f'{cpu:.1f}'} | {rss / 1024:.1f} | "
+                   f"{rss / r['conns']:.0f} |")
+    by = defaultdict(dict)
+    for r in rows:
+        by[(r["conns"], r["qd"], r["rw"], r["bs"])][r["server"]] = r
+    out.append("\nqbd-server ÷ nbd-server:\n")
+    out.append("| conns × QD | workload | IOPS ratio | server CPU per IO ratio (lower is better) |")
+    out.append("|---|---|---|---|")
+    for (c, q, rw, bs), s in sorted(by.items()):
+        if "qbd-server" in s and "nbd-server" in s:
+            a, b = s["qbd-server"], s["nbd-server"]
+            cr = "–"
+            if a.get("ios") and b.get("ios") and b["server_cpu_s"] > 0:
+                cr = f"{(a['server_cpu_s'] / a['ios']) / (b['server_cpu_s'] / b['ios']):.2f}×"
+            out.append(f"| {c} × {q} | {rw} {bs // 1024}k | {a['iops'] / b['iops']:.2f}× | {cr} |")
+
+
+def chart(dirpath, rows):
+    if not rows:
+        return None
+    dat = os.path.join(dirpath, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("# workload then median min max per device: " + " ".join(DEVICES) + "\n")
+        for wl, cells in rows:
+            label = WL_NAMES[wl].replace(" x2 jobs", "x2").replace(" ", "\\n", 1)
+            vals = []
+            for c in cells:
+                vals += ["NaN"] * 3 if c is None else [f"{c[0]:.1f}", f"{c[1]:.1f}", f"{c[2]:.1f}"]
+            f.write(f"\"{label}\" " + " ".join(vals) + "\n")
+    png = dirpath.rstrip("/") + ".png"
+    try:
+        subprocess.run(["gnuplot", "-e", f"dat='{dat}'; out='{png}'", os.path.join(HERE, "chart.gp")],
+                       check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"report: gnuplot failed: {e}", file=sys.stderr)
+        return None
+    return png
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: report.py RESULTS_DIR", file=sys.stderr)
+        return 2
+    d = sys.argv[1].rstrip("/")
+    name = os.path.basename(d)
+    groups = collect(os.path.join(d, "raw"))
+    out = [f"# Benchmark {name}\n"]
+    out.append("Measured by `make bench` (bench/run.sh). **Read this first:** the VM numbers come from "
+               "QEMU TCG software emulation (no KVM) on a 2-core host shared with other engineers' "
+               "builds and VMs, so absolute values mean little and are noisy (±20–30 % between runs "
+               "is normal here); only the side-by-side comparison inside one run means something. "
+               "Every number below was measured; a dash means it was not.\n")
+    env = read_text(os.path.join(d, "vm-env.txt"))
+    devs = read_text(os.path.join(d, "vm-devices.txt"))
+    if env:
+        out.append("```\n" + env + "\n```\n")
+    if groups:
+        out.append("## In the VM: qbd vs NBD vs NVMe/TCP, one boot\n")
+        out.append("Every server sits behind a veth pair: nbd-server and qbd-server in network "
+                   "namespaces of their own, the in-kernel nvmet target (which only listens in the "
+                   "initial namespace) behind a veth pair with policy routing. Same queue count for "
+                   "all (qbd hardware queues = NVMe IO queues = NBD connections = guest CPUs), queue "
+                   "depth 128, no IO scheduler, max IO size raised to 1 MiB where the device allows. "
+                   "fio `direct=1`, pinned CPUs (one job on the last CPU, two jobs split), ramp then "
+                   "timed run; devices interleaved within each repetition.\n")
+        if devs:
+            out.append("Devices as the guest saw them:\n\n```\n" + devs + "\n```")
+        png = chart(d, [])
+        rows = []
+        combos = vm_tables(groups, out, rows)
+        png = chart(d, rows)
+        if png:
+            out.insert(4, f"![4k IOPS and 128k MiB/s, brd backend]({os.path.basename(png)})\n")
+        targets(groups, combos, out)
+        mem = [read_text(os.path.join(d, f"vm-qbd-mem-{k}.txt")) for k in ("before", "after", "runs")]
+        if any(mem):
+            out.append("\n## Memory\n")
+            out.append("Guest /proc/meminfo (kB) before mapping the qbd device and after (caches "
+                       "dropped), then server RSS and slab caches after the runs:\n")
+            out.append("```\nbefore map: " + (mem[0] or "–") + "\nafter map:  " + (mem[1] or "–") +
+                       "\n" + (mem[2] or "") + "\n```")
+    native_tables(os.path.join(d, "native", "results.jsonl"), out)
+    notes = read_text(os.path.join(d, "notes.md"))
+    if notes:
+        out.append("\n## Notes\n\n" + notes)
+    with open(d + ".md", "w") as f:
+        f.write("\n".join(out) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+#!/bin/bash
+# make bench: qbd vs NBD vs NVMe/TCP in one VM boot, then the server alone
+# natively; results in bench/results/<date>-tcp.md with the raw fio JSON
+# and a PNG chart beside it.
+#
+#   bench/run.sh [vm|native|report DIR]...     (default: vm native)
+#
+# Env (defaults in brackets):
+#   QUICK=1        a quick pass for iterating: 1 rep of 3 s, io_uring only,
+#                  brd backend only; results go to build/bench/, not
+#                  bench/results/
+#   REPS [3]  RUNTIME [10]  RAMP [2]   fio repetitions, seconds per run, ramp
+#   ENGINES ["io_uring libaio"]  BACKENDS ["brd file"]
+#   DEVICES ["local nbd nvme qbd"]  WORKLOADS [all six, see bench/vm/bench-lib.sh]
+#   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
+#   CONNS ["1 8 64"]  NATIVE_QD [4]  NATIVE_RUNTIME [10]   native server runs
+#   OUT   results directory [bench/results, build/bench when QUICK=1]
+#   TAG   results name [<date>-tcp]
+# Numbers from TCG emulation on a shared 2-core host: compare side by side
+# within one run, never across runs or against real hardware.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+	: "${REPS:=1}" "${RUNTIME:=3}" "${RAMP:=1}" "${ENGINES:=io_uring}" "${BACKENDS:=brd}"
+	: "${OUT:=$BUILD/bench}" "${NATIVE_RUNTIME:=3}"
+fi
+REPS=${REPS:-3}
+RUNTIME=${RUNTIME:-10}
+RAMP=${RAMP:-2}
+ENGINES=${ENGINES:-io_uring libaio}
+BACKENDS=${BACKENDS:-brd file}
+DEVICES=${DEVICES:-local nbd nvme qbd}
+WORKLOADS=${WORKLOADS:-rr4k_qd1 rw4k_qd1 rr4k_qd32 rw4k_qd32 sr128k_qd16 sw128k_qd16}
+SIZE_MIB=${SIZE_MIB:-256}
+OUT=${OUT:-$TOP/bench/results}
+TAG=${TAG:-$(date -u +%Y-%m-%d)-tcp}
+export CONNS=${CONNS:-1 8 64} NATIVE_QD=${NATIVE_QD:-4} NATIVE_RUNTIME=${NATIVE_RUNTIME:-10}
+
+die() { echo "bench: $*" >&2; exit 1; }
+for v in REPS RUNTIME RAMP SIZE_MIB; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive integer"
+done
+command -v gnuplot >/dev/null || die "gnuplot not found: apt-get install gnuplot-nox (make deps)"
+command -v python3 >/dev/null || die "python3 not found (make deps)"
+
+RES=$OUT/$TAG
+VMRES=${QBD_VM_RESULTS:-$BUILD/vm/results}/matrix
+
+run_vm() {
+	mkdir -p "$BUILD/bench" || return 1
+	cat > "$BUILD/bench/config.env" <<-CONF
+	B_REPS=$REPS
+	B_RUNTIME=$RUNTIME
+	B_RAMP=$RAMP
+	B_ENGINES="$ENGINES"
+	B_BACKENDS="$BACKENDS"
+	B_DEVICES="$DEVICES"
+	B_WORKLOADS="$WORKLOADS"
+	B_SIZE_MIB=$SIZE_MIB
+	${QUEUES:+B_QUEUES=$QUEUES}
+	${IO_DEPTH:+B_IO_DEPTH=$IO_DEPTH}
+	CONF
+	echo "bench: VM matrix: $(grep -v '^$' "$BUILD/bench/config.env" | tr '\n' ' ')"
+	# brd ramdisks for 4 raw + 4 ext4 targets need room beside the kernel.
+	QBD_VM_MEM=${QBD_VM_MEM:-3584} LIVE=${LIVE:-1} "$TOP/tests/vm/run.sh" "$HERE/vm/matrix.sh"
+	local rc=$?
+	mkdir -p "$RES" || return 1
+	rm -rf "$RES/raw"
+	[[ -d $VMRES/raw ]] || { echo "bench: the VM left no results in $VMRES/raw" >&2; return 1; }
+	cp -r "$VMRES/raw" "$RES/raw"
+	# Only the JSON and CPU samples are kept; logs stay in the VM results.
+	find "$RES/raw" -type f ! -name '*.json' ! -name '*.cpu' -delete
+	for f in devices.txt env.txt qbd-mem-before.txt qbd-mem-after.txt qbd-mem-runs.txt; do
+		[[ -f $VMRES/$f ]] && cp "$VMRES/$f" "$RES/vm-$f"
+	done
+	cp "$VMRES/output.log" "$RES/vm-output.log"
+	return $rc
+}
+
+run_native() {
+	mkdir -p "$RES" || return 1
+	"$HERE/native.sh" "$RES/native"
+}
+
+report() {
+	local dir=$1
+	python3 "$HERE/report.py" "$dir" || return 1
+	echo "bench: report: $dir.md"
+}
+
+steps=("$@")
+[[ ${#steps[@]} -gt 0 ]] || steps=(vm native)
+rc=0
+i=0
+while ((i < ${#steps[@]})); do
+	case ${steps[$i]} in
+	vm) run_vm || rc=1 ;;
+	native) run_native || rc=1 ;;
+	report)
+		i=$((i + 1))
+		RES=${steps[$i]:-$RES}
+		;;
+	*) die "unknown step '${steps[$i]}' (vm, native, report DIR)" ;;
+	esac
+	i=$((i + 1))
+done
+report "$RES" || rc=1
+exit $rc

@@ -1,0 +1,207 @@
+#!/bin/bash
+# qbd-vm: manual timeout=7200
+# The benchmark matrix (run by bench/run.sh, `make bench`): fio against
+#   local  brd itself (the ceiling; on the file backend: fio on a file on
+#          ext4 on brd, O_DIRECT)
+#   nbd    nbd-server in namespace bnbd across a veth pair, B_QUEUES connections
+#   nvme   nvme-tcp to the kernel nvmet target across a veth pair (the target
+#          cannot leave the initial namespace), B_QUEUES IO queues
+#   qbd    qbd-server in namespace bqbd across a veth pair, B_QUEUES hardware
+#          queues
+# every one on the same backend: a brd ramdisk of its own ("brd"), then a
+# file on ext4 on a brd ramdisk of its own ("file", O_DIRECT where the server
+# does it). All targets are set up first; the runs interleave the devices
+# (rep > workload > engine > device) so slow drifts of the shared host hit
+# every device alike. A benchmark, not a test: nothing asserts on timings;
+# a check fails only when a target cannot be set up or fio fails.
+. "$QBD_TOP/tests/vm/lib.sh"
+. "$QBD_TOP/bench/vm/bench-lib.sh"
+
+bench_config
+RAW=$QBD_RESULTS/raw
+mkdir -p "$RAW"
+: > "$QBD_RESULTS/devices.txt"
+size=$B_SIZE_MIB
+rd_mib=$((size + 64))
+require_bins fio nbd-server nbd-client nvme "$QBD_SERVER_BIN" "$QBD_BIN" "$QBDADM_BIN"
+want() { [[ " $B_DEVICES " == *" $1 "* ]]; }
+want_backend() { [[ " $B_BACKENDS " == *" $1 "* ]]; }
+
+# ---- ramdisks: raw ones, and ext4 ones holding the backend files ---------
+# ram0 local, ram1 nbd, ram2 nvme, ram3 qbd (raw); ram4 qbd data dir (its
+# catalog, and the file volume), ram5 nbd file, ram6 nvme file, ram7 local
+# file.
+require "brd: 8 ramdisks of $rd_mib MiB" modprobe brd rd_nr=8 rd_size=$((rd_mib * 1024))
+at_exit "rmmod brd"
+mkfsmount() {
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1" && mkdir -p "$2" &&
+		mount -o noatime "$1" "$2"
+}
+require "ext4 on ram4 (qbd data dir)" mkfsmount /dev/ram4 /srv/bqbd
+at_exit "umount -l /srv/bqbd"
+if want_backend file; then
+	for d in 5:nbd 6:nvme 7:local; do
+		require "ext4 on ram${d%%:*} ($d)" mkfsmount "/dev/ram${d%%:*}" "/srv/bfile-${d#*:}"
+		at_exit "umount -l /srv/bfile-${d#*:}"
+		require "prefill /srv/bfile-${d#*:}/${d#*:}.img" bench_prefill "/srv/bfile-${d#*:}/${d#*:}.img" "$size"
+	done
+fi
+for i in 0 1 2 3; do
+	require "prefill /dev/ram$i" bench_prefill /dev/ram$i "$size"
+done
+
+declare -A DEV=()   # "backend:device" -> block device or file fio runs on
+want local && DEV[brd:local]=/dev/ram0
+want local && want_backend file && DEV[file:local]=/srv/bfile-local/local.img
+
+# ---- NBD -----------------------------------------------------------------
+nbd_setup() {
+	netns_create bnbd 10.78.1.1 10.78.1.2 || return 1
+	modprobe nbd nbds_max=2 || return 1
+	at_exit "rmmod nbd"
+	{
+		printf '[generic]\nuser = root\ngroup = root\nlistenaddr = 10.78.1.2\nport = 10809\n'
+		printf '[raw]\nexportname = /dev/ram1\nflush = true\nfua = true\n'
+		printf '[file]\nexportname = /srv/bfile-nbd/nbd.img\nflush = true\nfua = true\n'
+	} > /tmp/bench-nbd.conf
+	ip netns exec bnbd nbd-server -C /tmp/bench-nbd.conf -p /tmp/bench-nbd.pid || return 1
+	at_exit 'kill $(cat /tmp/bench-nbd.pid)'
+	wait_until 10 ip netns exec bnbd bash -c 'exec 3<>/dev/tcp/10.78.1.2/10809' || return 1
+	nbd-client 10.78.1.2 10809 /dev/nbd0 -N raw -b 4096 -C "$B_QUEUES" || return 1
+	at_exit "nbd-client -d /dev/nbd0"
+	DEV[brd:nbd]=/dev/nbd0
+	if want_backend file; then
+		nbd-client 10.78.1.2 10809 /dev/nbd1 -N file -b 4096 -C "$B_QUEUES" || return 1
+		at_exit "nbd-client -d /dev/nbd1"
+		DEV[file:nbd]=/dev/nbd1
+	fi
+}
+want nbd && check "nbd: nbd-server in bnbd, $B_QUEUES connections" nbd_setup
+
+# ---- NVMe/TCP --------------------------------------------------------------
+nvme_setup() {
+	modprobe nvmet && modprobe nvmet_tcp && modprobe nvme_tcp || return 1
+	# configfs is a module here: mounted only once nvmet pulled it in.
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || return 1
+	nvme_wire_setup || return 1
+	nvmet_export bench-raw /dev/ram2 1 10.78.3.2 4420 || return 1
+	want_backend file && { nvmet_export bench-file /srv/bfile-nvme/nvme.img 1 10.78.3.2 4420 || return 1; }
+	nvme connect -t tcp -a 10.78.3.2 -s 4420 -w 10.78.3.1 -n bench-raw -i "$B_QUEUES" \
+		-Q "$B_IO_DEPTH" || return 1
+	at_exit "nvme disconnect -n bench-raw"
+	wait_until 10 nvme_dev bench-raw || return 1
+	DEV[brd:nvme]=$(nvme_dev bench-raw)
+	wait_for_dev "${DEV[brd:nvme]}" || return 1
+	if want_backend file; then
+		nvme connect -t tcp -a 10.78.3.2 -s 4420 -w 10.78.3.1 -n bench-file -i "$B_QUEUES" \
+			-Q "$B_IO_DEPTH" || return 1
+		at_exit "nvme disconnect -n bench-file"
+		wait_until 10 nvme_dev bench-file || return 1
+		DEV[file:nvme]=$(nvme_dev bench-file)
+		wait_for_dev "${DEV[file:nvme]}" || return 1
+	fi
+}
+want nvme && check "nvme-tcp: nvmet across veth bn0-bn1, $B_QUEUES IO queues" nvme_setup
+
+# ---- qbd over TCP ----------------------------------------------------------
+QCONF=/tmp/bench/qbd.conf
+QLISTEN=tcp://10.78.2.2:7000
+# vol_path NAME: the volume file of bench/NAME in the server's catalog.
+vol_path() {
+	awk -v v="$1" '$1 == "vol" && $3 == "bench" && $4 == v { print "/srv/bqbd/volumes/" $2 ".vol" }' \
+		/srv/bqbd/catalog
+}
+qbd_setup() {
+	local p
+	netns_create bqbd 10.78.2.1 10.78.2.2 || return 1
+	server_start bqbd /srv/bqbd "$QLISTEN" || return 1
+	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$QCONF" 10.78.2.2:7000 || return 1
+	volume_create "$QCONF" bench/raw "${size}M" || return 1
+	want_backend file && { volume_create "$QCONF" bench/file "${size}M" || return 1; }
+	# The server keeps volumes as files; for the raw-brd backend the
+	# volume file becomes a symlink to the ramdisk (the file backend opens
+	# block devices too), swapped while the server is down.
+	server_stop bqbd "$QLISTEN" || return 1
+	p=$(vol_path raw)
+	[[ -n $p ]] || { echo "no bench/raw in /srv/bqbd/catalog" >&2; return 1; }
+	rm -f "$p" && ln -s /dev/ram3 "$p" || return 1
+	if want_backend file; then
+		p=$(vol_path file)
+		bench_prefill "$p" "$size" || return 1
+	fi
+	server_start bqbd /srv/bqbd "$QLISTEN" || return 1
+	bench_meminfo > "$QBD_RESULTS/qbd-mem-before.txt"
+	DEV[brd:qbd]=$(volume_map "$QCONF" bench/raw -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH") || return 1
+	at_exit "volume_unmap $QCONF bench/raw"
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	bench_meminfo > "$QBD_RESULTS/qbd-mem-after.txt"
+	if want_backend file; then
+		DEV[file:qbd]=$(volume_map "$QCONF" bench/file -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH") || return 1
+		at_exit "volume_unmap $QCONF bench/file"
+	fi
+}
+if want qbd; then
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	check "qbd: qbd-server in bqbd, $B_QUEUES hardware queues" qbd_setup
+fi
+
+# ---- device facts ----------------------------------------------------------
+for k in $(printf '%s\n' "${!DEV[@]}" | sort); do
+	if [[ -b ${DEV[$k]} ]]; then
+		bench_tune "${DEV[$k]}"
+		bench_devinfo "$k" "${DEV[$k]}"
+	else
+		echo "$k ${DEV[$k]} (file on ext4 on brd, O_DIRECT)" >> "$QBD_RESULTS/devices.txt"
+	fi
+done
+diag "devices:"
+sed 's/^/#   /' "$QBD_RESULTS/devices.txt"
+{
+	echo "guest: $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
+	echo "fio: $(fio --version)"
+	echo "nbd-server: $(nbd-server -V 2>&1 | head -n1)"
+	echo "qbd module: $(grep '^qbd ' /proc/modules)"
+} > "$QBD_RESULTS/env.txt"
+
+# ---- the matrix --------------------------------------------------------------
+t0=$SECONDS
+nrun=0
+nfail=0
+for backend in $B_BACKENDS; do
+	for rep in $(seq 1 "$B_REPS"); do
+		for wl in $B_WORKLOADS; do
+			for engine in $B_ENGINES; do
+				for d in $B_DEVICES; do
+					dev=${DEV[$backend:$d]:-}
+					[[ -n $dev ]] || continue
+					mkdir -p "$RAW/$backend"
+					out=$RAW/$backend/$d.$engine.$wl.r$rep
+					kmsg "bench $backend $d $engine $wl rep $rep"
+					nrun=$((nrun + 1))
+					if ! bench_fio "$out" "$dev" "$engine" "$wl" 2> "$out.err"; then
+						nfail=$((nfail + 1))
+						not_ok "fio $backend/$d $engine $wl rep $rep" "$(tail -n 5 "$out.err")"
+					fi
+				done
+			done
+		done
+		diag "backend $backend rep $rep done after $((SECONDS - t0)) s"
+	done
+done
+check_eq "fio: all $nrun runs completed ($((SECONDS - t0)) s)" "$nfail" 0
+
+# ---- memory after the runs -----------------------------------------------------
+if [[ -n ${DEV[brd:qbd]:-} ]]; then
+	{
+		echo "qbd-server RSS after the runs: $(bench_rss_kib "${QBD_SERVER_PIDS[$(server_id bqbd "$QLISTEN")]}") KiB"
+		grep -iE '^(# name|qbd|kmalloc-(1k|2k|4k|8k|512|256|128) )' /proc/slabinfo
+	} > "$QBD_RESULTS/qbd-mem-runs.txt" 2>&1
+	cat /proc/qbdstat > "$QBD_RESULTS/qbdstat.txt" 2>&1
+fi
+if [[ -f /tmp/bench-nbd.pid ]]; then
+	echo "nbd-server RSS after the runs (with its per-connection children): $(bench_rss_kib "$(cat /tmp/bench-nbd.pid)") KiB" \
+		>> "$QBD_RESULTS/qbd-mem-runs.txt"
+fi
+ok "matrix done"
