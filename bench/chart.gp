@@ -1,6 +1,6 @@
 # gnuplot script for bench/report.py: grouped bars (median, min-max error
 # bars) per workload and device. Variables: dat (input), out (PNG).
-set terminal pngcairo size 1100,520 font ",10"
+set terminal pngcairo size 1200,560 font ",10"
 set output out
 set style data histogram
 set style histogram errorbars gap 2 lw 1
@@ -12,6 +12,7 @@ set key top right
 set ylabel "IOPS (4k) / MiB/s (128k), log scale"
 set title "4k IOPS and 128k MiB/s under QEMU TCG, brd backend (median, min-max)"
 set xtics nomirror
+set bmargin 4
 plot dat using 2:3:4:xtic(1) title "brd (local)", \
      '' using 5:6:7 title "NBD", \
      '' using 8:9:10 title "NVMe/TCP", \

@@ -304,6 +304,12 @@ def main():
                        "dropped), then server RSS and slab caches after the runs:\n")
             out.append("```\nbefore map: " + (mem[0] or "–") + "\nafter map:  " + (mem[1] or "–") +
                        "\n" + (mem[2] or "") + "\n```")
+            if mem[0] and mem[1]:
+                kv = [dict(x.split("=") for x in m.split()) for m in mem[:2]]
+                deltas = ", ".join(f"{k} {int(kv[1][k]) - int(kv[0][k]):+d} kB" for k in kv[0]
+                                   if k in kv[1] and k != "MemFree")
+                out.append(f"\nMapping one qbd device changed: {deltas} (MemFree moves with "
+                           "unrelated page cache, so it is not used).")
     native_tables(os.path.join(d, "native", "results.jsonl"), out)
     notes = read_text(os.path.join(d, "notes.md"))
     if notes:

@@ -11,6 +11,7 @@
 #                  bench/results/
 #   REPS [3]  RUNTIME [10]  RAMP [2]   fio repetitions, seconds per run, ramp
 #   ENGINES ["io_uring libaio"]  BACKENDS ["brd file"]
+#   FILE_ENGINES [$ENGINES]  engines for the file backend (to save VM time)
 #   DEVICES ["local nbd nvme qbd"]  WORKLOADS [all six, see bench/vm/bench-lib.sh]
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
 #   CONNS ["1 8 64"]  NATIVE_QD [4]  NATIVE_RUNTIME [10]   native server runs
@@ -57,6 +58,7 @@ run_vm() {
 	B_RAMP=$RAMP
 	B_ENGINES="$ENGINES"
 	B_BACKENDS="$BACKENDS"
+	B_FILE_ENGINES="${FILE_ENGINES:-$ENGINES}"
 	B_DEVICES="$DEVICES"
 	B_WORKLOADS="$WORKLOADS"
 	B_SIZE_MIB=$SIZE_MIB

@@ -69,7 +69,7 @@ bench_fio() {
 		--iodepth="$qd" --numjobs="$jobs" --size="${B_SIZE_MIB}M" --time_based \
 		--runtime="$B_RUNTIME" --ramp_time="$B_RAMP" --norandommap --randrepeat=0 \
 		--cpus_allowed="$cpus" --cpus_allowed_policy=split --group_reporting \
-		--percentile_list=50:99:99.9 --output-format=json --output="$out.json" \
+		--percentile_list=50:99:99.9 --lat_percentiles=1 --output-format=json --output="$out.json" \
 		> "$out.log" 2>&1
 	rc=$?
 	b=$(cpu_busy)

@@ -172,7 +172,9 @@ nfail=0
 for backend in $B_BACKENDS; do
 	for rep in $(seq 1 "$B_REPS"); do
 		for wl in $B_WORKLOADS; do
-			for engine in $B_ENGINES; do
+			engines=$B_ENGINES
+			[[ $backend == file ]] && engines=${B_FILE_ENGINES:-$B_ENGINES}
+			for engine in $engines; do
 				for d in $B_DEVICES; do
 					dev=${DEV[$backend:$d]:-}
 					[[ -n $dev ]] || continue
