@@ -497,6 +497,15 @@ TEST(CliUnmap, ForceByVolumeName)
 	EXPECT_EQ(h.out.str(), "");
 }
 
+TEST(CliUnmap, PoolNamedLikeADevice)
+{
+	Harness h({"-u", "qbd0/vol"});
+	h.fake->devices[5] = sample_info(5, "qbd0", "vol", 1);
+	EXPECT_EQ(run_unmap(h.ctx), 0) << h.err.str();
+	ASSERT_EQ(h.fake->unmaps.size(), 1u);
+	EXPECT_EQ(h.fake->unmaps[0].first, 5);
+}
+
 TEST(CliUnmap, NotMapped)
 {
 	Harness h({"-u", "pool/vol"});

@@ -71,7 +71,9 @@ Result<Target> resolve_target(Context &ctx, Control &ctl, const std::string &arg
 {
 	if (arg.empty())
 		return make_error(EINVAL, "empty argument; expected POOL/VOL or /dev/qbdN");
-	if (arg[0] == '/' || arg.starts_with("qbd")) {
+	// A device path starts with '/', a bare device name has no '/' at all
+	// ("qbd3"); anything else is a volume, even in a pool named "qbd...".
+	if (arg[0] == '/' || (arg.starts_with("qbd") && arg.find('/') == std::string::npos)) {
 		auto id = parse_device_name(arg);
 		if (!id && arg[0] == '/') {
 			// A link such as /dev/qbd/pool/vol: follow it.

@@ -1,5 +1,6 @@
 // qbd -m [tcp://|rdma://]POOL/VOL [-c CONF] [--ro] [-o KEY=VALUE,...]
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <ostream>
 
