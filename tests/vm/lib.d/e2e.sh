@@ -4,6 +4,9 @@
 # over a brd ramdisk (so the server's O_DIRECT path is the one exercised),
 # a qbd.conf naming it, and volumes created with qbdadm.
 
+# Process substitution needs /dev/fd, which devtmpfs does not provide.
+[[ -e /dev/fd ]] || ln -s /proc/self/fd /dev/fd
+
 E2E_NS=${E2E_NS:-srv1}
 E2E_HOST_IP=${E2E_HOST_IP:-10.77.1.1}
 E2E_SERVER_IP=${E2E_SERVER_IP:-10.77.1.2}

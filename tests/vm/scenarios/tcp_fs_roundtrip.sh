@@ -24,7 +24,7 @@ mnt=/mnt/qbd
 mkdir -p $mnt
 check "mkfs.ext4 $dev" mkfs.ext4 -q -F "$dev"
 check "mount $dev" mount "$dev" $mnt
-check "write a tree of files" fs_populate $mnt 60
+check "write a tree of files" fs_populate $mnt 30
 check "sync" sync
 check "umount" umount $mnt
 w=$(stat_field "$name" write_ios)
