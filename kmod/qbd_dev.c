@@ -679,7 +679,7 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	qdev->live_since = jiffies;
 	queue_delayed_work(system_wq, &qdev->hb_work,
 			   msecs_to_jiffies(m->hb_interval_ms));
-	pr_info("%s: mapped %s/%s (id %llu, %llu bytes, %u queues x %u, max io %u, features 0x%llx)\n",
+	pr_info("%s: mapped %s/%s (vol_id %llu, %llu bytes, %u queues x %u, max io %u, features 0x%llx)\n",
 		disk->disk_name, m->pool, m->volume, m->vol_id, m->size,
 		qdev->nr_queues, qdev->depth, qdev->max_io, qdev->features);
 	return qdev;

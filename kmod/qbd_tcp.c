@@ -727,9 +727,9 @@ static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 	goto out_free;
 
 out_msg:
-	pr_warn_ratelimited("%s/%s: queue %u: server %s: %s (%d)\n",
-			    qdev->cfg.pool, qdev->cfg.volume, conn->queue->qid,
-			    conn->peer, why, ret);
+	pr_warn_ratelimited("%s (%s/%s): queue %u: server %s: %s (%d)\n",
+			    qbd_name(qdev), qdev->cfg.pool, qdev->cfg.volume,
+			    conn->queue->qid, conn->peer, why, ret);
 out_free:
 	kfree(reply);
 	kfree(hello);
@@ -802,9 +802,9 @@ static int qbd_tcp_connect(struct qbd_queue *q, unsigned int srv)
 
 	ret = kernel_connect(conn->sock, (struct sockaddr *)&ss, alen, 0);
 	if (ret) {
-		pr_warn_ratelimited("%s/%s: queue %u: connect to %s failed (%d)\n",
-				    qdev->cfg.pool, qdev->cfg.volume, q->qid,
-				    conn->peer, ret);
+		pr_warn_ratelimited("%s (%s/%s): queue %u: connect to %s failed (%d)\n",
+				    qbd_name(qdev), qdev->cfg.pool,
+				    qdev->cfg.volume, q->qid, conn->peer, ret);
 		goto out_release;
 	}
 	ret = qbd_tcp_handshake(conn);

@@ -18,6 +18,7 @@ and so a misbehaving server can be played (--bad).
   silent   stop replying (and stop answering PINGs)
 """
 import argparse
+import ctypes
 import os
 import socket
 import struct
@@ -34,6 +35,21 @@ assert REQ.size == 72 and REPLY.size == 32
 
 OP_READ, OP_WRITE, OP_FLUSH, OP_DISCARD, OP_WZ, OP_PING = range(6)
 S_OK, S_IO, S_INVALID, S_NO_VOLUME, S_OUT_OF_RANGE = 0, 1, 2, 3, 10
+
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+FALLOC_PUNCH = 0x01 | 0x02       # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
+
+
+def zero_range(fd, off, length):
+    """Punch a hole (reads back as zeros); write zeros where that fails."""
+    if LIBC.fallocate(fd, FALLOC_PUNCH, ctypes.c_long(off), ctypes.c_long(length)) == 0:
+        return
+    pos = off
+    while pos < off + length:
+        n = min(1 << 20, off + length - pos)
+        os.pwrite(fd, bytes(n), pos)
+        pos += n
 
 
 def parse_size(s):
@@ -117,11 +133,7 @@ class Server:
                 elif op == OP_FLUSH:
                     os.fdatasync(self.fd)
                 elif op in (OP_DISCARD, OP_WZ):
-                    pos = off
-                    while pos < off + length:
-                        n = min(1 << 20, off + length - pos)
-                        os.pwrite(self.fd, bytes(n), pos)
-                        pos += n
+                    zero_range(self.fd, off, length)
                 bad = self.misbehave() if op != OP_PING else (
                     "silent" if self.bad_mode == "silent" and
                     self.replies >= self.bad_from else None)
