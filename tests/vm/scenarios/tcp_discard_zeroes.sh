@@ -13,7 +13,7 @@ check "discard is advertised" test "$(cat /sys/block/$name/queue/discard_max_byt
 check "write-zeroes is advertised" test "$(cat /sys/block/$name/queue/write_zeroes_max_bytes)" -gt 0
 
 zeros() { cmp -n "$3" <(dd if="$1" bs=1M iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" status=none) /dev/zero; }
-nonzero() { ! zeros "$@"; }
+nonzero() { zeros "$@"; [[ $? == 1 ]]; }  # cmp: 1 = differs, 2 = trouble
 fill() { dd if=/dev/urandom of=/tmp/pattern bs=1M count=64 status=none && dd if=/tmp/pattern of="$dev" bs=1M oflag=direct status=none; }
 same_as_pattern() { cmp -n "$3" <(dd if="$1" bs=1M iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" status=none) <(dd if=/tmp/pattern bs=1M iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none); }
 
