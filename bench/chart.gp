@@ -13,7 +13,7 @@ set ylabel "IOPS (4k) / MiB/s (128k), log scale"
 set title "4k IOPS and 128k MiB/s under QEMU TCG, brd backend (median, min-max)"
 set xtics nomirror
 set bmargin 4
-plot dat using 2:3:4:xtic(1) title "brd (local)", \
+plot dat using 2:3:4:xtic(1) title "brd (local, ceiling)", \
      '' using 5:6:7 title "NBD", \
      '' using 8:9:10 title "NVMe/TCP", \
      '' using 11:12:13 title "qbd/TCP"
