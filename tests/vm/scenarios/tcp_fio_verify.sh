@@ -4,7 +4,7 @@
 . "$QBD_TOP/tests/vm/lib.sh"
 
 e2e_setup
-check "create pool1/fio" volume_create "$E2E_CONF" pool1/fio 256M
+check "create pool1/fio" volume_create "$E2E_CONF" pool1/fio 128M
 dev=$(volume_map "$E2E_CONF" pool1/fio) || bail "map pool1/fio"
 ok "mapped pool1/fio -> $dev"
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (libaio)" "$dev"
