@@ -282,7 +282,10 @@ server_start() {
 	if [[ $ns == - ]]; then
 		"$QBD_SERVER_BIN" --data-dir "$data" --listen "$listen" "$@" >>"$log" 2>&1 &
 	else
-		ip netns exec "$ns" "$QBD_SERVER_BIN" --data-dir "$data" --listen "$listen" "$@" >>"$log" 2>&1 &
+		# nsenter, not `ip netns exec`: that one makes a new mount namespace
+		# holding a copy of every mount, so a filesystem mounted on a qbd
+		# device before a server (re)start would stay busy after umount.
+		nsenter --net="/run/netns/$ns" "$QBD_SERVER_BIN" --data-dir "$data" --listen "$listen" "$@" >>"$log" 2>&1 &
 	fi
 	pid=$!
 	QBD_SERVER_PIDS[$id]=$pid
