@@ -63,6 +63,11 @@ step_sparse() {
 		rm -f "$log"
 		return 1
 	fi
+	if ! grep -q '  CHECK ' "$log"; then
+		echo "lint: kbuild ran no sparse CHECK step (is C=2 honoured?)" >&2
+		rm -f "$log"
+		return 1
+	fi
 	rm -f "$log"
 	return 0
 }
