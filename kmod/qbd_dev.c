@@ -472,9 +472,9 @@ static void qbd_recovery_work(struct work_struct *work)
 		if (state == QBD_STATE_DELETING)
 			return;	/* unmap tears the new connections down */
 		atomic64_inc(&qdev->reconnects);
-		pr_info("%s: reconnected after %u attempt(s)%s\n",
-			qbd_name(qdev), qdev->attempt + 1,
-			state == QBD_STATE_FAILED ? ", IO resumes" : "");
+		pr_info_ratelimited("%s: reconnected after %u attempt(s)%s\n",
+				    qbd_name(qdev), qdev->attempt + 1,
+				    state == QBD_STATE_FAILED ? ", IO resumes" : "");
 		qdev->attempt = 0;
 		qdev->live_since = jiffies;
 		qbd_unquiesce(qdev);

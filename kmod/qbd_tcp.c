@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/cacheflush.h>
 #include <linux/highmem.h>
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -180,10 +181,10 @@ static bool qbd_tcp_more_queued(struct qbd_tcp_conn *conn)
 	return !list_empty(&conn->send_list) || !llist_empty(&conn->req_list);
 }
 
-/* Step to the next bio when the current one is used up. */
+/* Step past @bytes of data, to the next bio when this one is used up. */
 static int qbd_tcp_advance(struct qbd_cmd *cmd, unsigned int bytes)
 {
-	bio_advance_iter_single(cmd->curr_bio, &cmd->bi, bytes);
+	bio_advance_iter(cmd->curr_bio, &cmd->bi, bytes);
 	cmd->data_left -= bytes;
 	if (!cmd->bi.bi_size && cmd->data_left) {
 		cmd->curr_bio = cmd->curr_bio->bi_next;
@@ -435,31 +436,58 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	return 0;
 }
 
-/* Receive READ data into the bio pages. 1 done, 0 wait, -errno. */
+/* An iov_iter over the rest of the current bio, at most data_left bytes. */
+static void qbd_tcp_bio_iter(struct qbd_cmd *cmd, struct iov_iter *iter)
+{
+	struct bio *bio = cmd->curr_bio;
+	struct bvec_iter it;
+	struct bio_vec bv;
+	unsigned int nr = 0;
+
+	__bio_for_each_bvec(bv, bio, it, cmd->bi)
+		nr++;
+	iov_iter_bvec(iter, READ, __bvec_iter_bvec(bio->bi_io_vec, cmd->bi),
+		      nr, cmd->bi.bi_size);
+	iter->iov_offset = cmd->bi.bi_bvec_done;
+	iov_iter_truncate(iter, cmd->data_left);
+}
+
+static void qbd_tcp_flush_dcache(struct request *rq)
+{
+#if ARCH_IMPLEMENTS_FLUSH_DCACHE_PAGE
+	struct req_iterator it;
+	struct bio_vec bv;
+
+	rq_for_each_segment(bv, rq, it)
+		flush_dcache_page(bv.bv_page);
+#endif
+}
+
+/*
+ * Receive READ data straight into the bio pages, a bio per call.
+ * 1 done, 0 wait, -errno.
+ */
 static int qbd_tcp_recv_data(struct qbd_tcp_conn *conn)
 {
 	struct qbd_cmd *cmd = conn->rx_cmd;
 	int ret;
 
 	while (cmd->data_left) {
-		struct bio_vec bv = bio_iter_iovec(cmd->curr_bio, cmd->bi);
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
-		unsigned int len = min(bv.bv_len, cmd->data_left);
 
-		bv.bv_len = len;
-		iov_iter_bvec(&msg.msg_iter, READ, &bv, 1, len);
+		qbd_tcp_bio_iter(cmd, &msg.msg_iter);
 		ret = sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT);
 		if (ret == -EAGAIN)
 			return 0;
 		if (ret <= 0)
 			return ret ? ret : -ECONNRESET;
-		conn->last_rx = jiffies;
-		flush_dcache_page(bv.bv_page);
+		WRITE_ONCE(conn->last_rx, jiffies);
 		ret = qbd_tcp_advance(cmd, ret);
 		if (ret)
 			return ret;
 	}
 	conn->rx_cmd = NULL;
+	qbd_tcp_flush_dcache(blk_mq_rq_from_pdu(cmd));
 	qbd_complete_cmd(cmd);
 	return 1;
 }

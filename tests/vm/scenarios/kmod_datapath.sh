@@ -17,7 +17,7 @@ STUB_PID=
 stub_start() {
 	$STUB --listen 127.0.0.1:7000 --file $IMG --size $SIZE "$@" > /tmp/results/stub.log 2>&1 &
 	STUB_PID=$!
-	wait_until 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7000'
+	wait_until 30 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7000'
 }
 stub_pid() { STUB_PID=$(pgrep -f qbd_stub_server.py | head -1); }
 # same DEV SKIP_64K COUNT_64K FILE: the device range equals the start of FILE
@@ -99,7 +99,7 @@ check "...within io_timeout + hb_timeout + margin (${el}s)" test $el -le 30
 check_eq "state failed" "$(cat /sys/block/qbd$id/qbd/state)" failed
 t0=$SECONDS
 check_fails "new IO fails fast" dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct
-check "...fast ($((SECONDS - t0))s)" test $((SECONDS - t0)) -le 3
+check "...fast ($((SECONDS - t0))s)" test $((SECONDS - t0)) -le 6
 check "server back" stub_start
 check "...live within the max backoff" wait_until 15 bash -c "[ \"\$(cat /sys/block/qbd$id/qbd/state)\" = live ]"
 check "...and serves data" same "$dev" 0 64 /tmp/r
@@ -111,8 +111,8 @@ check "$dev is gone" wait_gone "$dev" 10
 # a server that sends bad replies: connection error, never a crash
 for mode in handle magic length status; do
 	nbad=$(dmesg | grep -c 'bad reply')
-	stub_start --bad $mode:20
-	id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000 io_timeout=3000) || { not_ok "map for bad mode $mode"; continue; }
+	check "stub server misbehaving with $mode" stub_start --bad $mode:40 || continue
+	id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000 io_timeout=3000) || { not_ok "map for bad mode $mode"; stub_kill; continue; }
 	t0=$SECONDS
 	check_fails "IO against a server sending bad replies ($mode) fails" \
 		dd if=/dev/qbd$id of=/dev/null bs=4k count=200 iflag=direct status=none
@@ -121,6 +121,21 @@ for mode in handle magic length status; do
 	check "unmap after bad replies ($mode)" timeout 30 $MT unmap $id force
 	stub_kill
 done
+# unmap while IO is held (RECONNECTING, long io_timeout): fails it, finishes
+stub_start
+id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000 io_timeout=120000) || bail "map for held IO"
+check "held-IO device mapped" wait_for_dev /dev/qbd$id
+stub_kill
+dd if=/dev/qbd$id of=/dev/null bs=4k count=1 skip=555 iflag=direct status=none 2>/tmp/held.err &
+ddpid=$!
+check "IO is held while reconnecting" wait_until 20 bash -c "grep -q reconnecting /sys/block/qbd$id/qbd/state"
+sleep 1
+check "...dd still waiting" kill -0 $ddpid
+t0=$SECONDS
+check "force unmap with held IO finishes" timeout 30 $MT unmap $id force
+check_fails "...and the held IO fails" wait $ddpid
+check "...fast ($((SECONDS - t0))s)" test $((SECONDS - t0)) -le 10
+
 # two volumes; force-unmap one that is mounted while IO runs on the other
 stub_start
 $STUB --listen 127.0.0.1:7001 --file /tmp/vol2.img --size $SIZE --volume vol2 > /tmp/results/stub2.log 2>&1 &
