@@ -51,6 +51,12 @@ name=$(basename "$tarball" .tar.xz)
 src=$CACHE/$name
 stamp=$CACHE/.extracted-$name
 mkdir -p "$CACHE" || die "cannot create $CACHE"
+# One run at a time per cache: the source tree and the build dir are shared.
+exec 8>"$CACHE/.lock"
+if ! flock -n 8; then
+	echo "kunit: waiting for another run using $CACHE"
+	flock 8
+fi
 if [[ ! -f $stamp ]]; then
 	echo "kunit: extracting $tarball into $CACHE (once)"
 	rm -rf "$src"
