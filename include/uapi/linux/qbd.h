@@ -33,6 +33,9 @@
 #define QBD_FEAT_RDMA		(1ULL << 1)	/* RDMA transport */
 #define QBD_FEAT_DISCARD	(1ULL << 2)	/* discard and write-zeroes */
 #define QBD_FEAT_FUA		(1ULL << 3)	/* flush and FUA */
+#define QBD_FEAT_THROTTLE	(1ULL << 4)	/* QBD_IOC_SET_THROTTLE */
+#define QBD_FEAT_SUSPEND	(1ULL << 5)	/* QBD_IOC_SUSPEND / QBD_IOC_RESUME */
+#define QBD_FEAT_RESIZE		(1ULL << 6)	/* QBD_IOC_RESIZE */
 
 /* Transports (qbd_map.transport, qbd_info.transport). */
 #define QBD_TRANSPORT_TCP	1
@@ -43,6 +46,13 @@
 #define QBD_STATE_RECONNECTING	2	/* lost a connection, retrying; IO held */
 #define QBD_STATE_FAILED	3	/* away past io_timeout; IO fails with EIO */
 #define QBD_STATE_DELETING	4	/* being unmapped */
+#define QBD_STATE_SUSPENDED	5	/* new IO held (not failed) until resume */
+
+/* Resume modes (qbd_suspend.mode for QBD_IOC_RESUME, qbd_info.resume_mode). */
+#define QBD_RESUME_NORMAL	0	/* held and new IO proceeds */
+#define QBD_RESUME_ERROR	1	/* held and new IO completes with EIO */
+#define QBD_RESUME_DISCARD	2	/* held and new IO succeeds without reaching the
+					 * server; reads return zeros */
 
 /**
  * struct qbd_ioc_hdr - leading header of every ioctl struct
@@ -204,7 +214,53 @@ struct qbd_info {
 	__u32 map_flags;	/* QBD_MAP_F_* given at map time */
 	__u32 open_count;
 	struct qbd_stats stats;
-	__u64 reserved[8];
+	__u32 resume_mode;	/* QBD_RESUME_* in force (after a resume) */
+	__u32 burst_ms;		/* throttle burst allowance */
+	__u64 reserved[7];
+};
+
+/**
+ * struct qbd_throttle - QBD_IOC_SET_THROTTLE
+ * @dev_id: device
+ * @read_bps, @write_bps, @read_iops, @write_iops: limits, 0 = unlimited;
+ *	each enforced by its own token bucket inside the module
+ * @burst_ms: how much unused allowance a bucket may save up, in
+ *	milliseconds of its rate (0 = the module default)
+ */
+struct qbd_throttle {
+	struct qbd_ioc_hdr hdr;
+	__s32 dev_id;
+	__u32 burst_ms;
+	__u64 read_bps;
+	__u64 write_bps;
+	__u64 read_iops;
+	__u64 write_iops;
+	__u64 reserved[4];
+};
+
+/**
+ * struct qbd_suspend - QBD_IOC_SUSPEND and QBD_IOC_RESUME
+ * @dev_id: device
+ * @mode: RESUME: QBD_RESUME_*; SUSPEND: must be 0
+ */
+struct qbd_suspend {
+	struct qbd_ioc_hdr hdr;
+	__s32 dev_id;
+	__u32 mode;
+	__u64 reserved[4];
+};
+
+/**
+ * struct qbd_resize - QBD_IOC_RESIZE: the volume already grew on the
+ * server; grow the device to @size bytes (a multiple of the block size,
+ * not smaller than the current size: -EINVAL otherwise).
+ */
+struct qbd_resize {
+	struct qbd_ioc_hdr hdr;
+	__s32 dev_id;
+	__u32 reserved0;
+	__u64 size;
+	__u64 reserved[4];
 };
 
 #define QBD_IOC_MAGIC		0xB5
@@ -213,5 +269,9 @@ struct qbd_info {
 #define QBD_IOC_UNMAP		_IOWR(QBD_IOC_MAGIC, 0x02, struct qbd_unmap)
 #define QBD_IOC_LIST		_IOWR(QBD_IOC_MAGIC, 0x03, struct qbd_list)
 #define QBD_IOC_INFO		_IOWR(QBD_IOC_MAGIC, 0x04, struct qbd_info)
+#define QBD_IOC_SET_THROTTLE	_IOWR(QBD_IOC_MAGIC, 0x05, struct qbd_throttle)
+#define QBD_IOC_SUSPEND		_IOWR(QBD_IOC_MAGIC, 0x06, struct qbd_suspend)
+#define QBD_IOC_RESUME		_IOWR(QBD_IOC_MAGIC, 0x07, struct qbd_suspend)
+#define QBD_IOC_RESIZE		_IOWR(QBD_IOC_MAGIC, 0x08, struct qbd_resize)
 
 #endif /* _UAPI_LINUX_QBD_H */
