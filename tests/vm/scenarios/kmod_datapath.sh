@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=900
+# qbd-vm: timeout=1500
 # The module on its own, against the protocol stub server
 # (kmod/tests/tools/qbd_stub_server.py) and the ioctl tool
 # (kmod/tests/tools/qbd_maptool.c): map, data verified through dd and fio,
