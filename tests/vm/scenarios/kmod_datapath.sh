@@ -66,11 +66,14 @@ check "blkdiscard" blkdiscard -o 2M -l 2M "$dev"
 check "mkfs.ext4" mkfs.ext4 -q -F "$dev"
 mkdir -p /mnt/q
 check "mount" mount "$dev" /mnt/q
-check "write files" bash -c "cp -r $QBD_TOP/kmod /mnt/q/ && sync"
+cp -r "$QBD_TOP/kmod" /tmp/tree		# a snapshot: others may edit kmod/
+check "write files" bash -c "cp -r /tmp/tree /mnt/q/ && sync"
 check_eq "unmap of a mounted device: EBUSY" "$($MT unmap $id >/dev/null 2>&1; echo $?)" 16
 check_fails "rmmod while mapped is refused" rmmod qbd
 check "umount, fsck clean" bash -c "umount /mnt/q && fsck.ext4 -fn $dev"
-check "mount again, files match" bash -c "mount $dev /mnt/q && diff -r $QBD_TOP/kmod /mnt/q/kmod && umount /mnt/q"
+check "mount again" mount "$dev" /mnt/q
+check "files match" diff -r /tmp/tree /mnt/q/tree
+check "umount" umount /mnt/q
 
 # server restart within io_timeout: IO resumes, reconnects counted
 check "kill -9 the server" stub_kill
@@ -145,7 +148,7 @@ wait_until 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7001'
 a=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000) || bail "map vol1"
 b=$($MT map pool1 vol2 $SIZE 127.0.0.1 7001) || bail "map vol2"
 check "two devices mapped" wait_for_dev /dev/qbd$b
-check "mkfs + mount vol1" bash -c "mkfs.ext4 -q -F /dev/qbd$a && mount /dev/qbd$a /mnt/q && cp -r $QBD_TOP/kmod /mnt/q/"
+check "mkfs + mount vol1" bash -c "mkfs.ext4 -q -F /dev/qbd$a && mount /dev/qbd$a /mnt/q && cp -r /tmp/tree /mnt/q/"
 fio --name=w --filename=/dev/qbd$b --direct=1 --ioengine=libaio --rw=randwrite --bs=16k \
 	--iodepth=16 --size=8M --verify=crc32c --do_verify=1 --verify_fatal=1 \
 	--output=/tmp/results/fio2.txt &
