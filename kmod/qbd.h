@@ -8,6 +8,8 @@
  * qbd_tcp.c	the TCP transport (struct qbd_transport_ops)
  * qbd_proc.c	/proc/qbdstat
  * qbd_sysfs.c	attributes under /sys/block/qbdN/qbd/
+ * qbd_ops.c	throttle enforcement, suspend/resume, online resize
+ * qbd_throttle.c: token bucket arithmetic (pure, qbd_throttle.h)
  * qbd_shard.c, qbd_proto.c, qbd_validate.c: pure logic (qbd_logic.h)
  */
 #ifndef QBD_H
@@ -163,6 +165,13 @@ struct qbd_pcpu_stats {
  * @conns_up: connections are installed (recovery_work and unmap only)
  * @io_ready: the tag set exists, replies may be matched to requests
  * @hb_work: heartbeat, every hb_interval while LIVE
+ * @suspended: SUSPEND quiesced the queue (one level of its own); written
+ *	under @lock and qbd_ctl_mutex, read locklessly
+ * @resume_mode: QBD_RESUME_* applied in queue_rq; written like @suspended
+ * @throttle_lock: guards @throttle (one per device: the bucket math is a
+ *	few instructions; per-queue buckets would split the limit)
+ * @throttle: the four token buckets
+ * @throttle_on: some limit is set; read locklessly to skip the lock
  * @stats: per-CPU counters
  * @reconnects: successful reconnections
  * @node: in qbd_devices, under qbd_ctl_mutex
@@ -194,6 +203,12 @@ struct qbd_device {
 	bool io_ready;
 	struct delayed_work hb_work;
 
+	bool suspended;
+	u32 resume_mode;
+	spinlock_t throttle_lock;
+	struct qbd_tb_set throttle;
+	bool throttle_on;
+
 	struct qbd_pcpu_stats __percpu *stats;
 	atomic64_t reconnects;
 	struct list_head node;
@@ -217,6 +232,19 @@ void qbd_dev_error(struct qbd_device *qdev);
 void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st);
 const char *qbd_state_name(int state);
 void qbd_complete_cmd(struct qbd_cmd *cmd);
+
+/* qbd_ops.c */
+void qbd_ops_init(struct qbd_device *qdev);
+bool qbd_ops_queue_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
+		      struct request *rq, int state, blk_status_t *ret);
+void qbd_ops_remove(struct qbd_device *qdev);
+int qbd_shown_state(struct qbd_device *qdev);
+const char *qbd_resume_mode_name(u32 mode);
+int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t);
+u32 qbd_dev_burst_ms(struct qbd_device *qdev);
+int qbd_dev_suspend(struct qbd_device *qdev);
+int qbd_dev_resume(struct qbd_device *qdev, u32 mode);
+int qbd_dev_resize(struct qbd_device *qdev, u64 size, const char **why);
 
 /* qbd_ctl.c: the mapped devices, under qbd_ctl_mutex */
 extern struct mutex qbd_ctl_mutex;

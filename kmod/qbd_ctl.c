@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * qbd control device /dev/qbdctl: GET_FEATURES, MAP, UNMAP, LIST, INFO.
+ * qbd control device /dev/qbdctl: GET_FEATURES, MAP, UNMAP, LIST, INFO,
+ * SET_THROTTLE, SUSPEND, RESUME, RESIZE (the device side is in qbd_ops.c).
  * Every ioctl checks CAP_SYS_ADMIN first, then copies the header, checks
  * the size, copies the struct and validates every field.
  */
@@ -79,7 +80,8 @@ static long qbd_ioc_features(void __user *arg)
 	f->hdr.size = sizeof(*f);
 	f->abi_version = QBD_ABI_VERSION;
 	f->max_devices = QBD_MAX_DEVICES;
-	f->features = QBD_FEAT_TCP | QBD_FEAT_DISCARD | QBD_FEAT_FUA;
+	f->features = QBD_FEAT_TCP | QBD_FEAT_DISCARD | QBD_FEAT_FUA |
+		      QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND | QBD_FEAT_RESIZE;
 	f->max_queues = qbd_defaults.max_queues;
 	f->max_io_depth = QBD_MAX_IO_DEPTH;
 	f->max_servers = QBD_MAX_SERVERS;
@@ -232,7 +234,7 @@ static void qbd_fill_info(struct qbd_device *qdev, struct qbd_info *in)
 	const struct qbd_map *m = &qdev->cfg;
 	unsigned long flags;
 
-	in->state = qbd_state(qdev);
+	in->state = qbd_shown_state(qdev);
 	memcpy(in->pool, m->pool, sizeof(in->pool));
 	memcpy(in->volume, m->volume, sizeof(in->volume));
 	in->vol_id = m->vol_id;
@@ -256,7 +258,9 @@ static void qbd_fill_info(struct qbd_device *qdev, struct qbd_info *in)
 	in->map_flags = m->hdr.flags;
 	spin_lock_irqsave(&qdev->lock, flags);
 	in->open_count = qdev->open_count;
+	in->resume_mode = qdev->resume_mode;
 	spin_unlock_irqrestore(&qdev->lock, flags);
+	in->burst_ms = qbd_dev_burst_ms(qdev);
 	qbd_dev_stats(qdev, &in->stats);
 }
 
@@ -295,6 +299,84 @@ out:
 	return ret;
 }
 
+/*
+ * SET_THROTTLE, SUSPEND, RESUME, RESIZE: copy, validate, find the device,
+ * act under qbd_ctl_mutex. @arg's struct is copied by the caller.
+ */
+static int qbd_dev_cmd(const char *cmd, unsigned int nr, void *p)
+{
+	struct qbd_device *qdev;
+	const char *why = "";
+	s32 dev_id;
+	int ret;
+
+	switch (nr) {
+	case QBD_IOC_SET_THROTTLE:
+		ret = qbd_validate_throttle(p, &why);
+		dev_id = ((struct qbd_throttle *)p)->dev_id;
+		break;
+	case QBD_IOC_SUSPEND:
+	case QBD_IOC_RESUME:
+		ret = qbd_validate_suspend(p, nr == QBD_IOC_RESUME, &why);
+		dev_id = ((struct qbd_suspend *)p)->dev_id;
+		break;
+	case QBD_IOC_RESIZE:
+		ret = qbd_validate_resize_in(p, &why);
+		dev_id = ((struct qbd_resize *)p)->dev_id;
+		break;
+	default:
+		return -ENOTTY;
+	}
+	if (ret) {
+		qbd_ctl_reject(cmd, ret, why);
+		return ret;
+	}
+
+	mutex_lock(&qbd_ctl_mutex);
+	qdev = qbd_find_locked(dev_id);
+	if (!qdev) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	switch (nr) {
+	case QBD_IOC_SET_THROTTLE:
+		ret = qbd_dev_set_throttle(qdev, p);
+		break;
+	case QBD_IOC_SUSPEND:
+		ret = qbd_dev_suspend(qdev);
+		break;
+	case QBD_IOC_RESUME:
+		ret = qbd_dev_resume(qdev, ((struct qbd_suspend *)p)->mode);
+		break;
+	case QBD_IOC_RESIZE:
+		ret = qbd_dev_resize(qdev, ((struct qbd_resize *)p)->size, &why);
+		if (ret)
+			pr_info_ratelimited("%s: RESIZE to %llu rejected (%d): %s (mapped size %llu, block size %u)\n",
+					    qbd_name(qdev),
+					    ((struct qbd_resize *)p)->size, ret,
+					    why, qdev->cfg.size,
+					    qdev->cfg.block_size);
+		break;
+	}
+out_unlock:
+	mutex_unlock(&qbd_ctl_mutex);
+	return ret;
+}
+
+static long qbd_ioc_dev_cmd(const char *cmd, unsigned int nr,
+			    void __user *arg, size_t size)
+{
+	void *p;
+	int ret;
+
+	p = qbd_copy_in(cmd, arg, size);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	ret = qbd_dev_cmd(cmd, nr, p);
+	kfree(p);
+	return ret;
+}
+
 static long qbd_ctl_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -313,6 +395,18 @@ static long qbd_ctl_ioctl(struct file *file, unsigned int cmd,
 		return qbd_ioc_list(argp);
 	case QBD_IOC_INFO:
 		return qbd_ioc_info(argp);
+	case QBD_IOC_SET_THROTTLE:
+		return qbd_ioc_dev_cmd("SET_THROTTLE", cmd, argp,
+				       sizeof(struct qbd_throttle));
+	case QBD_IOC_SUSPEND:
+		return qbd_ioc_dev_cmd("SUSPEND", cmd, argp,
+				       sizeof(struct qbd_suspend));
+	case QBD_IOC_RESUME:
+		return qbd_ioc_dev_cmd("RESUME", cmd, argp,
+				       sizeof(struct qbd_suspend));
+	case QBD_IOC_RESIZE:
+		return qbd_ioc_dev_cmd("RESIZE", cmd, argp,
+				       sizeof(struct qbd_resize));
 	default:
 		return -ENOTTY;
 	}

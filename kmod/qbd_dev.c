@@ -25,6 +25,8 @@ const char *qbd_state_name(int state)
 		return "failed";
 	case QBD_STATE_DELETING:
 		return "deleting";
+	case QBD_STATE_SUSPENDED:
+		return "suspended";
 	default:
 		return "unknown";
 	}
@@ -177,6 +179,10 @@ static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	int state = qbd_state(qdev);
 	blk_status_t ret;
 
+	/* resume mode and throttle (qbd_ops.c) */
+	if (state != QBD_STATE_DELETING &&
+	    qbd_ops_queue_rq(qdev, hctx, rq, state, &ret))
+		return ret;
 	/*
 	 * RECONNECTING keeps the queue quiesced once recovery runs; in the
 	 * window before that the connections still exist and the request
@@ -611,6 +617,7 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	INIT_DELAYED_WORK(&qdev->hb_work, qbd_hb_work);
 	atomic64_set(&qdev->reconnects, 0);
 	INIT_LIST_HEAD(&qdev->node);
+	qbd_ops_init(qdev);
 	ret = qbd_layout_init(&qdev->layout, m->size, m->shard_size,
 			      m->nr_servers);
 	if (ret)
@@ -732,6 +739,7 @@ int qbd_dev_remove(struct qbd_device *qdev, bool force)
 	cancel_delayed_work_sync(&qdev->recovery_work);
 	cancel_delayed_work_sync(&qdev->hb_work);
 	qbd_teardown(qdev);		/* requests in flight fail (DELETING) */
+	qbd_ops_remove(qdev);		/* drop a SUSPEND's quiesce */
 	qbd_unquiesce(qdev);		/* held and new requests fail too */
 
 	list_del_init(&qdev->node);

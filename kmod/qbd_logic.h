@@ -10,6 +10,7 @@
 #include <linux/types.h>
 #include <linux/qbd.h>
 #include <qbd_proto.h>
+#include "qbd_throttle.h"
 
 /* ---- qbd_shard.c ---- */
 
@@ -155,5 +156,10 @@ int qbd_validate_unmap(const struct qbd_unmap *u, const char **why);
 int qbd_validate_list(const struct qbd_list *l, const char **why);
 int qbd_validate_info_in(const struct qbd_info *in, const char **why);
 int qbd_validate_features_in(const struct qbd_features *f, const char **why);
+int qbd_validate_throttle(const struct qbd_throttle *t, const char **why);
+int qbd_validate_suspend(const struct qbd_suspend *s, bool resume,
+			 const char **why);
+int qbd_validate_resize_in(const struct qbd_resize *r, const char **why);
+int qbd_check_resize(u64 size, const struct qbd_map *cur, const char **why);
 
 #endif /* QBD_LOGIC_H */

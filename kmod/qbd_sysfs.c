@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sysfs attributes of a qbd disk, in /sys/block/qbdN/qbd/: pool, volume,
- * vol_id, serial, state, transport, timeouts, servers.
+ * vol_id, serial, state, transport, timeouts, servers, throttle, resume_mode.
  */
 #include <linux/blkdev.h>
 #include <linux/device.h>
@@ -49,7 +49,7 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
 	return sysfs_emit(buf, "%s\n",
-			  qbd_state_name(qbd_state(qbd_from_dev(dev))));
+			  qbd_state_name(qbd_shown_state(qbd_from_dev(dev))));
 }
 static DEVICE_ATTR_RO(state);
 
@@ -100,6 +100,29 @@ static ssize_t servers_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(servers);
 
+/* Throttle limits in force, 0 = unlimited. */
+static ssize_t throttle_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	struct qbd_device *qdev = qbd_from_dev(dev);
+
+	return sysfs_emit(buf, "read_bps=%llu write_bps=%llu read_iops=%llu write_iops=%llu burst_ms=%u\n",
+			  READ_ONCE(qdev->cfg.read_bps),
+			  READ_ONCE(qdev->cfg.write_bps),
+			  READ_ONCE(qdev->cfg.read_iops),
+			  READ_ONCE(qdev->cfg.write_iops),
+			  qbd_dev_burst_ms(qdev));
+}
+static DEVICE_ATTR_RO(throttle);
+
+static ssize_t resume_mode_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", qbd_resume_mode_name(
+			  READ_ONCE(qbd_from_dev(dev)->resume_mode)));
+}
+static DEVICE_ATTR_RO(resume_mode);
+
 static struct attribute *qbd_disk_attrs[] = {
 	&dev_attr_pool.attr,
 	&dev_attr_volume.attr,
@@ -110,6 +133,8 @@ static struct attribute *qbd_disk_attrs[] = {
 	&dev_attr_io_timeout.attr,
 	&dev_attr_timeouts.attr,
 	&dev_attr_servers.attr,
+	&dev_attr_throttle.attr,
+	&dev_attr_resume_mode.attr,
 	NULL,
 };
 

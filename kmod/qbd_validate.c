@@ -316,3 +316,113 @@ int qbd_validate_features_in(const struct qbd_features *f, const char **why)
 	}
 	return 0;
 }
+
+/* The dev_id, flags and reserved rules every per-device command shares. */
+static int qbd_check_dev_cmd(u32 size, u32 want, u32 flags, s32 dev_id,
+			     const void *reserved, size_t reserved_len,
+			     const char *size_msg, const char **why)
+{
+	if (size != want) {
+		*why = size_msg;
+		return -EINVAL;
+	}
+	if (flags) {
+		*why = "hdr.flags is not zero";
+		return -EINVAL;
+	}
+	if (!qbd_all_zero(reserved, reserved_len)) {
+		*why = "reserved fields are not zero";
+		return -EINVAL;
+	}
+	if (dev_id < 0 || dev_id >= QBD_MAX_DEVICES) {
+		*why = "dev_id is not in 0..QBD_MAX_DEVICES-1";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Any u64 limit is valid (0 = unlimited); burst_ms is capped. */
+int qbd_validate_throttle(const struct qbd_throttle *t, const char **why)
+{
+	int ret;
+
+	ret = qbd_check_dev_cmd(t->hdr.size, sizeof(*t), t->hdr.flags,
+				t->dev_id, t->reserved, sizeof(t->reserved),
+				"hdr.size is not sizeof(struct qbd_throttle)",
+				why);
+	if (ret)
+		return ret;
+	if (t->burst_ms > QBD_THROTTLE_MAX_BURST_MS) {
+		*why = "burst_ms is above 60000";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* @resume: QBD_IOC_RESUME (mode is QBD_RESUME_*) or QBD_IOC_SUSPEND (0). */
+int qbd_validate_suspend(const struct qbd_suspend *s, bool resume,
+			 const char **why)
+{
+	int ret;
+
+	ret = qbd_check_dev_cmd(s->hdr.size, sizeof(*s), s->hdr.flags,
+				s->dev_id, s->reserved, sizeof(s->reserved),
+				"hdr.size is not sizeof(struct qbd_suspend)",
+				why);
+	if (ret)
+		return ret;
+	if (!resume && s->mode) {
+		*why = "mode is not 0 for SUSPEND";
+		return -EINVAL;
+	}
+	if (resume && s->mode != QBD_RESUME_NORMAL &&
+	    s->mode != QBD_RESUME_ERROR && s->mode != QBD_RESUME_DISCARD) {
+		*why = "mode is not QBD_RESUME_NORMAL (0), ERROR (1) or DISCARD (2)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The fields of a RESIZE that do not depend on the device. */
+int qbd_validate_resize_in(const struct qbd_resize *r, const char **why)
+{
+	int ret;
+
+	ret = qbd_check_dev_cmd(r->hdr.size, sizeof(*r), r->hdr.flags,
+				r->dev_id, r->reserved, sizeof(r->reserved),
+				"hdr.size is not sizeof(struct qbd_resize)",
+				why);
+	if (ret)
+		return ret;
+	if (r->reserved0) {
+		*why = "reserved fields are not zero";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Can a device mapped as @cur grow to @size bytes? Grow only (the same
+ * size is a no-op), a multiple of the block size, within the limits a map
+ * has.
+ */
+int qbd_check_resize(u64 size, const struct qbd_map *cur, const char **why)
+{
+	if (size < cur->size) {
+		*why = "size is smaller than the mapped size (shrinking is not supported)";
+		return -EINVAL;
+	}
+	if (size & (cur->block_size - 1)) {
+		*why = "size is not a multiple of the block size";
+		return -EINVAL;
+	}
+	if (size > QBD_MAX_VOLUME_SIZE) {
+		*why = "size is above 2^60 bytes";
+		return -EINVAL;
+	}
+	if ((size - 1) >> ilog2(cur->shard_size) > U32_MAX) {
+		*why = "size / shard_size is above 2^32 shards";
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -292,12 +292,149 @@ static void qbd_ioctl_name_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, qbd_check_name(".a", 8, &why), 0);
 }
 
+/* SET_THROTTLE, SUSPEND, RESUME, RESIZE: one row per rule. */
+static void qbd_ioctl_dev_cmds(struct kunit *test)
+{
+	static const struct {
+		const char *name;
+		int field;	/* what to break: see the switch */
+		u64 val;
+		int want;
+	} cases[] = {
+		{ "good", 0, 0, 0 },
+		{ "size small", 1, 8, -EINVAL },
+		{ "size big", 2, 8, -EINVAL },
+		{ "flags", 3, 1, -EINVAL },
+		{ "reserved[0]", 4, 1, -EINVAL },
+		{ "reserved[3]", 5, 1, -EINVAL },
+		{ "dev_id -1", 6, (u64)-1, -EINVAL },
+		{ "dev_id max", 6, QBD_MAX_DEVICES, -EINVAL },
+		{ "dev_id last", 6, QBD_MAX_DEVICES - 1, 0 },
+	};
+	struct qbd_throttle t;
+	struct qbd_suspend sp;
+	struct qbd_resize r;
+	const char *why;
+	int i, c;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		for (c = 0; c < 4; c++) {
+			struct qbd_ioc_hdr *h;
+			u64 *res;
+			s32 *dev;
+			u32 size;
+			int ret;
+
+			memset(&t, 0, sizeof(t));
+			memset(&sp, 0, sizeof(sp));
+			memset(&r, 0, sizeof(r));
+			t.hdr.size = sizeof(t);
+			sp.hdr.size = sizeof(sp);
+			r.hdr.size = sizeof(r);
+			if (c == 0) {
+				h = &t.hdr; res = t.reserved; dev = &t.dev_id;
+			} else if (c < 3) {
+				h = &sp.hdr; res = sp.reserved; dev = &sp.dev_id;
+			} else {
+				h = &r.hdr; res = r.reserved; dev = &r.dev_id;
+			}
+			size = h->size;
+			switch (cases[i].field) {
+			case 1: h->size = size - cases[i].val; break;
+			case 2: h->size = size + cases[i].val; break;
+			case 3: h->flags = cases[i].val; break;
+			case 4: res[0] = cases[i].val; break;
+			case 5: res[3] = cases[i].val; break;
+			case 6: *dev = (s32)cases[i].val; break;
+			}
+			why = NULL;
+			if (c == 0)
+				ret = qbd_validate_throttle(&t, &why);
+			else if (c < 3)
+				ret = qbd_validate_suspend(&sp, c == 2, &why);
+			else
+				ret = qbd_validate_resize_in(&r, &why);
+			KUNIT_EXPECT_EQ_MSG(test, ret, cases[i].want,
+					    "case %s, command %d (0 throttle, 1 suspend, 2 resume, 3 resize)",
+					    cases[i].name, c);
+			if (cases[i].want)
+				KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s: no reason", cases[i].name);
+		}
+	}
+
+	/* the fields of each command */
+	memset(&t, 0, sizeof(t));
+	t.hdr.size = sizeof(t);
+	t.read_bps = U64_MAX;
+	t.write_iops = U64_MAX;
+	t.burst_ms = QBD_THROTTLE_MAX_BURST_MS;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_throttle(&t, &why), 0, "max limits");
+	t.burst_ms = QBD_THROTTLE_MAX_BURST_MS + 1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_throttle(&t, &why), -EINVAL, "burst_ms");
+
+	memset(&sp, 0, sizeof(sp));
+	sp.hdr.size = sizeof(sp);
+	for (c = 0; c <= 3; c++) {
+		sp.mode = c;
+		KUNIT_EXPECT_EQ_MSG(test, qbd_validate_suspend(&sp, true, &why),
+				    c <= QBD_RESUME_DISCARD ? 0 : -EINVAL, "resume mode %d", c);
+		KUNIT_EXPECT_EQ_MSG(test, qbd_validate_suspend(&sp, false, &why),
+				    c ? -EINVAL : 0, "suspend mode %d", c);
+	}
+
+	memset(&r, 0, sizeof(r));
+	r.hdr.size = sizeof(r);
+	r.reserved0 = 1;
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_resize_in(&r, &why), -EINVAL, "resize reserved0");
+}
+
+static void qbd_ioctl_resize_rules(struct kunit *test)
+{
+	static const struct {
+		const char *name;
+		u64 size;
+		int want;
+	} cases[] = {
+		{ "same", 1ULL << 30, 0 },
+		{ "grow", 2ULL << 30, 0 },
+		{ "grow one block", (1ULL << 30) + 4096, 0 },
+		{ "shrink", (1ULL << 30) - 4096, -EINVAL },
+		{ "zero", 0, -EINVAL },
+		{ "not a block multiple", (1ULL << 30) + 512, -EINVAL },
+		{ "16 TiB", 1ULL << 44, 0 },
+		{ "2^60 with 4 MiB shards", 1ULL << 60, -EINVAL },
+		{ "above 2^60", (1ULL << 60) + 4096, -EINVAL },
+		{ "u64 max", U64_MAX, -EINVAL },
+	};
+	struct qbd_map m;
+	const char *why;
+	int i;
+
+	qbd_good_map(&m);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		why = NULL;
+		KUNIT_EXPECT_EQ_MSG(test, qbd_check_resize(cases[i].size, &m, &why),
+				    cases[i].want, "case %s", cases[i].name);
+		if (cases[i].want)
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s", cases[i].name);
+	}
+	/* 1 MiB shards: 2^52 bytes is 2^32 shards, one more is too many */
+	m.shard_size = 1ULL << 20;
+	KUNIT_EXPECT_EQ(test, qbd_check_resize(1ULL << 52, &m, &why), 0);
+	KUNIT_EXPECT_EQ(test, qbd_check_resize((1ULL << 52) + 4096, &m, &why), -EINVAL);
+	/* 1 TiB shards: 2^60 is the size limit, not the shard count */
+	m.shard_size = 1ULL << 40;
+	KUNIT_EXPECT_EQ(test, qbd_check_resize(1ULL << 60, &m, &why), 0);
+}
+
 static struct kunit_case qbd_ioctl_cases[] = {
 	KUNIT_CASE(qbd_ioctl_map_table),
 	KUNIT_CASE(qbd_ioctl_map_defaults),
 	KUNIT_CASE(qbd_ioctl_unmap),
 	KUNIT_CASE(qbd_ioctl_list_info_features),
 	KUNIT_CASE(qbd_ioctl_name_rules),
+	KUNIT_CASE(qbd_ioctl_dev_cmds),
+	KUNIT_CASE(qbd_ioctl_resize_rules),
 	{}
 };
 

@@ -8,6 +8,7 @@
 #include "../qbd_shard.c"
 #include "../qbd_proto.c"
 #include "../qbd_validate.c"
+#include "../qbd_throttle.c"
 
-MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl");
+MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl, throttle");
 MODULE_LICENSE("GPL");

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qbd volume operations on a mapped device: throttle (token buckets of
+ * qbd_throttle.c enforced in queue_rq), suspend/resume, online resize.
+ *
+ * Suspend quiesces the request queue one more level (blk-mq counts
+ * quiesce depth, so it nests with recovery's own quiesce): requests that
+ * arrive are held in blk-mq, unstarted, so no IO timeout runs on them, and
+ * requests already sent complete normally. Recovery carries on underneath:
+ * a device suspended while RECONNECTING or FAILED keeps reconnecting, and
+ * after resume it is in whatever connection state recovery reached. The
+ * resume mode then applies in queue_rq for every request until another
+ * resume changes it: ERROR fails requests with EIO, DISCARD completes them
+ * without sending anything (reads see zeros). While recovery itself keeps
+ * the queue quiesced (RECONNECTING), held requests meet the mode when it
+ * lets them go: reconnected, or FAILED after io_timeout.
+ *
+ * Suspend, resume, resize and set-throttle run under qbd_ctl_mutex, so
+ * they are serialised with each other and with unmap.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/bio.h>
+#include <linux/ktime.h>
+#include "qbd.h"
+
+const char *qbd_resume_mode_name(u32 mode)
+{
+	switch (mode) {
+	case QBD_RESUME_NORMAL:
+		return "normal";
+	case QBD_RESUME_ERROR:
+		return "error";
+	case QBD_RESUME_DISCARD:
+		return "discard";
+	default:
+		return "unknown";
+	}
+}
+
+/* The state userspace sees: SUSPENDED hides the connection state. */
+int qbd_shown_state(struct qbd_device *qdev)
+{
+	int state = qbd_state(qdev);
+
+	if (state != QBD_STATE_DELETING && READ_ONCE(qdev->suspended))
+		return QBD_STATE_SUSPENDED;
+	return state;
+}
+
+static void qbd_limits_of(const struct qbd_map *m, u64 limits[QBD_TB_NR])
+{
+	limits[QBD_TB_READ_BPS] = m->read_bps;
+	limits[QBD_TB_WRITE_BPS] = m->write_bps;
+	limits[QBD_TB_READ_IOPS] = m->read_iops;
+	limits[QBD_TB_WRITE_IOPS] = m->write_iops;
+}
+
+static bool qbd_limits_any(const u64 limits[QBD_TB_NR])
+{
+	int i;
+
+	for (i = 0; i < QBD_TB_NR; i++)
+		if (limits[i])
+			return true;
+	return false;
+}
+
+/* At map time, before the disk exists: the map's limits apply at once. */
+void qbd_ops_init(struct qbd_device *qdev)
+{
+	u64 limits[QBD_TB_NR];
+
+	spin_lock_init(&qdev->throttle_lock);
+	qbd_limits_of(&qdev->cfg, limits);
+	qbd_tb_set_init(&qdev->throttle, limits, 0, ktime_get_ns());
+	qdev->throttle_on = qbd_limits_any(limits);
+	qdev->resume_mode = QBD_RESUME_NORMAL;
+}
+
+/*
+ * Token buckets for a read or write about to start. When they say wait,
+ * the request stays unstarted at the head of the hctx dispatch list and
+ * the queue is run again when the tokens are there.
+ */
+static bool qbd_throttle_rq(struct qbd_device *qdev,
+			    struct blk_mq_hw_ctx *hctx, struct request *rq)
+{
+	bool write = req_op(rq) == REQ_OP_WRITE;
+	u64 wait;
+
+	if (req_op(rq) != REQ_OP_READ && !write)
+		return false;	/* flush, discard, write-zeroes pass */
+	spin_lock(&qdev->throttle_lock);
+	wait = qbd_tb_set_admit(&qdev->throttle, write, blk_rq_bytes(rq),
+				ktime_get_ns());
+	spin_unlock(&qdev->throttle_lock);
+	if (!wait)
+		return false;
+	blk_mq_delay_run_hw_queue(hctx, max_t(u64, 1,
+			DIV_ROUND_UP_ULL(wait, NSEC_PER_MSEC)));
+	return true;
+}
+
+/* Resume DISCARD: complete without the server; reads see zeros. */
+static void qbd_discard_rq(struct request *rq)
+{
+	struct bio *bio;
+
+	blk_mq_start_request(rq);
+	if (req_op(rq) == REQ_OP_READ)
+		__rq_for_each_bio(bio, rq)
+			zero_fill_bio(bio);
+	blk_mq_end_request(rq, BLK_STS_OK);
+}
+
+/**
+ * qbd_ops_queue_rq - resume mode and throttle, before a request is started
+ * @qdev: the device, not DELETING
+ * @hctx: hardware context
+ * @rq: the request
+ * @state: qbd_state() as queue_rq read it
+ * @ret: what queue_rq returns when this returns true
+ *
+ * Returns false when the request goes on to the transport as usual.
+ */
+bool qbd_ops_queue_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
+		      struct request *rq, int state, blk_status_t *ret)
+{
+	switch (READ_ONCE(qdev->resume_mode)) {
+	case QBD_RESUME_ERROR:
+		this_cpu_inc(qdev->stats->errors);
+		*ret = BLK_STS_IOERR;
+		return true;
+	case QBD_RESUME_DISCARD:
+		qbd_discard_rq(rq);
+		*ret = BLK_STS_OK;
+		return true;
+	}
+	if (state == QBD_STATE_FAILED || !READ_ONCE(qdev->throttle_on))
+		return false;
+	if (qbd_throttle_rq(qdev, hctx, rq)) {
+		*ret = BLK_STS_DEV_RESOURCE;
+		return true;
+	}
+	return false;
+}
+
+/* SET_THROTTLE, under qbd_ctl_mutex: new limits apply to held IO at once. */
+int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t)
+{
+	u64 limits[QBD_TB_NR] = {
+		[QBD_TB_READ_BPS] = t->read_bps,
+		[QBD_TB_WRITE_BPS] = t->write_bps,
+		[QBD_TB_READ_IOPS] = t->read_iops,
+		[QBD_TB_WRITE_IOPS] = t->write_iops,
+	};
+
+	lockdep_assert_held(&qbd_ctl_mutex);
+	spin_lock(&qdev->throttle_lock);
+	qbd_tb_set_limits(&qdev->throttle, limits, t->burst_ms,
+			  ktime_get_ns());
+	WRITE_ONCE(qdev->cfg.read_bps, t->read_bps);
+	WRITE_ONCE(qdev->cfg.write_bps, t->write_bps);
+	WRITE_ONCE(qdev->cfg.read_iops, t->read_iops);
+	WRITE_ONCE(qdev->cfg.write_iops, t->write_iops);
+	WRITE_ONCE(qdev->throttle_on, qbd_limits_any(limits));
+	spin_unlock(&qdev->throttle_lock);
+	/* requests waiting on a delayed run re-check the new limits now */
+	blk_mq_run_hw_queues(qdev->disk->queue, true);
+	pr_info("%s: throttle read_bps=%llu write_bps=%llu read_iops=%llu write_iops=%llu burst_ms=%u (0 = unlimited)\n",
+		qbd_name(qdev), t->read_bps, t->write_bps, t->read_iops,
+		t->write_iops, qdev->throttle.burst_ms);
+	return 0;
+}
+
+u32 qbd_dev_burst_ms(struct qbd_device *qdev)
+{
+	u32 ms;
+
+	spin_lock(&qdev->throttle_lock);
+	ms = qdev->throttle.burst_ms;
+	spin_unlock(&qdev->throttle_lock);
+	return ms;
+}
+
+/* SUSPEND, under qbd_ctl_mutex. Suspending a suspended device is a no-op. */
+int qbd_dev_suspend(struct qbd_device *qdev)
+{
+	unsigned long flags;
+
+	lockdep_assert_held(&qbd_ctl_mutex);
+	if (qdev->suspended)
+		return 0;
+	/* returns once no queue_rq runs: from here new IO is held */
+	blk_mq_quiesce_queue(qdev->disk->queue);
+	spin_lock_irqsave(&qdev->lock, flags);
+	WRITE_ONCE(qdev->suspended, true);
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	pr_info("%s: suspended (%s underneath): new IO is held\n",
+		qbd_name(qdev), qbd_state_name(qbd_state(qdev)));
+	return 0;
+}
+
+/*
+ * RESUME, under qbd_ctl_mutex. Also valid on a device that is not
+ * suspended: it changes the mode (e.g. back to NORMAL after ERROR).
+ */
+int qbd_dev_resume(struct qbd_device *qdev, u32 mode)
+{
+	unsigned long flags;
+	bool was;
+
+	lockdep_assert_held(&qbd_ctl_mutex);
+	spin_lock_irqsave(&qdev->lock, flags);
+	WRITE_ONCE(qdev->resume_mode, mode);
+	was = qdev->suspended;
+	WRITE_ONCE(qdev->suspended, false);
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	/* the mode is in place before held requests reach queue_rq */
+	if (was)
+		blk_mq_unquiesce_queue(qdev->disk->queue);
+	else
+		blk_mq_run_hw_queues(qdev->disk->queue, true);
+	pr_info("%s: %s, mode %s (%s)\n", qbd_name(qdev),
+		was ? "resumed" : "not suspended, resume mode set",
+		qbd_resume_mode_name(mode), qbd_state_name(qbd_state(qdev)));
+	return 0;
+}
+
+/* Unmap, DELETING already set: let held requests reach queue_rq and fail. */
+void qbd_ops_remove(struct qbd_device *qdev)
+{
+	unsigned long flags;
+	bool was;
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	was = qdev->suspended;
+	WRITE_ONCE(qdev->suspended, false);
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	if (was)
+		blk_mq_unquiesce_queue(qdev->disk->queue);
+}
+
+/*
+ * RESIZE, under qbd_ctl_mutex: the volume already grew on the server.
+ * Shard routing does not depend on the size; reconnects check the server
+ * volume against the new size.
+ */
+int qbd_dev_resize(struct qbd_device *qdev, u64 size, const char **why)
+{
+	struct qbd_layout l;
+	u64 old = qdev->cfg.size;
+	int ret;
+
+	lockdep_assert_held(&qbd_ctl_mutex);
+	ret = qbd_check_resize(size, &qdev->cfg, why);
+	if (ret)
+		return ret;
+	if (size == old)
+		return 0;
+	ret = qbd_layout_init(&l, size, qdev->cfg.shard_size,
+			      qdev->cfg.nr_servers);
+	if (ret) {
+		*why = "size does not fit the shard layout";
+		return ret;
+	}
+	WRITE_ONCE(qdev->cfg.size, size);
+	WRITE_ONCE(qdev->layout.nr_shards, l.nr_shards);
+	set_capacity_and_notify(qdev->disk, size >> SECTOR_SHIFT);
+	pr_info("%s: resized from %llu to %llu bytes\n", qbd_name(qdev), old,
+		size);
+	return 0;
+}
