@@ -84,6 +84,35 @@ qbd_info make_info_struct(int dev_id)
 	return i;
 }
 
+qbd_throttle make_throttle_struct(int dev_id)
+{
+	qbd_throttle t;
+	std::memset(&t, 0, sizeof(t));
+	t.hdr.size = sizeof(t);
+	t.dev_id = dev_id;
+	return t;
+}
+
+qbd_suspend make_suspend_struct(int dev_id, uint32_t mode)
+{
+	qbd_suspend s;
+	std::memset(&s, 0, sizeof(s));
+	s.hdr.size = sizeof(s);
+	s.dev_id = dev_id;
+	s.mode = mode;
+	return s;
+}
+
+qbd_resize make_resize_struct(int dev_id, uint64_t size)
+{
+	qbd_resize r;
+	std::memset(&r, 0, sizeof(r));
+	r.hdr.size = sizeof(r);
+	r.dev_id = dev_id;
+	r.size = size;
+	return r;
+}
+
 Result<qbd_features> ControlDevice::get_features()
 {
 	qbd_features f = make_features_struct();
@@ -147,6 +176,31 @@ Result<qbd_info> ControlDevice::info(int dev_id)
 	return i;
 }
 
+Status ControlDevice::set_throttle(const qbd_throttle &req)
+{
+	qbd_throttle t = req;
+	t.hdr.size = sizeof(t);
+	return call(QBD_IOC_SET_THROTTLE, "QBD_IOC_SET_THROTTLE", &t);
+}
+
+Status ControlDevice::suspend(int dev_id)
+{
+	qbd_suspend s = make_suspend_struct(dev_id, 0);
+	return call(QBD_IOC_SUSPEND, "QBD_IOC_SUSPEND", &s);
+}
+
+Status ControlDevice::resume(int dev_id, uint32_t mode)
+{
+	qbd_suspend s = make_suspend_struct(dev_id, mode);
+	return call(QBD_IOC_RESUME, "QBD_IOC_RESUME", &s);
+}
+
+Status ControlDevice::resize(int dev_id, uint64_t size)
+{
+	qbd_resize r = make_resize_struct(dev_id, size);
+	return call(QBD_IOC_RESIZE, "QBD_IOC_RESIZE", &r);
+}
+
 std::string ioctl_advice(int code)
 {
 	switch (code) {
@@ -189,9 +243,36 @@ std::string state_name(unsigned state)
 		return "failed";
 	case QBD_STATE_DELETING:
 		return "deleting";
+	case QBD_STATE_SUSPENDED:
+		return "suspended";
 	default:
 		return "unknown(" + std::to_string(state) + ")";
 	}
+}
+
+std::string resume_mode_name(unsigned mode)
+{
+	switch (mode) {
+	case QBD_RESUME_NORMAL:
+		return "normal";
+	case QBD_RESUME_ERROR:
+		return "error";
+	case QBD_RESUME_DISCARD:
+		return "discard";
+	default:
+		return "unknown(" + std::to_string(mode) + ")";
+	}
+}
+
+Result<uint32_t> parse_resume_mode(const std::string &s)
+{
+	if (s == "normal")
+		return uint32_t{QBD_RESUME_NORMAL};
+	if (s == "error")
+		return uint32_t{QBD_RESUME_ERROR};
+	if (s == "discard")
+		return uint32_t{QBD_RESUME_DISCARD};
+	return make_error(EINVAL, "resume mode '" + s + "' is not one of normal, error, discard");
 }
 
 std::string transport_code_name(unsigned transport)

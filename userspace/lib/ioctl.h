@@ -7,6 +7,7 @@
 // context turn the errno into advice with ioctl_advice().
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ public:
 	// Every mapped dev_id, ascending.
 	virtual Result<std::vector<int>> list() = 0;
 	virtual Result<qbd_info> info(int dev_id) = 0;
+	virtual Status set_throttle(const qbd_throttle &t) = 0;
+	virtual Status suspend(int dev_id) = 0;
+	// @mode: QBD_RESUME_*.
+	virtual Status resume(int dev_id, uint32_t mode) = 0;
+	// Grows the device to @size bytes (the volume already grew on the server).
+	virtual Status resize(int dev_id, uint64_t size) = 0;
 };
 
 class ControlDevice final : public Control {
@@ -44,6 +51,10 @@ public:
 	Status unmap(int dev_id, bool force) override;
 	Result<std::vector<int>> list() override;
 	Result<qbd_info> info(int dev_id) override;
+	Status set_throttle(const qbd_throttle &t) override;
+	Status suspend(int dev_id) override;
+	Status resume(int dev_id, uint32_t mode) override;
+	Status resize(int dev_id, uint64_t size) override;
 
 private:
 	ControlDevice(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -57,6 +68,9 @@ qbd_map make_map_struct();
 qbd_unmap make_unmap_struct(int dev_id, bool force);
 qbd_info make_info_struct(int dev_id);
 qbd_features make_features_struct();
+qbd_throttle make_throttle_struct(int dev_id);
+qbd_suspend make_suspend_struct(int dev_id, uint32_t mode);
+qbd_resize make_resize_struct(int dev_id, uint64_t size);
 
 // What an errno from the module means to a user, e.g. EPERM -> "need root
 // (CAP_SYS_ADMIN)". Empty when there is nothing to add to strerror().
@@ -64,6 +78,10 @@ std::string ioctl_advice(int code);
 
 // "QBD_STATE_LIVE" -> "live", "reconnecting", ...; "unknown(N)" otherwise.
 std::string state_name(unsigned state);
+// QBD_RESUME_* -> "normal" / "error" / "discard" / "unknown(N)".
+std::string resume_mode_name(unsigned mode);
+// "normal" / "error" / "discard" -> QBD_RESUME_*; an error naming the choices.
+Result<uint32_t> parse_resume_mode(const std::string &s);
 // QBD_TRANSPORT_* -> "tcp" / "rdma" / "unknown(N)".
 std::string transport_code_name(unsigned transport);
 // "10.0.0.1:7000", "[::1]:7000"; "invalid(family N)" for anything else.

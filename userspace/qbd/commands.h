@@ -2,6 +2,7 @@
 // status and prints results on ctx.out, errors through ctx.fail().
 #pragma once
 
+#include <chrono>
 #include <functional>
 
 #include "admin_client.h"
@@ -24,6 +25,12 @@ struct MapHooks {
 	std::function<Result<qbd_server_addr>(const Endpoint &, uint16_t port)> resolve_addr;
 	// Waits for the device node and rereads its partitions.
 	std::function<Status(Context &, const std::string &dev)> settle;
+	// -z: grows the volume on the server that knows it (AdminClient::resize).
+	std::function<Result<VolumeInfo>(Context &, const ClientConfig &, const VolumeUrl &,
+					 uint64_t new_size)>
+		resize_volume;
+	// -M: the pause between retries.
+	std::function<void(std::chrono::milliseconds)> sleep;
 };
 
 MapHooks system_map_hooks();
@@ -32,7 +39,20 @@ MapHooks system_map_hooks();
 Result<ResolvedVolume> resolve_volume_on_servers(Context &ctx, const ClientConfig &cfg,
 						 const VolumeUrl &url);
 
+// Maps ctx.opts.target as -m does (without printing); returns the dev_id.
+Result<int> map_volume(Context &ctx, const MapHooks &hooks);
+
+// Grows @url to @new_size on the first server of @cfg that knows it.
+Result<VolumeInfo> resize_volume_on_servers(Context &ctx, const ClientConfig &cfg,
+					    const VolumeUrl &url, uint64_t new_size);
+
 int run_map(Context &ctx, const MapHooks &hooks);
+int run_throttle(Context &ctx);
+int run_suspend(Context &ctx);
+int run_resume(Context &ctx);
+int run_resize(Context &ctx, const MapHooks &hooks);
+int run_map_all(Context &ctx, const MapHooks &hooks);
+int run_unmap_all(Context &ctx);
 int run_unmap(Context &ctx);
 int run_list(Context &ctx);
 int run_info(Context &ctx);

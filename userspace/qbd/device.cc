@@ -218,3 +218,27 @@ void remove_state(const Context &ctx, int dev_id)
 }
 
 }  // namespace qbd::cli
+
+namespace qbd::cli {
+
+Status require_feature(Control &ctl, uint64_t bit, const std::string &what)
+{
+	auto f = ctl.get_features();
+	if (!f)
+		return make_error(f.error().code, "cannot query the module's features: " +
+							  describe_ioctl_error(f.error()));
+	if (!(f->features & bit))
+		return make_error(EOPNOTSUPP, "the loaded qbd module does not support " + what +
+						      " (module too old?)");
+	return ok_status();
+}
+
+std::string device_ioctl_error(const Context &ctx, int dev_id, const std::string &action,
+			       const Error &e)
+{
+	if (e.code == ENOENT || e.code == ENODEV)
+		return ctx.device_path(dev_id) + " is not mapped";
+	return "cannot " + action + " " + ctx.device_path(dev_id) + ": " + describe_ioctl_error(e);
+}
+
+}  // namespace qbd::cli

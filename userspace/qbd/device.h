@@ -45,3 +45,15 @@ std::string load_state_config(const Context &ctx, int dev_id, uint64_t vol_id);
 void remove_state(const Context &ctx, int dev_id);
 
 }  // namespace qbd::cli
+
+namespace qbd::cli {
+
+// ENOTSUP naming @what ("throttling") when the loaded module lacks @bit
+// (QBD_FEAT_*) in QBD_IOC_GET_FEATURES.
+Status require_feature(Control &ctl, uint64_t bit, const std::string &what);
+
+// The error for a failed ioctl on @dev: ENOENT/ENODEV say "not mapped".
+std::string device_ioctl_error(const Context &ctx, int dev_id, const std::string &action,
+			       const Error &e);
+
+}  // namespace qbd::cli

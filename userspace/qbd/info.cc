@@ -31,6 +31,7 @@ std::vector<Field> info_fields(const Context &ctx, int dev_id, const qbd_info &i
 			      fixed_string(i.volume, sizeof(i.volume)));
 	num("vol_id", i.vol_id);
 	str("state", state_name(i.state));
+	str("resume_mode", resume_mode_name(i.resume_mode));
 	str("transport", transport_code_name(i.transport));
 	std::string servers;
 	for (uint32_t s = 0; s < i.nr_servers && s < QBD_MAX_SERVERS; s++)
@@ -52,6 +53,7 @@ std::vector<Field> info_fields(const Context &ctx, int dev_id, const qbd_info &i
 	num("write_bps", i.write_bps);
 	num("read_iops", i.read_iops);
 	num("write_iops", i.write_iops);
+	num("burst_ms", i.burst_ms);
 	str("config", load_state_config(ctx, dev_id, i.vol_id));
 	const qbd_stats &s = i.stats;
 	num("read_ios", s.read_ios);

@@ -10,7 +10,7 @@ namespace qbd::cli {
 
 static const char *const kColumns[] = {"dev_id",   "vol_id",    "device",    "volume",
 				       "config",   "read_bps",  "write_bps", "read_iops",
-				       "write_iops"};
+				       "write_iops", "state",   "resume_mode", "burst_ms"};
 static constexpr size_t kNumColumns = sizeof(kColumns) / sizeof(kColumns[0]);
 
 int run_list(Context &ctx)
@@ -42,14 +42,17 @@ int run_list(Context &ctx)
 					fixed_string(info->volume, sizeof(info->volume)),
 				load_state_config(ctx, id, info->vol_id),
 				std::to_string(info->read_bps), std::to_string(info->write_bps),
-				std::to_string(info->read_iops), std::to_string(info->write_iops)});
+				std::to_string(info->read_iops), std::to_string(info->write_iops),
+				state_name(info->state), resume_mode_name(info->resume_mode),
+				std::to_string(info->burst_ms)});
 	}
 
 	std::ostream &out = *ctx.out;
 	if (ctx.opts.json) {
 		// Numbers stay numbers; strings are quoted.
-		static const bool numeric[kNumColumns] = {true, true, false, false, false,
-							  true, true, true,  true};
+		static const bool numeric[kNumColumns] = {true, true,  false, false,
+							  false, true, true,  true,
+							  true, false, false, true};
 		out << "[";
 		for (size_t r = 0; r < rows.size(); r++) {
 			out << (r ? "," : "") << "\n  {";

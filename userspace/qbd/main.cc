@@ -29,6 +29,18 @@ int main(int argc, char **argv)
 		return run_info(ctx);
 	case Command::version:
 		return run_version(ctx);
+	case Command::throttle:
+		return run_throttle(ctx);
+	case Command::suspend:
+		return run_suspend(ctx);
+	case Command::resume:
+		return run_resume(ctx);
+	case Command::resize:
+		return run_resize(ctx, system_map_hooks());
+	case Command::map_all:
+		return run_map_all(ctx, system_map_hooks());
+	case Command::unmap_all:
+		return run_unmap_all(ctx);
 	case Command::none:
 		break;
 	}

@@ -3,12 +3,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ostream>
+#include <thread>
 
 #include "commands.h"
 #include "qbd_proto.h"
 #include "device.h"
 #include "map_options.h"
 #include "map_request.h"
+#include "throttle_spec.h"
 
 namespace qbd::cli {
 
@@ -59,6 +61,8 @@ MapHooks system_map_hooks()
 			ctx.warn(st.error().message);  // mapped all the same
 		return ok_status();
 	};
+	h.resize_volume = resize_volume_on_servers;
+	h.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
 	return h;
 }
 
@@ -86,38 +90,51 @@ static std::string map_error(const Error &e, const std::string &name)
 	}
 }
 
-int run_map(Context &ctx, const MapHooks &hooks)
+Result<int> map_volume(Context &ctx, const MapHooks &hooks)
 {
 	const Options &o = ctx.opts;
 	auto url = parse_volume_url(o.target);
 	if (!url)
-		return ctx.fail("invalid volume '" + o.target + "': " + url.error().message);
+		return make_error(EINVAL, "invalid volume '" + o.target + "': " + url.error().message);
 	auto mopts = parse_map_options(o.map_options);
 	if (!mopts)
-		return ctx.fail("invalid option -o '" + o.map_options + "': " +
+		return make_error(EINVAL, "invalid option -o '" + o.map_options + "': " +
 				mopts.error().message);
+	if (o.throttle_given) {
+		auto t = parse_throttle_spec(o.throttle);
+		if (!t)
+			return make_error(EINVAL, "invalid throttle -t '" + o.throttle + "': " +
+							  t.error().message);
+		if (t->burst_ms)
+			return make_error(EINVAL, "invalid throttle -t '" + o.throttle +
+							  "': burst_ms cannot be given at map time; "
+							  "set it with -s after mapping");
+		mopts->read_bps = t->read_bps.value_or(mopts->read_bps);
+		mopts->write_bps = t->write_bps.value_or(mopts->write_bps);
+		mopts->read_iops = t->read_iops.value_or(mopts->read_iops);
+		mopts->write_iops = t->write_iops.value_or(mopts->write_iops);
+	}
 	auto file_cfg = ctx.load_config();
 	if (!file_cfg)
-		return ctx.fail(file_cfg.error().message, file_cfg.error().code);
+		return make_error(file_cfg.error().code, file_cfg.error().message);
 	auto cfg = apply_map_options(*file_cfg, *mopts);
 	if (!cfg)
-		return ctx.fail("invalid option -o '" + o.map_options + "': " + cfg.error().message);
+		return make_error(EINVAL, "invalid option -o '" + o.map_options + "': " + cfg.error().message);
 	ctx.log("config " + o.config_path + ": " + std::to_string(cfg->servers.size()) +
 		" server(s), io_depth " + std::to_string(cfg->io_depth) + ", io_timeout " +
 		std::to_string(cfg->io_timeout) + " s");
 
 	if (auto st = hooks.ensure_module(ctx); !st)
-		return ctx.fail(st.error().message, st.error().code);
+		return make_error(st.error().code, st.error().message);
 	auto ctl = ctx.control();
 	if (!ctl)
-		return ctx.fail(ctl.error().message, ctl.error().code);
+		return make_error(ctl.error().code, ctl.error().message);
 	Control &c = **ctl;
 
 	auto feat = c.get_features();
 	if (!feat)
-		return ctx.fail("cannot query the module's features: " +
-					describe_ioctl_error(feat.error()),
-				feat.error().code);
+		return make_error(feat.error().code, "cannot query the module's features: " +
+					describe_ioctl_error(feat.error()));
 	ctx.log("module abi " + std::to_string(feat->abi_version) + ", features 0x" +
 		[&] {
 			char b[20];
@@ -125,37 +142,33 @@ int run_map(Context &ctx, const MapHooks &hooks)
 			return std::string(b);
 		}());
 	if (url->transport == Transport::rdma && !(feat->features & QBD_FEAT_RDMA))
-		return ctx.fail("rdma transport not supported by this module", EOPNOTSUPP);
+		return make_error(EOPNOTSUPP, "rdma transport not supported by this module");
 	if (url->transport == Transport::tcp && !(feat->features & QBD_FEAT_TCP))
-		return ctx.fail("tcp transport not supported by this module", EOPNOTSUPP);
+		return make_error(EOPNOTSUPP, "tcp transport not supported by this module");
 	if (feat->max_io_depth && cfg->io_depth > feat->max_io_depth)
-		return ctx.fail("io_depth " + std::to_string(cfg->io_depth) +
+		return make_error(EINVAL, "io_depth " + std::to_string(cfg->io_depth) +
 					" is above the module's limit " +
-					std::to_string(feat->max_io_depth),
-				EINVAL);
+					std::to_string(feat->max_io_depth));
 	if (feat->max_queues && mopts->nr_queues && *mopts->nr_queues > feat->max_queues)
-		return ctx.fail("nr_queues " + std::to_string(*mopts->nr_queues) +
+		return make_error(EINVAL, "nr_queues " + std::to_string(*mopts->nr_queues) +
 					" is above the module's limit " +
-					std::to_string(feat->max_queues),
-				EINVAL);
+					std::to_string(feat->max_queues));
 
 	auto mapped = find_mapped(c, url->pool, url->volume);
 	if (!mapped)
-		return ctx.fail("cannot list mapped devices: " +
-					describe_ioctl_error(mapped.error()),
-				mapped.error().code);
+		return make_error(mapped.error().code, "cannot list mapped devices: " +
+					describe_ioctl_error(mapped.error()));
 	if (*mapped)
-		return ctx.fail("volume '" + url->name() + "' is already mapped as " +
-					ctx.device_path(**mapped),
-				EEXIST);
+		return make_error(EEXIST, "volume '" + url->name() + "' is already mapped as " +
+					ctx.device_path(**mapped));
 
 	auto vol = hooks.resolve_volume(ctx, *cfg, *url);
 	if (!vol)
-		return ctx.fail(vol.error().message, vol.error().code);
+		return make_error(vol.error().code, vol.error().message);
 	uint16_t port = url->transport == Transport::rdma ? QBD_DEFAULT_RDMA_PORT : 0;
 	auto addr = hooks.resolve_addr(vol->server, port);
 	if (!addr)
-		return ctx.fail(addr.error().message, addr.error().code);
+		return make_error(addr.error().code, addr.error().message);
 	ctx.log("server " + vol->server.str() + " is " + format_server_addr(*addr));
 
 	MapInput in;
@@ -167,26 +180,33 @@ int run_map(Context &ctx, const MapHooks &hooks)
 	in.readonly = o.readonly;
 	auto req = build_map_request(in);
 	if (!req)
-		return ctx.fail(req.error().message, req.error().code);
+		return make_error(req.error().code, req.error().message);
 
 	auto id = c.map(*req);
 	if (!id)
-		return ctx.fail(map_error(id.error(), url->name()), id.error().code);
+		return make_error(id.error().code, map_error(id.error(), url->name()));
 	std::string dev = ctx.device_path(*id);
 	ctx.log("mapped " + url->name() + " as " + dev);
 
 	if (auto st = hooks.settle(ctx, dev); !st) {
 		// Nothing changed: take the half-made device away again.
 		auto undo = c.unmap(*id, false);
-		return ctx.fail(st.error().message +
+		return make_error(st.error().code, st.error().message +
 					(undo ? "; unmapped it again"
 					      : "; unmapping it again failed too: " +
-							undo.error().message),
-				st.error().code);
+							undo.error().message));
 	}
 	save_state(ctx, *id, vol->info.vol_id,
 		   o.config_given ? absolute_path(o.config_path) : o.config_path);
-	*ctx.out << dev << "\n";
+	return *id;
+}
+
+int run_map(Context &ctx, const MapHooks &hooks)
+{
+	auto id = map_volume(ctx, hooks);
+	if (!id)
+		return ctx.fail(id.error().message, id.error().code);
+	*ctx.out << ctx.device_path(*id) << "\n";
 	return 0;
 }
 
