@@ -22,6 +22,7 @@
 #include "device.h"
 #include "map_options.h"
 #include "map_request.h"
+#include "throttle_spec.h"
 #include "version.h"
 
 using namespace qbd;
@@ -91,17 +92,18 @@ struct UsageCase {
 TEST(CliParse, UsageErrorsSayWhichRule)
 {
 	const UsageCase cases[] = {
-		{{}, "no command; exactly one of -m, -u, -l, -i, -v is required; see qbd --help"},
-		{{"-V"}, "no command; exactly one of -m, -u, -l, -i, -v is required; see qbd --help"},
+		{{}, "no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; see qbd --help"},
+		{{"-V"}, "no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; see qbd --help"},
 		{{"-m", "p/v", "-u", "p/v"},
-		 "-m and -u cannot be combined; exactly one of -m, -u, -l, -i, -v is required; "
+		 "-m and -u cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; "
 		 "see qbd --help"},
 		{{"-l", "-v"},
-		 "-l and -v cannot be combined; exactly one of -m, -u, -l, -i, -v is required; "
+		 "-l and -v cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; "
 		 "see qbd --help"},
 		{{"-l", "--ro"}, "--ro is only valid with -m/--map; see qbd --help"},
 		{{"-u", "p/v", "-o", "io_depth=1"}, "-o/--options is only valid with -m/--map; see qbd --help"},
-		{{"-m", "p/v", "--force"}, "--force is only valid with -u/--unmap; see qbd --help"},
+		{{"-m", "p/v", "--force"},
+		 "--force is only valid with -u/--unmap or -U/--unmap-all; see qbd --help"},
 		{{"-m", "p/v", "--json"}, "--json is only valid with -l/--list or -i/--info; see qbd --help"},
 		{{"-m"}, "--map: 1 required [tcp://|rdma://]POOL/VOL missing; see qbd --help"},
 		{{"-l", "--bogus"}, "The following argument was not expected: --bogus; see qbd --help"},
@@ -211,9 +213,14 @@ public:
 	std::map<int, qbd_info> devices;
 	std::vector<qbd_map> maps;
 	std::vector<std::pair<int, bool>> unmaps;
+	std::vector<qbd_throttle> throttles;
+	std::vector<std::pair<int, uint32_t>> resumes;  // dev_id, mode
+	std::vector<std::pair<int, uint64_t>> resizes;
 	int busy_dev = -1;  // unmap without force fails with EBUSY
-	uint64_t features = QBD_FEAT_TCP;
+	uint64_t features = QBD_FEAT_TCP | QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND | QBD_FEAT_RESIZE;
 	int next_id = 0;
+	Error map_error{0, ""};  // map fails with this while map_failures > 0
+	int map_failures = 0;
 
 	Result<qbd_features> get_features() override
 	{
@@ -226,6 +233,10 @@ public:
 	}
 	Result<int> map(const qbd_map &req) override
 	{
+		if (map_failures > 0) {
+			map_failures--;
+			return map_error;
+		}
 		maps.push_back(req);
 		int id = next_id++;
 		qbd_info i = make_info_struct(id);
@@ -259,6 +270,50 @@ public:
 			return make_error(ENOENT, "QBD_IOC_INFO on fake: No such file or directory");
 		return it->second;
 	}
+	Status set_throttle(const qbd_throttle &t) override
+	{
+		throttles.push_back(t);
+		auto it = devices.find(t.dev_id);
+		if (it == devices.end())
+			return make_error(ENOENT, "QBD_IOC_SET_THROTTLE on fake: No such file or directory");
+		it->second.read_bps = t.read_bps;
+		it->second.write_bps = t.write_bps;
+		it->second.read_iops = t.read_iops;
+		it->second.write_iops = t.write_iops;
+		it->second.burst_ms = t.burst_ms;
+		return ok_status();
+	}
+	Status suspend(int dev_id) override
+	{
+		auto it = devices.find(dev_id);
+		if (it == devices.end())
+			return make_error(ENOENT, "QBD_IOC_SUSPEND on fake: No such file or directory");
+		if (it->second.state == QBD_STATE_SUSPENDED)
+			return make_error(EALREADY, "QBD_IOC_SUSPEND on fake: Operation already in progress");
+		it->second.state = QBD_STATE_SUSPENDED;
+		return ok_status();
+	}
+	Status resume(int dev_id, uint32_t mode) override
+	{
+		resumes.emplace_back(dev_id, mode);
+		auto it = devices.find(dev_id);
+		if (it == devices.end())
+			return make_error(ENOENT, "QBD_IOC_RESUME on fake: No such file or directory");
+		it->second.state = QBD_STATE_LIVE;
+		it->second.resume_mode = mode;
+		return ok_status();
+	}
+	Status resize(int dev_id, uint64_t size) override
+	{
+		resizes.emplace_back(dev_id, size);
+		auto it = devices.find(dev_id);
+		if (it == devices.end())
+			return make_error(ENOENT, "QBD_IOC_RESIZE on fake: No such file or directory");
+		if (size < it->second.size)
+			return make_error(EINVAL, "QBD_IOC_RESIZE on fake: Invalid argument");
+		it->second.size = size;
+		return ok_status();
+	}
 };
 
 // What the commands get from open_control: forwards to the Harness's fake,
@@ -271,6 +326,10 @@ public:
 	Status unmap(int dev_id, bool force) override { return c_.unmap(dev_id, force); }
 	Result<std::vector<int>> list() override { return c_.list(); }
 	Result<qbd_info> info(int dev_id) override { return c_.info(dev_id); }
+	Status set_throttle(const qbd_throttle &t) override { return c_.set_throttle(t); }
+	Status suspend(int dev_id) override { return c_.suspend(dev_id); }
+	Status resume(int dev_id, uint32_t mode) override { return c_.resume(dev_id, mode); }
+	Status resize(int dev_id, uint64_t size) override { return c_.resize(dev_id, size); }
 
 private:
 	Control &c_;
@@ -528,18 +587,19 @@ TEST(CliList, TableAndJson)
 	ASSERT_EQ(rc, 0) << h.err.str();
 	EXPECT_EQ(h.out.str(),
 		  "dev_id  vol_id  device     volume                      config  read_bps  "
-		  "write_bps  read_iops  write_iops\n"
+		  "write_bps  read_iops  write_iops  state  resume_mode  burst_ms\n"
 		  "0       11      /dev/qbd0  pool1/vol1                  -       1000      "
-		  "0          0          0\n"
+		  "0          0          0           live   normal       0\n"
 		  "2       12      /dev/qbd2  pool1/a-much-longer-volume  -       1000      "
-		  "0          0          0\n");
+		  "0          0          0           live   normal       0\n");
 
 	Harness j({"-l", "--json"});
 	j.fake->devices[0] = sample_info(0, "pool1", "vol1", 11);
 	ASSERT_EQ(run_list(j.ctx), 0);
 	EXPECT_EQ(j.out.str(), "[\n  {\"dev_id\": 0, \"vol_id\": 11, \"device\": \"/dev/qbd0\", "
 			       "\"volume\": \"pool1/vol1\", \"config\": \"-\", \"read_bps\": 1000, "
-			       "\"write_bps\": 0, \"read_iops\": 0, \"write_iops\": 0}\n]\n");
+			       "\"write_bps\": 0, \"read_iops\": 0, \"write_iops\": 0, "
+			       "\"state\": \"live\", \"resume_mode\": \"normal\", \"burst_ms\": 0}\n]\n");
 
 	Harness e({"-l", "--json"});
 	ASSERT_EQ(run_list(e.ctx), 0);
@@ -638,13 +698,13 @@ TEST(CliBinary, UsageErrorsExitTwo)
 {
 	auto r = run_binary("");
 	EXPECT_EQ(exit_code(r.status), 2);
-	EXPECT_EQ(r.err, "qbd: no command; exactly one of -m, -u, -l, -i, -v is required; see qbd --help\n");
+	EXPECT_EQ(r.err, "qbd: no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; see qbd --help\n");
 	EXPECT_EQ(r.out, "");
 
 	r = run_binary("-m p/v -l");
 	EXPECT_EQ(exit_code(r.status), 2);
-	EXPECT_EQ(r.err, "qbd: -m and -l cannot be combined; exactly one of -m, -u, -l, -i, -v is "
-			 "required; see qbd --help\n");
+	EXPECT_EQ(r.err, "qbd: -m and -l cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, "
+			 "-R, -z, -M, -U, -v is required; see qbd --help\n");
 }
 
 TEST(CliBinary, BadVolumeExitsOneAndTouchesNothing)
@@ -722,4 +782,511 @@ TEST(CliBinary, HelpAndVersion)
 	r = run_binary("-v");
 	EXPECT_EQ(exit_code(r.status), 0);
 	EXPECT_EQ(r.out.rfind("qbd " + std::string(qbd::version()) + " (abi 1)\n", 0), 0u) << r.out;
+}
+
+// ---- issue 6: throttle, suspend/resume, resize, map-at-boot ---------------
+
+TEST(CliParse, NewVerbsAndTheirModifiers)
+{
+	auto s = parse({"-s", "tcp://p/v", "-t", "read_iops=100"});
+	ASSERT_TRUE(s.ok()) << s.error().message;
+	EXPECT_EQ(s->command, Command::throttle);
+	EXPECT_EQ(s->target, "tcp://p/v");
+	EXPECT_EQ(s->throttle, "read_iops=100");
+
+	auto S = parse({"--suspend", "/dev/qbd1"});
+	ASSERT_TRUE(S.ok()) << S.error().message;
+	EXPECT_EQ(S->command, Command::suspend);
+
+	auto R = parse({"-R", "p/v", "-t", "discard"});
+	ASSERT_TRUE(R.ok()) << R.error().message;
+	EXPECT_EQ(R->command, Command::resume);
+	EXPECT_EQ(R->throttle, "discard");
+	auto R2 = parse({"--resume", "p/v"});
+	ASSERT_TRUE(R2.ok()) << R2.error().message;
+	EXPECT_FALSE(R2->throttle_given);
+
+	auto z = parse({"-z", "p/v", "-k", "20G"});
+	ASSERT_TRUE(z.ok()) << z.error().message;
+	EXPECT_EQ(z->command, Command::resize);
+	EXPECT_EQ(z->size, "20G");
+
+	auto M = parse({"-M"});
+	ASSERT_TRUE(M.ok()) << M.error().message;
+	EXPECT_EQ(M->command, Command::map_all);
+	EXPECT_EQ(M->map_file, "/etc/qbd/map.conf");
+	EXPECT_EQ(M->retry_timeout, 60u);
+	auto M2 = parse({"--map-all", "-f", "/x/map.conf", "--retry-timeout", "5"});
+	ASSERT_TRUE(M2.ok()) << M2.error().message;
+	EXPECT_EQ(M2->map_file, "/x/map.conf");
+	EXPECT_EQ(M2->retry_timeout, 5u);
+
+	auto U = parse({"-U", "--force", "-f", "/x"});
+	ASSERT_TRUE(U.ok()) << U.error().message;
+	EXPECT_EQ(U->command, Command::unmap_all);
+	EXPECT_TRUE(U->force);
+
+	auto m = parse({"-m", "p/v", "-t", "read_bps=1M"});
+	ASSERT_TRUE(m.ok()) << m.error().message;
+	EXPECT_TRUE(m->throttle_given);
+}
+
+TEST(CliParse, NewVerbRulesSayWhichRule)
+{
+	const UsageCase cases[] = {
+		{{"-s", "p/v"},
+		 "-s/--set-throttle needs -t KEY=VALUE,... (read_bps, write_bps, read_iops, "
+		 "write_iops, burst_ms); see qbd --help"},
+		{{"-z", "p/v"}, "-z/--resize needs -k SIZE; see qbd --help"},
+		{{"-S", "p/v", "-t", "normal"},
+		 "-t/--throttle is only valid with -s/--set-throttle, -m/--map or -R/--resume; see "
+		 "qbd --help"},
+		{{"-l", "-k", "1G"}, "-k/--size is only valid with -z/--resize; see qbd --help"},
+		{{"-m", "p/v", "-f", "/x"},
+		 "-f/--file is only valid with -M/--map-all or -U/--unmap-all; see qbd --help"},
+		{{"-U", "--retry-timeout", "3"},
+		 "--retry-timeout is only valid with -M/--map-all; see qbd --help"},
+		{{"-M", "--retry-timeout", "3601"}, nullptr},
+		{{"-M", "--retry-timeout", "-1"}, nullptr},
+		{{"-M", "-U"},
+		 "-M and -U cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, "
+		 "-U, -v is required; see qbd --help"},
+		{{"-s", "p/v", "-S", "p/v", "-t", "read_iops=1"},
+		 "-s and -S cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, "
+		 "-U, -v is required; see qbd --help"},
+		{{"-M", "--json"}, "--json is only valid with -l/--list or -i/--info; see qbd --help"},
+		{{"-S", "p/v", "--force"},
+		 "--force is only valid with -u/--unmap or -U/--unmap-all; see qbd --help"},
+	};
+	for (const auto &c : cases) {
+		auto r = parse(c.args);
+		std::string joined;
+		for (const auto &a : c.args)
+			joined += a + " ";
+		ASSERT_FALSE(r.ok()) << "args: " << joined;
+		EXPECT_EQ(r.error().code, EINVAL) << "args: " << joined;
+		if (c.message)
+			EXPECT_EQ(r.error().message, c.message) << "args: " << joined;
+		else
+			EXPECT_NE(r.error().message.find("--retry-timeout"), std::string::npos)
+				<< r.error().message;
+	}
+}
+
+TEST(ThrottleSpec, EveryKeyWithSuffixes)
+{
+	auto r = parse_throttle_spec("read_bps=1M,write_bps=2k,read_iops=100,write_iops=0,"
+				     "burst_ms=250");
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_EQ(r->read_bps, 1ull << 20);
+	EXPECT_EQ(r->write_bps, 2048u);
+	EXPECT_EQ(r->read_iops, 100u);
+	EXPECT_EQ(r->write_iops, 0u);
+	EXPECT_EQ(r->burst_ms, 250u);
+	auto one = parse_throttle_spec("write_iops=7");
+	ASSERT_TRUE(one.ok());
+	EXPECT_FALSE(one->read_bps.has_value());
+	EXPECT_FALSE(one->burst_ms.has_value());
+	EXPECT_EQ(one->write_iops, 7u);
+	auto huge = parse_throttle_spec("read_iops=18446744073709551615,write_bps=16T");
+	ASSERT_TRUE(huge.ok()) << huge.error().message;
+	EXPECT_EQ(huge->read_iops, UINT64_MAX);
+	EXPECT_EQ(huge->write_bps, 16ull << 40);
+}
+
+TEST(ThrottleSpec, EveryBadKeyAndValue)
+{
+	const std::pair<const char *, const char *> cases[] = {
+		{"", "empty throttle spec; expected KEY=VALUE,... with keys read_bps, write_bps, "
+		     "read_iops, write_iops, burst_ms"},
+		{"read_iops=1,", "empty item (two commas in a row, or a trailing comma)"},
+		{",read_iops=1", "empty item (two commas in a row, or a trailing comma)"},
+		{"read_iops=1,,write_iops=2", "empty item (two commas in a row, or a trailing comma)"},
+		{"read_iops", "'read_iops' has no value; expected KEY=VALUE"},
+		{"iops=5", "unknown key 'iops'; known: read_bps, write_bps, read_iops, write_iops, "
+			   "burst_ms"},
+		{"READ_IOPS=5", "unknown key 'READ_IOPS'; known: read_bps, write_bps, read_iops, "
+				"write_iops, burst_ms"},
+		{"=5", "unknown key ''; known: read_bps, write_bps, read_iops, write_iops, burst_ms"},
+		{"read_iops=", "read_iops=: empty value"},
+		{"write_iops=", "write_iops=: empty value"},
+		{"read_bps=", "read_bps=: empty value"},
+		{"write_bps=", "write_bps=: empty value"},
+		{"burst_ms=", "burst_ms=: empty value"},
+		{"read_iops=1k", "read_iops=1k: not a non-negative integer"},
+		{"write_iops=-3", "write_iops=-3: not a non-negative integer"},
+		{"read_iops=1.5", "read_iops=1.5: not a non-negative integer"},
+		{"read_iops=18446744073709551616", "read_iops=18446744073709551616: too large"},
+		{"burst_ms=60001", "burst_ms=60001: must be 0..60000 (0 = the module default)"},
+		{"burst_ms=1s", "burst_ms=1s: not a non-negative integer"},
+		{"read_iops=1,read_iops=2", "read_iops given twice"},
+		{"write_bps=1,write_bps=1", "write_bps given twice"},
+		{"burst_ms=1,burst_ms=1", "burst_ms given twice"},
+	};
+	for (const auto &[in, msg] : cases) {
+		auto r = parse_throttle_spec(in);
+		ASSERT_FALSE(r.ok()) << "'" << in << "'";
+		EXPECT_EQ(r.error().code, EINVAL) << in;
+		EXPECT_EQ(r.error().message, msg) << "'" << in << "'";
+	}
+	for (const char *in : {"read_bps=12Q", "write_bps=x", "read_bps=-1", "write_bps=1.5M"}) {
+		auto r = parse_throttle_spec(in);
+		ASSERT_FALSE(r.ok()) << in;
+		std::string key = std::string(in).substr(0, std::string(in).find('=') + 1);
+		EXPECT_EQ(r.error().message.rfind(std::string(in) + ": ", 0), 0u)
+			<< r.error().message;
+	}
+}
+
+TEST(ThrottleSpec, UnspecifiedKeysKeepTheirValues)
+{
+	qbd_info cur = sample_info(3, "p", "v", 1);
+	cur.read_bps = 11;
+	cur.write_bps = 22;
+	cur.read_iops = 33;
+	cur.write_iops = 44;
+	cur.burst_ms = 55;
+	auto t = build_throttle_request(3, cur, *parse_throttle_spec("write_iops=0,read_bps=1K"));
+	EXPECT_EQ(t.hdr.size, sizeof(qbd_throttle));
+	EXPECT_EQ(t.dev_id, 3);
+	EXPECT_EQ(t.read_bps, 1024u);
+	EXPECT_EQ(t.write_bps, 22u);
+	EXPECT_EQ(t.read_iops, 33u);
+	EXPECT_EQ(t.write_iops, 0u);
+	EXPECT_EQ(t.burst_ms, 55u);
+}
+
+TEST(CliThrottle, SetsAndKeepsTheRest)
+{
+	Harness h({"-s", "pool/vol", "-t", "read_iops=100,burst_ms=200"});
+	h.fake->devices[2] = sample_info(2, "pool", "vol", 1);  // read_bps 1000
+	h.fake->devices[2].write_iops = 7;
+	ASSERT_EQ(run_throttle(h.ctx), 0) << h.err.str();
+	ASSERT_EQ(h.fake->throttles.size(), 1u);
+	const qbd_throttle &t = h.fake->throttles[0];
+	EXPECT_EQ(t.dev_id, 2);
+	EXPECT_EQ(t.read_bps, 1000u);
+	EXPECT_EQ(t.write_bps, 0u);
+	EXPECT_EQ(t.read_iops, 100u);
+	EXPECT_EQ(t.write_iops, 7u);
+	EXPECT_EQ(t.burst_ms, 200u);
+	EXPECT_EQ(h.out.str(), "");
+	EXPECT_EQ(h.err.str(), "");
+
+	// -i shows it.
+	Harness i({"-i", "/dev/qbd2"});
+	i.fake->devices[2] = h.fake->devices[2];
+	ASSERT_EQ(run_info(i.ctx), 0);
+	EXPECT_NE(i.out.str().find("read_iops:             100\n"), std::string::npos) << i.out.str();
+	EXPECT_NE(i.out.str().find("burst_ms:              200\n"), std::string::npos) << i.out.str();
+}
+
+TEST(CliThrottle, BadSpecTouchesNothing)
+{
+	Harness h({"-s", "/dev/qbd0", "-t", "read_iops=fast"});
+	h.fake->devices[0] = sample_info(0, "p", "v", 1);
+	EXPECT_EQ(run_throttle(h.ctx), 1);
+	EXPECT_EQ(h.err.str(), "qbd: throttle: /dev/qbd0: invalid throttle -t 'read_iops=fast': "
+			       "read_iops=fast: not a non-negative integer\n");
+	EXPECT_TRUE(h.fake->throttles.empty());
+
+	Harness n({"-s", "/dev/qbd4", "-t", "read_iops=1"});
+	EXPECT_EQ(run_throttle(n.ctx), 1);
+	EXPECT_EQ(n.err.str(), "qbd: throttle: /dev/qbd4 is not mapped\n");
+
+	Harness old({"-s", "/dev/qbd0", "-t", "read_iops=1"});
+	old.fake->devices[0] = sample_info(0, "p", "v", 1);
+	old.fake->features = QBD_FEAT_TCP;
+	EXPECT_EQ(run_throttle(old.ctx), 1);
+	EXPECT_EQ(old.err.str(), "qbd: throttle: /dev/qbd0: the loaded qbd module does not support "
+				 "throttling (module too old?)\n");
+	EXPECT_TRUE(old.fake->throttles.empty());
+}
+
+TEST(CliMap, ThrottleAtMapTime)
+{
+	Harness h({"-m", "p/v", "-o", "read_iops=5,write_bps=9", "-t", "read_bps=2M,read_iops=100"});
+	int settled = 0;
+	ASSERT_EQ(run_map(h.ctx, fake_hooks(sample_volume(), &settled)), 0) << h.err.str();
+	ASSERT_EQ(h.fake->maps.size(), 1u);
+	const qbd_map &m = h.fake->maps[0];
+	EXPECT_EQ(m.read_bps, 2u << 20);
+	EXPECT_EQ(m.write_bps, 9u);  // from -o, -t did not name it
+	EXPECT_EQ(m.read_iops, 100u);
+	EXPECT_EQ(m.write_iops, 0u);
+
+	Harness b({"-m", "p/v", "-t", "read_iops=1,burst_ms=10"});
+	EXPECT_EQ(run_map(b.ctx, fake_hooks(sample_volume(), &settled)), 1);
+	EXPECT_EQ(b.err.str(), "qbd: map: p/v: invalid throttle -t 'read_iops=1,burst_ms=10': "
+			       "burst_ms cannot be given at map time; set it with -s after mapping\n");
+	EXPECT_TRUE(b.fake->maps.empty());
+}
+
+TEST(CliSuspend, SuspendResumeModes)
+{
+	Harness s({"-S", "p/v"});
+	s.fake->devices[1] = sample_info(1, "p", "v", 1);
+	ASSERT_EQ(run_suspend(s.ctx), 0) << s.err.str();
+	EXPECT_EQ(s.fake->devices[1].state, static_cast<__u32>(QBD_STATE_SUSPENDED));
+	EXPECT_EQ(run_suspend(s.ctx), 1);
+	EXPECT_EQ(s.err.str(), "qbd: suspend: p/v: /dev/qbd1 is already suspended\n");
+
+	Harness i({"-i", "p/v"});
+	i.fake->devices[1] = s.fake->devices[1];
+	ASSERT_EQ(run_info(i.ctx), 0);
+	EXPECT_NE(i.out.str().find("state:                 suspended\n"), std::string::npos)
+		<< i.out.str();
+
+	const std::pair<std::vector<std::string>, uint32_t> modes[] = {
+		{{"-R", "p/v"}, QBD_RESUME_NORMAL},
+		{{"-R", "p/v", "-t", "normal"}, QBD_RESUME_NORMAL},
+		{{"-R", "p/v", "-t", "error"}, QBD_RESUME_ERROR},
+		{{"-R", "/dev/qbd1", "-t", "discard"}, QBD_RESUME_DISCARD},
+	};
+	for (const auto &[args, mode] : modes) {
+		Harness r(args);
+		r.fake->devices[1] = s.fake->devices[1];
+		ASSERT_EQ(run_resume(r.ctx), 0) << r.err.str();
+		ASSERT_EQ(r.fake->resumes.size(), 1u);
+		EXPECT_EQ(r.fake->resumes[0], std::make_pair(1, mode));
+		Harness i2({"-i", "p/v", "--json"});
+		i2.fake->devices[1] = r.fake->devices[1];
+		ASSERT_EQ(run_info(i2.ctx), 0);
+		EXPECT_NE(i2.out.str().find("\"resume_mode\": \"" + resume_mode_name(mode) + "\""),
+			  std::string::npos)
+			<< i2.out.str();
+	}
+
+	Harness bad({"-R", "p/v", "-t", "drop"});
+	bad.fake->devices[1] = s.fake->devices[1];
+	EXPECT_EQ(run_resume(bad.ctx), 1);
+	EXPECT_EQ(bad.err.str(), "qbd: resume: p/v: invalid -t: resume mode 'drop' is not one of "
+				 "normal, error, discard\n");
+	EXPECT_TRUE(bad.fake->resumes.empty());
+
+	Harness none({"-S", "p/x"});
+	EXPECT_EQ(run_suspend(none.ctx), 1);
+	EXPECT_EQ(none.err.str(), "qbd: suspend: volume 'p/x' is not mapped\n");
+}
+
+namespace {
+
+// Hooks whose server side of -z is a volume of @server_size bytes.
+MapHooks resize_hooks(uint64_t *server_size, int *server_calls)
+{
+	int unused = 0;
+	MapHooks h = fake_hooks(sample_volume(), &unused);
+	h.settle = nullptr;
+	h.resize_volume = [server_size, server_calls](Context &, const ClientConfig &,
+						      const VolumeUrl &url,
+						      uint64_t size) -> Result<VolumeInfo> {
+		++*server_calls;
+		if (size < *server_size)
+			return make_error(EINVAL, "cannot shrink");
+		*server_size = size;
+		VolumeInfo v = sample_volume();
+		v.pool = url.pool;
+		v.volume = url.volume;
+		v.size = size;
+		return v;
+	};
+	return h;
+}
+
+}  // namespace
+
+TEST(CliResize, GrowsServerThenDevice)
+{
+	Harness h({"-z", "tcp://pool/vol", "-k", "2G"});
+	h.fake->devices[0] = sample_info(0, "pool", "vol", 1);  // 1 GiB, 4096
+	uint64_t server = 1ull << 30;
+	int calls = 0;
+	ASSERT_EQ(run_resize(h.ctx, resize_hooks(&server, &calls)), 0) << h.err.str();
+	EXPECT_EQ(calls, 1);
+	EXPECT_EQ(server, 2ull << 30);
+	ASSERT_EQ(h.fake->resizes.size(), 1u);
+	EXPECT_EQ(h.fake->resizes[0], std::make_pair(0, uint64_t{2} << 30));
+	EXPECT_EQ(h.fake->devices[0].size, 2ull << 30);
+}
+
+TEST(CliResize, SmallerOrUnalignedRefusedNothingChanged)
+{
+	const std::pair<const char *, const char *> cases[] = {
+		{"512M", "qbd: resize: pool/vol: new size 536870912 bytes (512M) is smaller than the "
+			 "current 1073741824 bytes (1G) of /dev/qbd0; qbd only grows volumes, "
+			 "nothing changed\n"},
+		{"1073745920", nullptr},  // grows, aligned: fine (checked below)
+		{"1073742336", "qbd: resize: pool/vol: new size 1073742336 bytes (1048584.5K) is not a "
+			       "multiple of the block size 4096 of /dev/qbd0; nothing changed\n"},
+		{"lots", "qbd: resize: pool/vol: invalid size -k 'lots': "},
+	};
+	for (const auto &[size, msg] : cases) {
+		if (!msg)
+			continue;
+		Harness h({"-z", "pool/vol", "-k", size});
+		h.fake->devices[0] = sample_info(0, "pool", "vol", 1);
+		uint64_t server = 1ull << 30;
+		int calls = 0;
+		EXPECT_EQ(run_resize(h.ctx, resize_hooks(&server, &calls)), 1) << size;
+		if (std::string(size) == "1073742336")
+			EXPECT_EQ(h.err.str().rfind("qbd: resize: pool/vol: new size 1073742336 bytes", 0),
+				  0u)
+				<< h.err.str();
+		else
+			EXPECT_EQ(h.err.str().rfind(msg, 0), 0u) << h.err.str();
+		EXPECT_EQ(calls, 0) << size;
+		EXPECT_EQ(server, 1ull << 30) << size;
+		EXPECT_TRUE(h.fake->resizes.empty()) << size;
+		EXPECT_EQ(h.fake->devices[0].size, 1ull << 30) << size;
+	}
+}
+
+TEST(CliResize, ServerRefusalLeavesTheDevice)
+{
+	Harness h({"-z", "/dev/qbd0", "-k", "4G"});
+	h.fake->devices[0] = sample_info(0, "pool", "vol", 1);
+	uint64_t server = 8ull << 30;  // someone grew it further already
+	int calls = 0;
+	EXPECT_EQ(run_resize(h.ctx, resize_hooks(&server, &calls)), 1);
+	EXPECT_EQ(h.err.str(), "qbd: resize: /dev/qbd0: cannot grow pool/vol on the server: "
+			       "cannot shrink; nothing changed\n");
+	EXPECT_TRUE(h.fake->resizes.empty());
+}
+
+namespace {
+
+std::string write_map_conf(const std::filesystem::path &dir, const std::string &text)
+{
+	auto p = dir / "map.conf";
+	std::ofstream(p) << text;
+	return p.string();
+}
+
+}  // namespace
+
+TEST(CliMapAll, GoodMappedBadReportedExitOne)
+{
+	Harness h({"-M", "-f", "/placeholder"});
+	h.ctx.opts.map_file = write_map_conf(h.dir, "# boot\n"
+						    "pool1/a\n"
+						    "pool1//bad\n"
+						    "tcp://pool1/b - 1M 2M 30 40\n"
+						    "pool1/c 1 2\n");
+	h.fake->devices[7] = sample_info(7, "pool1", "a", 3);  // already mapped
+	int settled = 0;
+	EXPECT_EQ(run_map_all(h.ctx, fake_hooks(sample_volume(), &settled)), 1);
+	const std::string f = h.ctx.opts.map_file;
+	EXPECT_EQ(h.err.str(), "qbd: map-all: " + f + ":3: invalid volume 'pool1//bad': empty "
+			       "volume name\n"
+			       "qbd: map-all: " + f + ":5: 3 fields; expected VOLUME [CONFIG] "
+			       "[READ_BPS WRITE_BPS READ_IOPS WRITE_IOPS]\n");
+	EXPECT_EQ(h.out.str(), "pool1/a /dev/qbd7 (already mapped)\npool1/b /dev/qbd0\n");
+	ASSERT_EQ(h.fake->maps.size(), 1u);
+	const qbd_map &m = h.fake->maps[0];
+	EXPECT_STREQ(m.volume, "b");
+	EXPECT_EQ(m.read_bps, 1u << 20);
+	EXPECT_EQ(m.write_bps, 2u << 20);
+	EXPECT_EQ(m.read_iops, 30u);
+	EXPECT_EQ(m.write_iops, 40u);
+
+	// Again: everything there, idempotent; the bad lines still count.
+	h.out.str("");
+	h.err.str("");
+	EXPECT_EQ(run_map_all(h.ctx, fake_hooks(sample_volume(), &settled)), 1);
+	EXPECT_EQ(h.out.str(), "pool1/a /dev/qbd7 (already mapped)\n"
+			       "pool1/b /dev/qbd0 (already mapped)\n");
+	EXPECT_EQ(h.fake->maps.size(), 1u);
+}
+
+TEST(CliMapAll, AllGoodExitsZeroAndUnmapAllUndoes)
+{
+	Harness h({"-M", "-f", "/placeholder"});
+	h.ctx.opts.map_file = write_map_conf(h.dir, "p/one\np/two\n");
+	int settled = 0;
+	ASSERT_EQ(run_map_all(h.ctx, fake_hooks(sample_volume(), &settled)), 0) << h.err.str();
+	EXPECT_EQ(h.out.str(), "p/one /dev/qbd0\np/two /dev/qbd1\n");
+	EXPECT_EQ(h.fake->devices.size(), 2u);
+
+	h.ctx.opts.command = Command::unmap_all;
+	h.out.str("");
+	h.fake->devices[5] = sample_info(5, "other", "keep", 1);
+	ASSERT_EQ(run_unmap_all(h.ctx), 0) << h.err.str();
+	EXPECT_EQ(h.out.str(), "p/two /dev/qbd1 unmapped\np/one /dev/qbd0 unmapped\n");
+	ASSERT_EQ(h.fake->devices.size(), 1u);
+	EXPECT_EQ(h.fake->devices.count(5), 1u);
+	// Nothing mapped any more: still fine.
+	ASSERT_EQ(run_unmap_all(h.ctx), 0) << h.err.str();
+}
+
+TEST(CliMapAll, UnmapAllBusyNeedsForce)
+{
+	Harness h({"-U", "-f", "/placeholder"});
+	h.ctx.opts.map_file = write_map_conf(h.dir, "p/v\n");
+	h.fake->devices[2] = sample_info(2, "p", "v", 1);
+	h.fake->busy_dev = 2;
+	EXPECT_EQ(run_unmap_all(h.ctx), 1);
+	EXPECT_EQ(h.err.str(), "qbd: unmap-all: " + h.ctx.opts.map_file + ":1: p/v: /dev/qbd2 is in "
+			       "use (mounted or open); use --force to fail its IO and unmap anyway\n");
+	h.ctx.opts.force = true;
+	EXPECT_EQ(run_unmap_all(h.ctx), 0);
+	EXPECT_TRUE(h.fake->devices.empty());
+}
+
+TEST(CliMapAll, RetriesWithBackoffThenGivesUp)
+{
+	Harness h({"-M", "-f", "/placeholder", "--retry-timeout", "3"});
+	h.ctx.opts.map_file = write_map_conf(h.dir, "p/v\n");
+	int settled = 0;
+	MapHooks hooks = fake_hooks(sample_volume(), &settled);
+	std::vector<long> sleeps;
+	hooks.sleep = [&sleeps](std::chrono::milliseconds d) { sleeps.push_back(d.count()); };
+	int down = 2;  // the server answers on the third attempt
+	auto resolve = hooks.resolve_volume;
+	hooks.resolve_volume = [&down, resolve](Context &c, const ClientConfig &cfg,
+						const VolumeUrl &u) -> Result<ResolvedVolume> {
+		if (down > 0) {
+			down--;
+			return make_error(EHOSTUNREACH, "127.0.0.1:7000: Connection refused");
+		}
+		return resolve(c, cfg, u);
+	};
+	ASSERT_EQ(run_map_all(h.ctx, hooks), 0) << h.err.str();
+	EXPECT_EQ(sleeps, (std::vector<long>{500, 1000}));
+	EXPECT_EQ(h.out.str(), "p/v /dev/qbd0\n");
+
+	// Never up: attempts until the budget (3 s) is spent, then one error.
+	Harness g({"-M", "-f", "/placeholder", "--retry-timeout", "3"});
+	g.ctx.opts.map_file = write_map_conf(g.dir, "p/v\n");
+	sleeps.clear();
+	hooks.resolve_volume = [](Context &, const ClientConfig &,
+				  const VolumeUrl &) -> Result<ResolvedVolume> {
+		return make_error(EHOSTUNREACH, "127.0.0.1:7000: Connection refused");
+	};
+	EXPECT_EQ(run_map_all(g.ctx, hooks), 1);
+	EXPECT_EQ(sleeps, (std::vector<long>{500, 1000}));
+	EXPECT_EQ(g.err.str(), "qbd: map-all: " + g.ctx.opts.map_file + ":1: p/v: 127.0.0.1:7000: "
+			       "Connection refused (gave up after 3 attempts, --retry-timeout 3 s)\n");
+	EXPECT_TRUE(g.fake->maps.empty());
+
+	// A permanent error is not retried.
+	Harness p({"-M", "-f", "/placeholder"});
+	p.ctx.opts.map_file = write_map_conf(p.dir, "p/v\n");
+	sleeps.clear();
+	hooks.resolve_volume = [](Context &, const ClientConfig &,
+				  const VolumeUrl &) -> Result<ResolvedVolume> {
+		return make_error(ENOENT, "volume 'p/v' not found");
+	};
+	EXPECT_EQ(run_map_all(p.ctx, hooks), 1);
+	EXPECT_TRUE(sleeps.empty());
+	EXPECT_EQ(p.err.str(), "qbd: map-all: " + p.ctx.opts.map_file +
+				       ":1: p/v: volume 'p/v' not found\n");
+}
+
+TEST(CliMapAll, MissingFileFails)
+{
+	Harness h({"-M", "-f", "/nonexistent/map.conf"});
+	int settled = 0;
+	EXPECT_EQ(run_map_all(h.ctx, fake_hooks(sample_volume(), &settled)), 1);
+	EXPECT_EQ(h.err.str(), "qbd: map-all: cannot read map file '/nonexistent/map.conf': No such "
+			       "file or directory\n");
 }

@@ -239,3 +239,60 @@ TEST(ControlDevice, NotAControlDevice)
 	ASSERT_FALSE(i.ok());
 	EXPECT_NE(i.error().message.find("QBD_IOC_INFO"), std::string::npos);
 }
+
+TEST(IoctlStructs, ThrottleSuspendResize)
+{
+	qbd_throttle t = make_throttle_struct(4);
+	EXPECT_EQ(t.hdr.size, sizeof(qbd_throttle));
+	EXPECT_EQ(t.hdr.flags, 0u);
+	EXPECT_EQ(t.dev_id, 4);
+	EXPECT_EQ(t.read_bps + t.write_bps + t.read_iops + t.write_iops + t.burst_ms, 0u);
+	for (auto r : t.reserved)
+		EXPECT_EQ(r, 0u);
+	qbd_suspend s = make_suspend_struct(2, QBD_RESUME_DISCARD);
+	EXPECT_EQ(s.hdr.size, sizeof(qbd_suspend));
+	EXPECT_EQ(s.dev_id, 2);
+	EXPECT_EQ(s.mode, static_cast<__u32>(QBD_RESUME_DISCARD));
+	for (auto r : s.reserved)
+		EXPECT_EQ(r, 0u);
+	qbd_resize z = make_resize_struct(7, 1ull << 40);
+	EXPECT_EQ(z.hdr.size, sizeof(qbd_resize));
+	EXPECT_EQ(z.dev_id, 7);
+	EXPECT_EQ(z.size, 1ull << 40);
+	EXPECT_EQ(z.reserved0, 0u);
+}
+
+TEST(IoctlNames, SuspendedAndResumeModes)
+{
+	EXPECT_EQ(state_name(QBD_STATE_SUSPENDED), "suspended");
+	EXPECT_EQ(resume_mode_name(QBD_RESUME_NORMAL), "normal");
+	EXPECT_EQ(resume_mode_name(QBD_RESUME_ERROR), "error");
+	EXPECT_EQ(resume_mode_name(QBD_RESUME_DISCARD), "discard");
+	EXPECT_EQ(resume_mode_name(9), "unknown(9)");
+	EXPECT_EQ(*parse_resume_mode("normal"), static_cast<uint32_t>(QBD_RESUME_NORMAL));
+	EXPECT_EQ(*parse_resume_mode("error"), static_cast<uint32_t>(QBD_RESUME_ERROR));
+	EXPECT_EQ(*parse_resume_mode("discard"), static_cast<uint32_t>(QBD_RESUME_DISCARD));
+	for (const char *bad : {"", "Normal", "eio", "discard "}) {
+		auto r = parse_resume_mode(bad);
+		ASSERT_FALSE(r.ok()) << bad;
+		EXPECT_EQ(r.error().message, "resume mode '" + std::string(bad) +
+						     "' is not one of normal, error, discard");
+	}
+}
+
+TEST(ControlDevice, NewIoctlsAreNamedInErrors)
+{
+	auto r = ControlDevice::open("/dev/null");
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	const std::pair<Status, const char *> calls[] = {
+		{(*r)->set_throttle(make_throttle_struct(0)), "QBD_IOC_SET_THROTTLE on /dev/null: "},
+		{(*r)->suspend(0), "QBD_IOC_SUSPEND on /dev/null: "},
+		{(*r)->resume(0, QBD_RESUME_ERROR), "QBD_IOC_RESUME on /dev/null: "},
+		{(*r)->resize(0, 1 << 20), "QBD_IOC_RESIZE on /dev/null: "},
+	};
+	for (const auto &[st, prefix] : calls) {
+		ASSERT_FALSE(st.ok()) << prefix;
+		EXPECT_EQ(st.error().code, ENOTTY) << prefix;
+		EXPECT_EQ(st.error().message.rfind(prefix, 0), 0u) << st.error().message;
+	}
+}
