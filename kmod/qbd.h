@@ -25,9 +25,9 @@
 #include <linux/workqueue.h>
 #include "qbd_logic.h"
 
-#define QBD_MINORS		16	/* per disk: the disk and 15 partitions */
-#define QBD_MAX_BACKOFF_MS	5000	/* reconnect attempts settle at this */
-#define QBD_MIN_BACKOFF_MS	100
+#define QBD_MINORS 16 /* per disk: the disk and 15 partitions */
+#define QBD_MAX_BACKOFF_MS 5000 /* reconnect attempts settle at this */
+#define QBD_MIN_BACKOFF_MS 100
 
 /* Module parameters (qbd_main.c), validated at init. */
 extern struct qbd_defaults qbd_defaults;
@@ -81,8 +81,8 @@ struct qbd_queue {
 /* struct qbd_cmd.state */
 enum {
 	QBD_CMD_IDLE = 0,
-	QBD_CMD_QUEUED,		/* handed to the transport, being sent */
-	QBD_CMD_SENT,		/* every byte sent: a reply may come */
+	QBD_CMD_QUEUED, /* handed to the transport, being sent */
+	QBD_CMD_SENT, /* every byte sent: a reply may come */
 };
 
 /**

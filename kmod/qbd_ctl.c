@@ -114,8 +114,9 @@ static long qbd_ioc_map(void __user *arg)
 	list_for_each_entry(other, &qbd_devices, node) {
 		if (!strcmp(other->cfg.pool, m->pool) &&
 		    !strcmp(other->cfg.volume, m->volume)) {
-			pr_info_ratelimited("MAP: %s/%s is already mapped as qbd%d\n",
-					    m->pool, m->volume, other->id);
+			pr_info_ratelimited(
+				"MAP: %s/%s is already mapped as qbd%d\n",
+				m->pool, m->volume, other->id);
 			ret = -EEXIST;
 			goto out_unlock;
 		}
@@ -136,7 +137,7 @@ static long qbd_ioc_map(void __user *arg)
 	m->dev_id = id;
 	if (copy_to_user(&((struct qbd_map __user *)arg)->dev_id, &m->dev_id,
 			 sizeof(m->dev_id)))
-		ret = -EFAULT;	/* the device stays: LIST finds it */
+		ret = -EFAULT; /* the device stays: LIST finds it */
 	kfree(m);
 	return ret;
 
@@ -159,7 +160,8 @@ static long qbd_ioc_unmap(void __user *arg)
 	if (copy_from_user(&u, arg, sizeof(u.hdr)))
 		return -EFAULT;
 	if (u.hdr.size != sizeof(u)) {
-		qbd_ctl_reject("UNMAP", -EINVAL, "hdr.size is not sizeof(struct qbd_unmap)");
+		qbd_ctl_reject("UNMAP", -EINVAL,
+			       "hdr.size is not sizeof(struct qbd_unmap)");
 		return -EINVAL;
 	}
 	if (copy_from_user(&u, arg, sizeof(u)))
@@ -197,7 +199,8 @@ static long qbd_ioc_list(void __user *arg)
 	if (copy_from_user(&l, arg, sizeof(l.hdr)))
 		return -EFAULT;
 	if (l.hdr.size != sizeof(l)) {
-		qbd_ctl_reject("LIST", -EINVAL, "hdr.size is not sizeof(struct qbd_list)");
+		qbd_ctl_reject("LIST", -EINVAL,
+			       "hdr.size is not sizeof(struct qbd_list)");
 		return -EINVAL;
 	}
 	if (copy_from_user(&l, arg, sizeof(l)))
@@ -349,13 +352,13 @@ static int qbd_dev_cmd(const char *cmd, unsigned int nr, void *p)
 		ret = qbd_dev_resume(qdev, ((struct qbd_suspend *)p)->mode);
 		break;
 	case QBD_IOC_RESIZE:
-		ret = qbd_dev_resize(qdev, ((struct qbd_resize *)p)->size, &why);
+		ret = qbd_dev_resize(qdev, ((struct qbd_resize *)p)->size,
+				     &why);
 		if (ret)
-			pr_info_ratelimited("%s: RESIZE to %llu rejected (%d): %s (mapped size %llu, block size %u)\n",
-					    qbd_name(qdev),
-					    ((struct qbd_resize *)p)->size, ret,
-					    why, qdev->cfg.size,
-					    qdev->cfg.block_size);
+			pr_info_ratelimited(
+				"%s: RESIZE to %llu rejected (%d): %s (mapped size %llu, block size %u)\n",
+				qbd_name(qdev), ((struct qbd_resize *)p)->size,
+				ret, why, qdev->cfg.size, qdev->cfg.block_size);
 		break;
 	}
 out_unlock:
@@ -363,8 +366,8 @@ out_unlock:
 	return ret;
 }
 
-static long qbd_ioc_dev_cmd(const char *cmd, unsigned int nr,
-			    void __user *arg, size_t size)
+static long qbd_ioc_dev_cmd(const char *cmd, unsigned int nr, void __user *arg,
+			    size_t size)
 {
 	void *p;
 	int ret;
@@ -413,17 +416,17 @@ static long qbd_ctl_ioctl(struct file *file, unsigned int cmd,
 }
 
 static const struct file_operations qbd_ctl_fops = {
-	.owner		= THIS_MODULE,
-	.unlocked_ioctl	= qbd_ctl_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= noop_llseek,
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = qbd_ctl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
 };
 
 static struct miscdevice qbd_ctl_misc = {
-	.minor	= MISC_DYNAMIC_MINOR,
-	.name	= QBD_CTL_NAME,
-	.fops	= &qbd_ctl_fops,
-	.mode	= 0600,
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = QBD_CTL_NAME,
+	.fops = &qbd_ctl_fops,
+	.mode = 0600,
 };
 
 int qbd_ctl_init(void)

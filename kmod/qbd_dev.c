@@ -54,8 +54,8 @@ void qbd_dev_error(struct qbd_device *qdev)
 	spin_lock_irqsave(&qdev->lock, flags);
 	if (qdev->state == QBD_STATE_LIVE) {
 		qbd_set_state(qdev, QBD_STATE_RECONNECTING);
-		qdev->fail_deadline = jiffies +
-			msecs_to_jiffies(qdev->cfg.io_timeout_ms);
+		qdev->fail_deadline =
+			jiffies + msecs_to_jiffies(qdev->cfg.io_timeout_ms);
 		mod_delayed_work(system_long_wq, &qdev->recovery_work, 0);
 	}
 	spin_unlock_irqrestore(&qdev->lock, flags);
@@ -156,11 +156,13 @@ static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
 	}
 	shard = qbd_shard_of(&qdev->layout, a.offset);
 	a.shard = shard;
-	cmd->srv = a.opcode == QBD_OP_FLUSH ? 0 :
-		   qbd_shard_server(&qdev->layout, shard);
+	cmd->srv = a.opcode == QBD_OP_FLUSH ?
+			   0 :
+			   qbd_shard_server(&qdev->layout, shard);
 	cmd->opcode = a.opcode;
 	cmd->length = (a.opcode == QBD_OP_READ || a.opcode == QBD_OP_WRITE) ?
-		      a.length : 0;
+			      a.length :
+			      0;
 	cmd->gen++;
 	a.handle = qbd_handle_pack(cmd->queue->qid, rq->tag, cmd->gen);
 	qbd_proto_encode_req(&cmd->hdr, &a);
@@ -241,9 +243,10 @@ static void qbd_complete_rq(struct request *rq)
 			return;
 		}
 		if (state != QBD_STATE_DELETING)
-			pr_warn_ratelimited("%s: request tag %d (op %u) gave up: no reply within io_timeout %u ms\n",
-					    qbd_name(qdev), rq->tag, cmd->opcode,
-					    qdev->cfg.io_timeout_ms);
+			pr_warn_ratelimited(
+				"%s: request tag %d (op %u) gave up: no reply within io_timeout %u ms\n",
+				qbd_name(qdev), rq->tag, cmd->opcode,
+				qdev->cfg.io_timeout_ms);
 		cmd->status = BLK_STS_IOERR;
 	}
 	qbd_account_done(qdev, cmd, cmd->status);
@@ -266,10 +269,11 @@ static enum blk_eh_timer_return qbd_timeout(struct request *rq)
 	struct qbd_device *qdev = cmd->queue->qdev;
 
 	if (qbd_state(qdev) == QBD_STATE_LIVE) {
-		pr_warn_ratelimited("%s: queue %u: request tag %d (op %u, %u bytes) got no reply in %u ms, reconnecting\n",
-				    qbd_name(qdev), cmd->queue->qid, rq->tag,
-				    cmd->opcode, blk_rq_bytes(rq),
-				    jiffies_to_msecs(qdev->tag_set.timeout));
+		pr_warn_ratelimited(
+			"%s: queue %u: request tag %d (op %u, %u bytes) got no reply in %u ms, reconnecting\n",
+			qbd_name(qdev), cmd->queue->qid, rq->tag, cmd->opcode,
+			blk_rq_bytes(rq),
+			jiffies_to_msecs(qdev->tag_set.timeout));
 		qbd_dev_error(qdev);
 	}
 	/* recovery (or unmap) cancels every request in flight */
@@ -298,12 +302,12 @@ static int qbd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 }
 
 static const struct blk_mq_ops qbd_mq_ops = {
-	.queue_rq	= qbd_queue_rq,
-	.commit_rqs	= qbd_commit_rqs,
-	.complete	= qbd_complete_rq,
-	.timeout	= qbd_timeout,
-	.init_hctx	= qbd_init_hctx,
-	.init_request	= qbd_init_request,
+	.queue_rq = qbd_queue_rq,
+	.commit_rqs = qbd_commit_rqs,
+	.complete = qbd_complete_rq,
+	.timeout = qbd_timeout,
+	.init_hctx = qbd_init_hctx,
+	.init_request = qbd_init_request,
 };
 
 /* ---- block device ops ---- */
@@ -345,10 +349,10 @@ static void qbd_free_disk(struct gendisk *disk)
 }
 
 static const struct block_device_operations qbd_bdev_ops = {
-	.owner		= THIS_MODULE,
-	.open		= qbd_open,
-	.release	= qbd_release,
-	.free_disk	= qbd_free_disk,
+	.owner = THIS_MODULE,
+	.open = qbd_open,
+	.release = qbd_release,
+	.free_disk = qbd_free_disk,
 };
 
 /* ---- connections ---- */
@@ -435,14 +439,14 @@ static unsigned long qbd_backoff(unsigned int attempt)
 {
 	unsigned int shift = min(attempt, 8U);
 
-	return msecs_to_jiffies(min(QBD_MIN_BACKOFF_MS << shift,
-				    QBD_MAX_BACKOFF_MS));
+	return msecs_to_jiffies(
+		min(QBD_MIN_BACKOFF_MS << shift, QBD_MAX_BACKOFF_MS));
 }
 
 static void qbd_recovery_work(struct work_struct *work)
 {
-	struct qbd_device *qdev = container_of(to_delayed_work(work),
-					       struct qbd_device, recovery_work);
+	struct qbd_device *qdev = container_of(
+		to_delayed_work(work), struct qbd_device, recovery_work);
 	unsigned long flags, delay;
 	bool failed_now = false;
 	int state, ret;
@@ -451,8 +455,9 @@ static void qbd_recovery_work(struct work_struct *work)
 		return;
 	if (qdev->conns_up) {
 		cancel_delayed_work_sync(&qdev->hb_work);
-		pr_warn_ratelimited("%s: connection lost, reconnecting (IO held up to %u ms)\n",
-				    qbd_name(qdev), qdev->cfg.io_timeout_ms);
+		pr_warn_ratelimited(
+			"%s: connection lost, reconnecting (IO held up to %u ms)\n",
+			qbd_name(qdev), qdev->cfg.io_timeout_ms);
 		qbd_teardown(qdev);
 		/*
 		 * A server that takes connections and then breaks them at once
@@ -476,11 +481,12 @@ static void qbd_recovery_work(struct work_struct *work)
 		spin_unlock_irqrestore(&qdev->lock, flags);
 		qdev->conns_up = true;
 		if (state == QBD_STATE_DELETING)
-			return;	/* unmap tears the new connections down */
+			return; /* unmap tears the new connections down */
 		atomic64_inc(&qdev->reconnects);
 		pr_info_ratelimited("%s: reconnected after %u attempt(s)%s\n",
 				    qbd_name(qdev), qdev->attempt + 1,
-				    state == QBD_STATE_FAILED ? ", IO resumes" : "");
+				    state == QBD_STATE_FAILED ? ", IO resumes" :
+								"");
 		qdev->attempt = 0;
 		qdev->live_since = jiffies;
 		qbd_unquiesce(qdev);
@@ -511,18 +517,19 @@ static void qbd_recovery_work(struct work_struct *work)
 		       qbd_name(qdev), qdev->cfg.io_timeout_ms, ret,
 		       QBD_MAX_BACKOFF_MS);
 	else
-		pr_warn_ratelimited("%s: reconnect attempt %u failed (%d), next in %u ms\n",
-				    qbd_name(qdev), qdev->attempt, ret,
-				    jiffies_to_msecs(delay));
+		pr_warn_ratelimited(
+			"%s: reconnect attempt %u failed (%d), next in %u ms\n",
+			qbd_name(qdev), qdev->attempt, ret,
+			jiffies_to_msecs(delay));
 	if (state == QBD_STATE_FAILED)
-		qbd_unquiesce(qdev);	/* held requests now fail fast */
+		qbd_unquiesce(qdev); /* held requests now fail fast */
 	queue_delayed_work(system_long_wq, &qdev->recovery_work, delay);
 }
 
 static void qbd_hb_work(struct work_struct *work)
 {
-	struct qbd_device *qdev = container_of(to_delayed_work(work),
-					       struct qbd_device, hb_work);
+	struct qbd_device *qdev =
+		container_of(to_delayed_work(work), struct qbd_device, hb_work);
 	unsigned int i, s;
 
 	if (qbd_state(qdev) != QBD_STATE_LIVE)
@@ -530,9 +537,10 @@ static void qbd_hb_work(struct work_struct *work)
 	for (i = 0; i < qdev->nr_queues; i++) {
 		for (s = 0; s < qdev->cfg.nr_servers; s++) {
 			if (qdev->ops->heartbeat(&qdev->queues[i], s)) {
-				pr_warn_ratelimited("%s: queue %u: server %u silent for %u ms, reconnecting\n",
-						    qbd_name(qdev), i, s,
-						    qdev->cfg.hb_timeout_ms);
+				pr_warn_ratelimited(
+					"%s: queue %u: server %u silent for %u ms, reconnecting\n",
+					qbd_name(qdev), i, s,
+					qdev->cfg.hb_timeout_ms);
 				qbd_dev_error(qdev);
 				return;
 			}
@@ -628,8 +636,8 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 		ret = -ENOMEM;
 		goto out_free_qdev;
 	}
-	qdev->queues = kcalloc(qdev->nr_queues, sizeof(*qdev->queues),
-			       GFP_KERNEL);
+	qdev->queues =
+		kcalloc(qdev->nr_queues, sizeof(*qdev->queues), GFP_KERNEL);
 	if (!qdev->queues) {
 		ret = -ENOMEM;
 		goto out_free_stats;
@@ -654,8 +662,8 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	qdev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
 	qdev->tag_set.driver_data = qdev;
 	/* no reply in half the budget: resend on a new connection */
-	qdev->tag_set.timeout = msecs_to_jiffies(max(m->io_timeout_ms / 2,
-						      QBD_IO_TIMEOUT_MIN_MS));
+	qdev->tag_set.timeout = msecs_to_jiffies(
+		max(m->io_timeout_ms / 2, QBD_IO_TIMEOUT_MIN_MS));
 	ret = blk_mq_alloc_tag_set(&qdev->tag_set);
 	if (ret)
 		goto out_disconnect;
@@ -738,15 +746,15 @@ int qbd_dev_remove(struct qbd_device *qdev, bool force)
 
 	cancel_delayed_work_sync(&qdev->recovery_work);
 	cancel_delayed_work_sync(&qdev->hb_work);
-	qbd_teardown(qdev);		/* requests in flight fail (DELETING) */
-	qbd_ops_remove(qdev);		/* drop a SUSPEND's quiesce */
-	qbd_unquiesce(qdev);		/* held and new requests fail too */
+	qbd_teardown(qdev); /* requests in flight fail (DELETING) */
+	qbd_ops_remove(qdev); /* drop a SUSPEND's quiesce */
+	qbd_unquiesce(qdev); /* held and new requests fail too */
 
 	list_del_init(&qdev->node);
 	pr_info("%s: unmapped %s/%s%s\n", qbd_name(qdev), qdev->cfg.pool,
 		qdev->cfg.volume, open ? " (forced while open)" : "");
 	del_gendisk(qdev->disk);
 	blk_mq_free_tag_set(&qdev->tag_set);
-	put_disk(qdev->disk);		/* qbd_free_disk at the last reference */
+	put_disk(qdev->disk); /* qbd_free_disk at the last reference */
 	return 0;
 }

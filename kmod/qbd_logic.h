@@ -39,10 +39,10 @@ unsigned int qbd_shard_server(const struct qbd_layout *l, u64 shard);
  * every time the request is (re)issued), 32..47 hardware queue id, bit 63
  * heartbeat. Anything else set is a bad handle.
  */
-#define QBD_HANDLE_TAG_BITS	16
-#define QBD_HANDLE_GEN_BITS	16
-#define QBD_HANDLE_QID_BITS	16
-#define QBD_HANDLE_PING		(1ULL << 63)
+#define QBD_HANDLE_TAG_BITS 16
+#define QBD_HANDLE_GEN_BITS 16
+#define QBD_HANDLE_QID_BITS 16
+#define QBD_HANDLE_PING (1ULL << 63)
 
 u64 qbd_handle_pack(u32 qid, u32 tag, u16 gen);
 int qbd_handle_unpack(u64 handle, u32 *qid, u32 *tag, u16 *gen);
@@ -77,7 +77,8 @@ struct qbd_hello_args {
 	const char *volume;
 };
 
-void qbd_proto_encode_hello(struct qbd_hello *h, const struct qbd_hello_args *a);
+void qbd_proto_encode_hello(struct qbd_hello *h,
+			    const struct qbd_hello_args *a);
 
 /**
  * struct qbd_hello_expect - what a hello reply must satisfy
@@ -138,15 +139,15 @@ struct qbd_defaults {
 	u32 hb_timeout_ms;
 };
 
-#define QBD_MIN_SHARD_SIZE	(1ULL << 20)
-#define QBD_MAX_SHARD_SIZE	(1ULL << 40)	/* chunk_sectors is 32 bits */
-#define QBD_MAX_VOLUME_SIZE	(1ULL << 60)
-#define QBD_IO_TIMEOUT_MIN_MS	1000U
-#define QBD_IO_TIMEOUT_MAX_MS	3600000U
-#define QBD_CONN_TIMEOUT_MIN_MS	100U
-#define QBD_CONN_TIMEOUT_MAX_MS	600000U
-#define QBD_HB_MIN_MS		100U
-#define QBD_HB_MAX_MS		600000U
+#define QBD_MIN_SHARD_SIZE (1ULL << 20)
+#define QBD_MAX_SHARD_SIZE (1ULL << 40) /* chunk_sectors is 32 bits */
+#define QBD_MAX_VOLUME_SIZE (1ULL << 60)
+#define QBD_IO_TIMEOUT_MIN_MS 1000U
+#define QBD_IO_TIMEOUT_MAX_MS 3600000U
+#define QBD_CONN_TIMEOUT_MIN_MS 100U
+#define QBD_CONN_TIMEOUT_MAX_MS 600000U
+#define QBD_HB_MIN_MS 100U
+#define QBD_HB_MAX_MS 600000U
 
 int qbd_check_name(const char *name, size_t max, const char **why);
 int qbd_validate_map(const struct qbd_map *m, const char **why);

@@ -84,22 +84,22 @@ void qbd_ops_init(struct qbd_device *qdev)
  * the request stays unstarted at the head of the hctx dispatch list and
  * the queue is run again when the tokens are there.
  */
-static bool qbd_throttle_rq(struct qbd_device *qdev,
-			    struct blk_mq_hw_ctx *hctx, struct request *rq)
+static bool qbd_throttle_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
+			    struct request *rq)
 {
 	bool write = req_op(rq) == REQ_OP_WRITE;
 	u64 wait;
 
 	if (req_op(rq) != REQ_OP_READ && !write)
-		return false;	/* flush, discard, write-zeroes pass */
+		return false; /* flush, discard, write-zeroes pass */
 	spin_lock(&qdev->throttle_lock);
 	wait = qbd_tb_set_admit(&qdev->throttle, write, blk_rq_bytes(rq),
 				ktime_get_ns());
 	spin_unlock(&qdev->throttle_lock);
 	if (!wait)
 		return false;
-	blk_mq_delay_run_hw_queue(hctx, max_t(u64, 1,
-			DIV_ROUND_UP_ULL(wait, NSEC_PER_MSEC)));
+	blk_mq_delay_run_hw_queue(
+		hctx, max_t(u64, 1, DIV_ROUND_UP_ULL(wait, NSEC_PER_MSEC)));
 	return true;
 }
 
@@ -159,8 +159,7 @@ int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t)
 
 	lockdep_assert_held(&qbd_ctl_mutex);
 	spin_lock(&qdev->throttle_lock);
-	qbd_tb_set_limits(&qdev->throttle, limits, t->burst_ms,
-			  ktime_get_ns());
+	qbd_tb_set_limits(&qdev->throttle, limits, t->burst_ms, ktime_get_ns());
 	WRITE_ONCE(qdev->cfg.read_bps, t->read_bps);
 	WRITE_ONCE(qdev->cfg.write_bps, t->write_bps);
 	WRITE_ONCE(qdev->cfg.read_iops, t->read_iops);

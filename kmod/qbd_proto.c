@@ -9,17 +9,16 @@
 #include <linux/errno.h>
 #include "qbd_logic.h"
 
-#define QBD_HANDLE_TAG_MASK	((1ULL << QBD_HANDLE_TAG_BITS) - 1)
-#define QBD_HANDLE_GEN_SHIFT	QBD_HANDLE_TAG_BITS
-#define QBD_HANDLE_QID_SHIFT	(QBD_HANDLE_TAG_BITS + QBD_HANDLE_GEN_BITS)
-#define QBD_HANDLE_USED		((1ULL << (QBD_HANDLE_QID_SHIFT + \
-					   QBD_HANDLE_QID_BITS)) - 1)
+#define QBD_HANDLE_TAG_MASK ((1ULL << QBD_HANDLE_TAG_BITS) - 1)
+#define QBD_HANDLE_GEN_SHIFT QBD_HANDLE_TAG_BITS
+#define QBD_HANDLE_QID_SHIFT (QBD_HANDLE_TAG_BITS + QBD_HANDLE_GEN_BITS)
+#define QBD_HANDLE_USED \
+	((1ULL << (QBD_HANDLE_QID_SHIFT + QBD_HANDLE_QID_BITS)) - 1)
 
 u64 qbd_handle_pack(u32 qid, u32 tag, u16 gen)
 {
 	return ((u64)(qid & 0xffff) << QBD_HANDLE_QID_SHIFT) |
-	       ((u64)gen << QBD_HANDLE_GEN_SHIFT) |
-	       (tag & QBD_HANDLE_TAG_MASK);
+	       ((u64)gen << QBD_HANDLE_GEN_SHIFT) | (tag & QBD_HANDLE_TAG_MASK);
 }
 
 /**
@@ -89,18 +88,18 @@ void qbd_proto_encode_hello(struct qbd_hello *h, const struct qbd_hello_args *a)
 	strscpy(h->volume, a->volume, sizeof(h->volume));
 }
 
-static const char * const qbd_status_names[] = {
-	[QBD_S_OK]		= "OK",
-	[QBD_S_IO_ERROR]	= "IO_ERROR",
-	[QBD_S_INVALID]		= "INVALID",
-	[QBD_S_NO_VOLUME]	= "NO_VOLUME",
-	[QBD_S_STALE_LAYOUT]	= "STALE_LAYOUT",
-	[QBD_S_NO_SPACE]	= "NO_SPACE",
-	[QBD_S_EXISTS]		= "EXISTS",
-	[QBD_S_BUSY]		= "BUSY",
-	[QBD_S_UNSUPPORTED]	= "UNSUPPORTED",
-	[QBD_S_TOO_BIG]		= "TOO_BIG",
-	[QBD_S_OUT_OF_RANGE]	= "OUT_OF_RANGE",
+static const char *const qbd_status_names[] = {
+	[QBD_S_OK] = "OK",
+	[QBD_S_IO_ERROR] = "IO_ERROR",
+	[QBD_S_INVALID] = "INVALID",
+	[QBD_S_NO_VOLUME] = "NO_VOLUME",
+	[QBD_S_STALE_LAYOUT] = "STALE_LAYOUT",
+	[QBD_S_NO_SPACE] = "NO_SPACE",
+	[QBD_S_EXISTS] = "EXISTS",
+	[QBD_S_BUSY] = "BUSY",
+	[QBD_S_UNSUPPORTED] = "UNSUPPORTED",
+	[QBD_S_TOO_BIG] = "TOO_BIG",
+	[QBD_S_OUT_OF_RANGE] = "OUT_OF_RANGE",
 };
 
 const char *qbd_proto_status_name(u32 status)

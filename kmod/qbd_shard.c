@@ -28,8 +28,7 @@ int qbd_layout_init(struct qbd_layout *l, u64 size, u64 shard_size,
 		return -EINVAL;
 	l->shard_shift = ilog2(shard_size);
 	l->nr_servers = nr_servers;
-	l->nr_shards = (size >> l->shard_shift) +
-		       !!(size & (shard_size - 1));
+	l->nr_shards = (size >> l->shard_shift) + !!(size & (shard_size - 1));
 	return 0;
 }
 
@@ -46,7 +45,7 @@ bool qbd_shard_crosses(const struct qbd_layout *l, u64 offset, u64 len)
 
 	if (!len)
 		return false;
-	if (last < offset)	/* runs past 2^64: certainly crosses */
+	if (last < offset) /* runs past 2^64: certainly crosses */
 		return true;
 	return qbd_shard_of(l, offset) != qbd_shard_of(l, last);
 }

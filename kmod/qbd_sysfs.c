@@ -53,8 +53,8 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(state);
 
-static ssize_t transport_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
+static ssize_t transport_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
 {
 	return sysfs_emit(buf, "%s\n", qbd_from_dev(dev)->ops->name);
 }
@@ -72,9 +72,11 @@ static ssize_t timeouts_show(struct device *dev, struct device_attribute *attr,
 {
 	const struct qbd_map *m = &qbd_from_dev(dev)->cfg;
 
-	return sysfs_emit(buf, "io_timeout_ms=%u conn_timeout_ms=%u hb_interval_ms=%u hb_timeout_ms=%u\n",
-			  m->io_timeout_ms, m->conn_timeout_ms,
-			  m->hb_interval_ms, m->hb_timeout_ms);
+	return sysfs_emit(
+		buf,
+		"io_timeout_ms=%u conn_timeout_ms=%u hb_interval_ms=%u hb_timeout_ms=%u\n",
+		m->io_timeout_ms, m->conn_timeout_ms, m->hb_interval_ms,
+		m->hb_timeout_ms);
 }
 static DEVICE_ATTR_RO(timeouts);
 
@@ -106,36 +108,31 @@ static ssize_t throttle_show(struct device *dev, struct device_attribute *attr,
 {
 	struct qbd_device *qdev = qbd_from_dev(dev);
 
-	return sysfs_emit(buf, "read_bps=%llu write_bps=%llu read_iops=%llu write_iops=%llu burst_ms=%u\n",
-			  READ_ONCE(qdev->cfg.read_bps),
-			  READ_ONCE(qdev->cfg.write_bps),
-			  READ_ONCE(qdev->cfg.read_iops),
-			  READ_ONCE(qdev->cfg.write_iops),
-			  qbd_dev_burst_ms(qdev));
+	return sysfs_emit(
+		buf,
+		"read_bps=%llu write_bps=%llu read_iops=%llu write_iops=%llu burst_ms=%u\n",
+		READ_ONCE(qdev->cfg.read_bps), READ_ONCE(qdev->cfg.write_bps),
+		READ_ONCE(qdev->cfg.read_iops), READ_ONCE(qdev->cfg.write_iops),
+		qbd_dev_burst_ms(qdev));
 }
 static DEVICE_ATTR_RO(throttle);
 
 static ssize_t resume_mode_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", qbd_resume_mode_name(
-			  READ_ONCE(qbd_from_dev(dev)->resume_mode)));
+	return sysfs_emit(buf, "%s\n",
+			  qbd_resume_mode_name(
+				  READ_ONCE(qbd_from_dev(dev)->resume_mode)));
 }
 static DEVICE_ATTR_RO(resume_mode);
 
 static struct attribute *qbd_disk_attrs[] = {
-	&dev_attr_pool.attr,
-	&dev_attr_volume.attr,
-	&dev_attr_vol_id.attr,
-	&dev_attr_serial.attr,
-	&dev_attr_state.attr,
-	&dev_attr_transport.attr,
-	&dev_attr_io_timeout.attr,
-	&dev_attr_timeouts.attr,
-	&dev_attr_servers.attr,
-	&dev_attr_throttle.attr,
-	&dev_attr_resume_mode.attr,
-	NULL,
+	&dev_attr_pool.attr,	    &dev_attr_volume.attr,
+	&dev_attr_vol_id.attr,	    &dev_attr_serial.attr,
+	&dev_attr_state.attr,	    &dev_attr_transport.attr,
+	&dev_attr_io_timeout.attr,  &dev_attr_timeouts.attr,
+	&dev_attr_servers.attr,	    &dev_attr_throttle.attr,
+	&dev_attr_resume_mode.attr, NULL,
 };
 
 static const struct attribute_group qbd_disk_group = {

@@ -26,12 +26,12 @@
 #include "qbd.h"
 
 enum {
-	QBD_TCP_DEAD,		/* failed or closing: no more IO */
-	QBD_TCP_PING_WANTED,	/* heartbeat asked for a PING */
-	QBD_TCP_PING_INFLIGHT,	/* a PING is out, its reply not yet in */
+	QBD_TCP_DEAD, /* failed or closing: no more IO */
+	QBD_TCP_PING_WANTED, /* heartbeat asked for a PING */
+	QBD_TCP_PING_INFLIGHT, /* a PING is out, its reply not yet in */
 };
 
-#define QBD_TCP_RECV_BUDGET	64	/* replies per io_work round */
+#define QBD_TCP_RECV_BUDGET 64 /* replies per io_work round */
 
 /**
  * struct qbd_tcp_conn - one connection of a hardware queue to a server
@@ -131,7 +131,7 @@ static void qbd_tcp_write_space(struct sock *sk)
 
 static void qbd_tcp_state_change(struct sock *sk)
 {
-	void (*saved)(struct sock *sk);
+	void (*saved)(struct sock * sk);
 	struct qbd_tcp_conn *conn;
 
 	read_lock_bh(&sk->sk_callback_lock);
@@ -165,7 +165,8 @@ static int qbd_tcp_send_buf(struct qbd_tcp_conn *conn, void *buf, size_t len,
 			    bool more)
 {
 	struct msghdr msg = {
-		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL |
+			     (more ? MSG_MORE : 0),
 	};
 	struct kvec iov = { .iov_base = buf, .iov_len = len };
 	int ret;
@@ -189,7 +190,7 @@ static int qbd_tcp_advance(struct qbd_cmd *cmd, unsigned int bytes)
 	if (!cmd->bi.bi_size && cmd->data_left) {
 		cmd->curr_bio = cmd->curr_bio->bi_next;
 		if (!cmd->curr_bio)
-			return -EIO;	/* request shorter than its length */
+			return -EIO; /* request shorter than its length */
 		cmd->bi = cmd->curr_bio->bi_iter;
 	}
 	return 0;
@@ -284,7 +285,8 @@ static int qbd_tcp_try_send(struct qbd_tcp_conn *conn)
 	for (;;) {
 		if (!conn->send_cur) {
 			if (conn->ping_sending ||
-			    test_and_clear_bit(QBD_TCP_PING_WANTED, &conn->flags)) {
+			    test_and_clear_bit(QBD_TCP_PING_WANTED,
+					       &conn->flags)) {
 				ret = qbd_tcp_send_ping(conn);
 				if (ret <= 0)
 					return ret < 0 ? ret : sent;
@@ -292,16 +294,17 @@ static int qbd_tcp_try_send(struct qbd_tcp_conn *conn)
 				continue;
 			}
 			if (list_empty(&conn->send_list)) {
-				struct llist_node *n = llist_del_all(&conn->req_list);
+				struct llist_node *n =
+					llist_del_all(&conn->req_list);
 				struct qbd_cmd *cmd, *tmp;
 
 				n = llist_reverse_order(n);
 				llist_for_each_entry_safe(cmd, tmp, n, lentry)
-					list_add_tail(&cmd->entry, &conn->send_list);
+					list_add_tail(&cmd->entry,
+						      &conn->send_list);
 			}
-			conn->send_cur = list_first_entry_or_null(&conn->send_list,
-								  struct qbd_cmd,
-								  entry);
+			conn->send_cur = list_first_entry_or_null(
+				&conn->send_list, struct qbd_cmd, entry);
 			if (!conn->send_cur)
 				return sent;
 			list_del_init(&conn->send_cur->entry);
@@ -333,9 +336,10 @@ static int qbd_tcp_recv_buf(struct qbd_tcp_conn *conn, void *buf, size_t len)
 
 static int qbd_tcp_bad_reply(struct qbd_tcp_conn *conn, const char *why)
 {
-	pr_warn_ratelimited("%s: queue %u: server %s: bad reply (handle 0x%llx): %s\n",
-			    qbd_name(conn->qdev), conn->queue->qid, conn->peer,
-			    le64_to_cpu(conn->rx_hdr.handle), why);
+	pr_warn_ratelimited(
+		"%s: queue %u: server %s: bad reply (handle 0x%llx): %s\n",
+		qbd_name(conn->qdev), conn->queue->qid, conn->peer,
+		le64_to_cpu(conn->rx_hdr.handle), why);
 	return -EPROTO;
 }
 
@@ -407,7 +411,8 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	if (ri.handle & QBD_HANDLE_PING) {
 		if (ri.handle != QBD_HANDLE_PING || ri.length ||
 		    !test_and_clear_bit(QBD_TCP_PING_INFLIGHT, &conn->flags))
-			return qbd_tcp_bad_reply(conn, "unexpected heartbeat reply");
+			return qbd_tcp_bad_reply(conn,
+						 "unexpected heartbeat reply");
 		return 0;
 	}
 	cmd = qbd_tcp_find_cmd(conn, ri.handle, &why);
@@ -419,11 +424,11 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	if (ri.status != QBD_S_OK) {
 		err = qbd_proto_status_errno(ri.status);
 		cmd->status = errno_to_blk_status(err);
-		pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
-				    qbd_name(qdev), conn->queue->qid, cmd->opcode,
-				    (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
-				    blk_rq_bytes(rq), conn->peer,
-				    qbd_proto_status_name(ri.status));
+		pr_warn_ratelimited(
+			"%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
+			qbd_name(qdev), conn->queue->qid, cmd->opcode,
+			(u64)blk_rq_pos(rq) << SECTOR_SHIFT, blk_rq_bytes(rq),
+			conn->peer, qbd_proto_status_name(ri.status));
 	}
 	if (ri.length) {
 		cmd->curr_bio = rq->bio;
@@ -446,8 +451,8 @@ static void qbd_tcp_bio_iter(struct qbd_cmd *cmd, struct iov_iter *iter)
 
 	__bio_for_each_bvec(bv, bio, it, cmd->bi)
 		nr++;
-	iov_iter_bvec(iter, READ, __bvec_iter_bvec(bio->bi_io_vec, cmd->bi),
-		      nr, cmd->bi.bi_size);
+	iov_iter_bvec(iter, READ, __bvec_iter_bvec(bio->bi_io_vec, cmd->bi), nr,
+		      cmd->bi.bi_size);
 	iter->iov_offset = cmd->bi.bi_bvec_done;
 	iov_iter_truncate(iter, cmd->data_left);
 }
@@ -525,8 +530,8 @@ static int qbd_tcp_try_recv(struct qbd_tcp_conn *conn)
 
 static void qbd_tcp_io_work(struct work_struct *work)
 {
-	struct qbd_tcp_conn *conn = container_of(work, struct qbd_tcp_conn,
-						 io_work);
+	struct qbd_tcp_conn *conn =
+		container_of(work, struct qbd_tcp_conn, io_work);
 	unsigned long deadline = jiffies + msecs_to_jiffies(1);
 	unsigned int noreclaim = memalloc_noreclaim_save();
 	bool pending;
@@ -548,8 +553,9 @@ static void qbd_tcp_io_work(struct work_struct *work)
 		}
 		ret = qbd_tcp_try_recv(conn);
 		if (ret < 0) {
-			qbd_tcp_fail(conn, ret, ret == -EPROTO ?
-				     "protocol error" : "receive failed");
+			qbd_tcp_fail(conn, ret,
+				     ret == -EPROTO ? "protocol error" :
+						      "receive failed");
 			break;
 		}
 		if (ret > 0)
@@ -627,10 +633,12 @@ static int qbd_tcp_heartbeat(struct qbd_queue *q, unsigned int srv)
 	if (!conn || test_bit(QBD_TCP_DEAD, &conn->flags))
 		return -ENOTCONN;
 	last = READ_ONCE(conn->last_rx);
-	if (time_after(jiffies, last + msecs_to_jiffies(qdev->cfg.hb_timeout_ms)))
+	if (time_after(jiffies,
+		       last + msecs_to_jiffies(qdev->cfg.hb_timeout_ms)))
 		return -ETIMEDOUT;
 	if (time_after_eq(jiffies,
-			  last + msecs_to_jiffies(qdev->cfg.hb_interval_ms) / 2) &&
+			  last + msecs_to_jiffies(qdev->cfg.hb_interval_ms) /
+					  2) &&
 	    !test_bit(QBD_TCP_PING_INFLIGHT, &conn->flags)) {
 		set_bit(QBD_TCP_PING_WANTED, &conn->flags);
 		qbd_tcp_kick(conn);
@@ -673,7 +681,8 @@ static int qbd_tcp_xfer_all(struct socket *sock, void *buf, size_t len,
 	while (done < len) {
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
 		struct kvec iov = {
-			.iov_base = (u8 *)buf + done, .iov_len = len - done,
+			.iov_base = (u8 *)buf + done,
+			.iov_len = len - done,
 		};
 
 		if (send)
@@ -740,7 +749,8 @@ static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
 	if (smp_load_acquire(&qdev->io_ready)) {
 		/* reconnect: the disk's limits are set; the server must meet them */
-		if (res.queue_depth < qdev->depth || res.features != qdev->features ||
+		if (res.queue_depth < qdev->depth ||
+		    res.features != qdev->features ||
 		    res.max_io < qdev->max_io) {
 			why = "server grants less depth, features or max_io than the disk uses";
 			ret = -EPROTO;
@@ -830,9 +840,10 @@ static int qbd_tcp_connect(struct qbd_queue *q, unsigned int srv)
 
 	ret = kernel_connect(conn->sock, (struct sockaddr *)&ss, alen, 0);
 	if (ret) {
-		pr_warn_ratelimited("%s (%s/%s): queue %u: connect to %s failed (%d)\n",
-				    qbd_name(qdev), qdev->cfg.pool,
-				    qdev->cfg.volume, q->qid, conn->peer, ret);
+		pr_warn_ratelimited(
+			"%s (%s/%s): queue %u: connect to %s failed (%d)\n",
+			qbd_name(qdev), qdev->cfg.pool, qdev->cfg.volume,
+			q->qid, conn->peer, ret);
 		goto out_release;
 	}
 	ret = qbd_tcp_handshake(conn);
@@ -863,10 +874,10 @@ out_free_conn:
 }
 
 const struct qbd_transport_ops qbd_tcp_ops = {
-	.name		= "tcp",
-	.connect	= qbd_tcp_connect,
-	.disconnect	= qbd_tcp_disconnect,
-	.queue_rq	= qbd_tcp_queue_rq,
-	.commit_rqs	= qbd_tcp_commit_rqs,
-	.heartbeat	= qbd_tcp_heartbeat,
+	.name = "tcp",
+	.connect = qbd_tcp_connect,
+	.disconnect = qbd_tcp_disconnect,
+	.queue_rq = qbd_tcp_queue_rq,
+	.commit_rqs = qbd_tcp_commit_rqs,
+	.heartbeat = qbd_tcp_heartbeat,
 };

@@ -107,7 +107,8 @@ void qbd_tb_set_limits(struct qbd_tb_set *s, const u64 limits[QBD_TB_NR],
 u64 qbd_tb_set_admit(struct qbd_tb_set *s, bool write, u64 bytes, u64 now)
 {
 	struct qbd_tb *bps = &s->tb[write ? QBD_TB_WRITE_BPS : QBD_TB_READ_BPS];
-	struct qbd_tb *iops = &s->tb[write ? QBD_TB_WRITE_IOPS : QBD_TB_READ_IOPS];
+	struct qbd_tb *iops =
+		&s->tb[write ? QBD_TB_WRITE_IOPS : QBD_TB_READ_IOPS];
 	u64 wait;
 
 	wait = max(qbd_tb_wait_ns(bps, s->tau_ns, now),

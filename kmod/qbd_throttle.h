@@ -18,8 +18,8 @@
 
 #include <linux/types.h>
 
-#define QBD_THROTTLE_DEFAULT_BURST_MS	100U	/* burst_ms 0 picks this */
-#define QBD_THROTTLE_MAX_BURST_MS	60000U
+#define QBD_THROTTLE_DEFAULT_BURST_MS 100U /* burst_ms 0 picks this */
+#define QBD_THROTTLE_MAX_BURST_MS 60000U
 
 /* The four buckets of a device, indexes into struct qbd_tb_set.tb. */
 enum {

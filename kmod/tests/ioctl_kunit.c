@@ -24,7 +24,11 @@ static void qbd_good_map(struct qbd_map *m)
 	m->servers[0].addr[3] = 1;
 }
 
-#define MUT(fn, body) static void fn(struct qbd_map *m) { body; }
+#define MUT(fn, body)                     \
+	static void fn(struct qbd_map *m) \
+	{                                 \
+		body;                     \
+	}
 MUT(m_none, (void)m)
 MUT(m_size_small, m->hdr.size = sizeof(*m) - 8)
 MUT(m_size_big, m->hdr.size = sizeof(*m) + 8)
@@ -69,11 +73,12 @@ MUT(m_srv_reserved, m->servers[0].reserved = 1)
 MUT(m_v4_trailing, m->servers[0].addr[4] = 1)
 MUT(m_v4_any, memset(m->servers[0].addr, 0, 16))
 MUT(m_v6_ok, m->servers[0].family = AF_INET6; m->servers[0].addr[15] = 1)
-MUT(m_v6_any, m->servers[0].family = AF_INET6; memset(m->servers[0].addr, 0, 16))
+MUT(m_v6_any, m->servers[0].family = AF_INET6;
+    memset(m->servers[0].addr, 0, 16))
 MUT(m_unused_slot, m->servers[1].port = 7000)
 MUT(m_two_srv_ok, m->nr_servers = 2; m->servers[1] = m->servers[0])
 MUT(m_second_srv_bad, m->nr_servers = 2; m->servers[1] = m->servers[0];
-	m->servers[1].family = 99)
+    m->servers[1].family = 99)
 MUT(m_queues_64, m->nr_queues = QBD_MAX_QUEUES)
 MUT(m_queues_65, m->nr_queues = QBD_MAX_QUEUES + 1)
 MUT(m_depth_1, m->io_depth = 1)
@@ -184,8 +189,11 @@ static void qbd_ioctl_map_table(struct kunit *test)
 static void qbd_ioctl_map_defaults(struct kunit *test)
 {
 	const struct qbd_defaults d = {
-		.io_depth = 128, .max_queues = 16, .io_timeout_ms = 30000,
-		.conn_timeout_ms = 8000, .hb_interval_ms = 1000,
+		.io_depth = 128,
+		.max_queues = 16,
+		.io_timeout_ms = 30000,
+		.conn_timeout_ms = 8000,
+		.hb_interval_ms = 1000,
 		.hb_timeout_ms = 3000,
 	};
 	struct qbd_map *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
@@ -201,16 +209,16 @@ static void qbd_ioctl_map_defaults(struct kunit *test)
 	qbd_good_map(m);
 	m->nr_queues = 64;
 	m->io_depth = 7;
-	m->hb_interval_ms = 5000;	/* above the default timeout */
+	m->hb_interval_ms = 5000; /* above the default timeout */
 	qbd_map_apply_defaults(m, &d, 32);
-	KUNIT_EXPECT_EQ(test, m->nr_queues, 16U);	/* module cap */
+	KUNIT_EXPECT_EQ(test, m->nr_queues, 16U); /* module cap */
 	KUNIT_EXPECT_EQ(test, m->io_depth, 7U);
 	KUNIT_EXPECT_GT(test, m->hb_timeout_ms, m->hb_interval_ms);
 
 	qbd_good_map(m);
 	m->nr_queues = 3;
 	qbd_map_apply_defaults(m, &d, 2);
-	KUNIT_EXPECT_EQ(test, m->nr_queues, 2U);	/* online CPUs */
+	KUNIT_EXPECT_EQ(test, m->nr_queues, 2U); /* online CPUs */
 }
 
 static void qbd_ioctl_unmap(struct kunit *test)
@@ -222,26 +230,34 @@ static void qbd_ioctl_unmap(struct kunit *test)
 	u.hdr.flags = QBD_UNMAP_F_FORCE;
 	KUNIT_EXPECT_EQ(test, qbd_validate_unmap(&u, &why), 0);
 	u.hdr.flags = 2;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "unknown flag");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL,
+			    "unknown flag");
 	u.hdr.flags = 0;
 	u.dev_id = -1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "dev_id -1");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL,
+			    "dev_id -1");
 	u.dev_id = QBD_MAX_DEVICES;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "dev_id max");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL,
+			    "dev_id max");
 	u.dev_id = 1;
 	u.reserved[3] = 1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "reserved");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL,
+			    "reserved");
 	u.reserved[3] = 0;
 	u.reserved0 = 1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "reserved0");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL,
+			    "reserved0");
 	u.reserved0 = 0;
 	u.hdr.size = 8;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL, "size 8");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_unmap(&u, &why), -EINVAL,
+			    "size 8");
 }
 
 static void qbd_ioctl_list_info_features(struct kunit *test)
 {
-	struct qbd_list l = { .hdr.size = sizeof(l), .capacity = 4, .ids_ptr = 0x1000 };
+	struct qbd_list l = { .hdr.size = sizeof(l),
+			      .capacity = 4,
+			      .ids_ptr = 0x1000 };
 	struct qbd_info *in = kunit_kzalloc(test, sizeof(*in), GFP_KERNEL);
 	struct qbd_features f = { .hdr.size = sizeof(f) };
 	const char *why;
@@ -249,33 +265,41 @@ static void qbd_ioctl_list_info_features(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, in);
 	KUNIT_EXPECT_EQ(test, qbd_validate_list(&l, &why), 0);
 	l.ids_ptr = 0;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "NULL ids_ptr");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL,
+			    "NULL ids_ptr");
 	l.capacity = 0;
 	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), 0, "count only");
 	l.capacity = QBD_MAX_DEVICES + 1;
 	l.ids_ptr = 0x1000;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "capacity");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL,
+			    "capacity");
 	l.capacity = 1;
 	l.hdr.flags = 1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "list flags");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL,
+			    "list flags");
 	l.hdr.flags = 0;
 	l.reserved[0] = 1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL, "list reserved");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_list(&l, &why), -EINVAL,
+			    "list reserved");
 
 	in->hdr.size = sizeof(*in);
 	KUNIT_EXPECT_EQ(test, qbd_validate_info_in(in, &why), 0);
 	in->dev_id = -5;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_info_in(in, &why), -EINVAL, "info dev_id");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_info_in(in, &why), -EINVAL,
+			    "info dev_id");
 	in->dev_id = 0;
 	in->hdr.size = sizeof(*in) - 8;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_info_in(in, &why), -EINVAL, "info size");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_info_in(in, &why), -EINVAL,
+			    "info size");
 
 	KUNIT_EXPECT_EQ(test, qbd_validate_features_in(&f, &why), 0);
 	f.hdr.size = 4;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_features_in(&f, &why), -EINVAL, "features size");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_features_in(&f, &why), -EINVAL,
+			    "features size");
 	f.hdr.size = sizeof(f);
 	f.hdr.flags = 1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_features_in(&f, &why), -EINVAL, "features flags");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_features_in(&f, &why), -EINVAL,
+			    "features flags");
 }
 
 static void qbd_ioctl_name_rules(struct kunit *test)
@@ -297,7 +321,7 @@ static void qbd_ioctl_dev_cmds(struct kunit *test)
 {
 	static const struct {
 		const char *name;
-		int field;	/* what to break: see the switch */
+		int field; /* what to break: see the switch */
 		u64 val;
 		int want;
 	} cases[] = {
@@ -332,20 +356,38 @@ static void qbd_ioctl_dev_cmds(struct kunit *test)
 			sp.hdr.size = sizeof(sp);
 			r.hdr.size = sizeof(r);
 			if (c == 0) {
-				h = &t.hdr; res = t.reserved; dev = &t.dev_id;
+				h = &t.hdr;
+				res = t.reserved;
+				dev = &t.dev_id;
 			} else if (c < 3) {
-				h = &sp.hdr; res = sp.reserved; dev = &sp.dev_id;
+				h = &sp.hdr;
+				res = sp.reserved;
+				dev = &sp.dev_id;
 			} else {
-				h = &r.hdr; res = r.reserved; dev = &r.dev_id;
+				h = &r.hdr;
+				res = r.reserved;
+				dev = &r.dev_id;
 			}
 			size = h->size;
 			switch (cases[i].field) {
-			case 1: h->size = size - cases[i].val; break;
-			case 2: h->size = size + cases[i].val; break;
-			case 3: h->flags = cases[i].val; break;
-			case 4: res[0] = cases[i].val; break;
-			case 5: res[3] = cases[i].val; break;
-			case 6: *dev = (s32)cases[i].val; break;
+			case 1:
+				h->size = size - cases[i].val;
+				break;
+			case 2:
+				h->size = size + cases[i].val;
+				break;
+			case 3:
+				h->flags = cases[i].val;
+				break;
+			case 4:
+				res[0] = cases[i].val;
+				break;
+			case 5:
+				res[3] = cases[i].val;
+				break;
+			case 6:
+				*dev = (s32)cases[i].val;
+				break;
 			}
 			why = NULL;
 			if (c == 0)
@@ -354,11 +396,14 @@ static void qbd_ioctl_dev_cmds(struct kunit *test)
 				ret = qbd_validate_suspend(&sp, c == 2, &why);
 			else
 				ret = qbd_validate_resize_in(&r, &why);
-			KUNIT_EXPECT_EQ_MSG(test, ret, cases[i].want,
-					    "case %s, command %d (0 throttle, 1 suspend, 2 resume, 3 resize)",
-					    cases[i].name, c);
+			KUNIT_EXPECT_EQ_MSG(
+				test, ret, cases[i].want,
+				"case %s, command %d (0 throttle, 1 suspend, 2 resume, 3 resize)",
+				cases[i].name, c);
 			if (cases[i].want)
-				KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s: no reason", cases[i].name);
+				KUNIT_EXPECT_NOT_NULL_MSG(test, why,
+							  "case %s: no reason",
+							  cases[i].name);
 		}
 	}
 
@@ -368,24 +413,29 @@ static void qbd_ioctl_dev_cmds(struct kunit *test)
 	t.read_bps = U64_MAX;
 	t.write_iops = U64_MAX;
 	t.burst_ms = QBD_THROTTLE_MAX_BURST_MS;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_throttle(&t, &why), 0, "max limits");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_throttle(&t, &why), 0,
+			    "max limits");
 	t.burst_ms = QBD_THROTTLE_MAX_BURST_MS + 1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_throttle(&t, &why), -EINVAL, "burst_ms");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_throttle(&t, &why), -EINVAL,
+			    "burst_ms");
 
 	memset(&sp, 0, sizeof(sp));
 	sp.hdr.size = sizeof(sp);
 	for (c = 0; c <= 3; c++) {
 		sp.mode = c;
 		KUNIT_EXPECT_EQ_MSG(test, qbd_validate_suspend(&sp, true, &why),
-				    c <= QBD_RESUME_DISCARD ? 0 : -EINVAL, "resume mode %d", c);
-		KUNIT_EXPECT_EQ_MSG(test, qbd_validate_suspend(&sp, false, &why),
+				    c <= QBD_RESUME_DISCARD ? 0 : -EINVAL,
+				    "resume mode %d", c);
+		KUNIT_EXPECT_EQ_MSG(test,
+				    qbd_validate_suspend(&sp, false, &why),
 				    c ? -EINVAL : 0, "suspend mode %d", c);
 	}
 
 	memset(&r, 0, sizeof(r));
 	r.hdr.size = sizeof(r);
 	r.reserved0 = 1;
-	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_resize_in(&r, &why), -EINVAL, "resize reserved0");
+	KUNIT_EXPECT_EQ_MSG(test, qbd_validate_resize_in(&r, &why), -EINVAL,
+			    "resize reserved0");
 }
 
 static void qbd_ioctl_resize_rules(struct kunit *test)
@@ -413,15 +463,18 @@ static void qbd_ioctl_resize_rules(struct kunit *test)
 	qbd_good_map(&m);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		why = NULL;
-		KUNIT_EXPECT_EQ_MSG(test, qbd_check_resize(cases[i].size, &m, &why),
+		KUNIT_EXPECT_EQ_MSG(test,
+				    qbd_check_resize(cases[i].size, &m, &why),
 				    cases[i].want, "case %s", cases[i].name);
 		if (cases[i].want)
-			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s", cases[i].name);
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s",
+						  cases[i].name);
 	}
 	/* 1 MiB shards: 2^52 bytes is 2^32 shards, one more is too many */
 	m.shard_size = 1ULL << 20;
 	KUNIT_EXPECT_EQ(test, qbd_check_resize(1ULL << 52, &m, &why), 0);
-	KUNIT_EXPECT_EQ(test, qbd_check_resize((1ULL << 52) + 4096, &m, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, qbd_check_resize((1ULL << 52) + 4096, &m, &why),
+			-EINVAL);
 	/* 1 TiB shards: 2^60 is the size limit, not the shard count */
 	m.shard_size = 1ULL << 40;
 	KUNIT_EXPECT_EQ(test, qbd_check_resize(1ULL << 60, &m, &why), 0);

@@ -22,10 +22,14 @@ static void qbd_proto_req_encode_layout(struct kunit *test)
 {
 	struct qbd_req h;
 	struct qbd_req_args a = {
-		.opcode = QBD_OP_WRITE, .flags = QBD_RF_FUA,
-		.handle = 0x1122334455667788ULL, .vol_id = 0xdeadbeefcafeULL,
-		.shard = 7, .layout_version = 3,
-		.offset = 0x123456789a00ULL, .length = 65536,
+		.opcode = QBD_OP_WRITE,
+		.flags = QBD_RF_FUA,
+		.handle = 0x1122334455667788ULL,
+		.vol_id = 0xdeadbeefcafeULL,
+		.shard = 7,
+		.layout_version = 3,
+		.offset = 0x123456789a00ULL,
+		.length = 65536,
 	};
 	const u8 *b = (const u8 *)&h;
 
@@ -95,25 +99,35 @@ static void qbd_proto_handle_pack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h, 0xffffffffffffULL);
 
 	/* a different generation is a different handle */
-	KUNIT_EXPECT_NE(test, qbd_handle_pack(0, 5, 1), qbd_handle_pack(0, 5, 2));
+	KUNIT_EXPECT_NE(test, qbd_handle_pack(0, 5, 1),
+			qbd_handle_pack(0, 5, 2));
 	/* bits above the defined fields are rejected, heartbeat bit too */
-	KUNIT_EXPECT_EQ(test, qbd_handle_unpack(1ULL << 48, &qid, &tag, &gen), -EPROTO);
-	KUNIT_EXPECT_EQ(test, qbd_handle_unpack(QBD_HANDLE_PING, &qid, &tag, &gen), -EPROTO);
-	KUNIT_EXPECT_EQ(test, qbd_handle_unpack(U64_MAX, &qid, &tag, &gen), -EPROTO);
+	KUNIT_EXPECT_EQ(test, qbd_handle_unpack(1ULL << 48, &qid, &tag, &gen),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test,
+			qbd_handle_unpack(QBD_HANDLE_PING, &qid, &tag, &gen),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(test, qbd_handle_unpack(U64_MAX, &qid, &tag, &gen),
+			-EPROTO);
 }
 
 static void qbd_proto_hello_encode(struct kunit *test)
 {
 	struct qbd_hello h;
 	struct qbd_hello_args a = {
-		.features = QBD_PF_ALL, .vol_id = 77, .queue_id = 2,
-		.queue_depth = 128, .max_io = 1 << 20,
-		.pool = "pool1", .volume = "vol-1.x",
+		.features = QBD_PF_ALL,
+		.vol_id = 77,
+		.queue_id = 2,
+		.queue_depth = 128,
+		.max_io = 1 << 20,
+		.pool = "pool1",
+		.volume = "vol-1.x",
 	};
 
 	qbd_proto_encode_hello(&h, &a);
 	KUNIT_EXPECT_EQ(test, le32_to_cpu(h.hdr.magic), QBD_PROTO_MAGIC);
-	KUNIT_EXPECT_EQ(test, le16_to_cpu(h.hdr.version), (u16)QBD_PROTO_VERSION);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(h.hdr.version),
+			(u16)QBD_PROTO_VERSION);
 	KUNIT_EXPECT_EQ(test, le16_to_cpu(h.hdr.type), (u16)QBD_MSG_HELLO);
 	KUNIT_EXPECT_EQ(test, le64_to_cpu(h.features), QBD_PF_ALL);
 	KUNIT_EXPECT_EQ(test, le32_to_cpu(h.queue_id), 2U);
@@ -141,11 +155,14 @@ static const struct qbd_reply_case qbd_reply_cases[] = {
 	{ "last known status", QBD_PROTO_MAGIC, QBD_S_OUT_OF_RANGE, 0, 0 },
 	{ "bad magic", 0x12345678, QBD_S_OK, 0, -EPROTO },
 	{ "zero magic", 0, QBD_S_OK, 0, -EPROTO },
-	{ "unknown status", QBD_PROTO_MAGIC, QBD_S_OUT_OF_RANGE + 1, 0, -EPROTO },
+	{ "unknown status", QBD_PROTO_MAGIC, QBD_S_OUT_OF_RANGE + 1, 0,
+	  -EPROTO },
 	{ "huge status", QBD_PROTO_MAGIC, U32_MAX, 0, -EPROTO },
-	{ "length above max_io", QBD_PROTO_MAGIC, QBD_S_OK, (1 << 20) + 512, -EPROTO },
+	{ "length above max_io", QBD_PROTO_MAGIC, QBD_S_OK, (1 << 20) + 512,
+	  -EPROTO },
 	{ "huge length", QBD_PROTO_MAGIC, QBD_S_OK, U32_MAX, -EPROTO },
-	{ "length not sector multiple", QBD_PROTO_MAGIC, QBD_S_OK, 4097, -EPROTO },
+	{ "length not sector multiple", QBD_PROTO_MAGIC, QBD_S_OK, 4097,
+	  -EPROTO },
 	{ "data after error", QBD_PROTO_MAGIC, QBD_S_IO_ERROR, 512, -EPROTO },
 };
 
@@ -161,13 +178,14 @@ static void qbd_proto_reply_table(struct kunit *test)
 			.handle = cpu_to_le64(0x10005),
 			.length = cpu_to_le32(c->length),
 		};
-		struct qbd_reply_info ri = { };
+		struct qbd_reply_info ri = {};
 		const char *why = NULL;
 		int ret = qbd_proto_check_reply(&r, 1 << 20, &ri, &why);
 
 		KUNIT_EXPECT_EQ_MSG(test, ret, c->want, "case '%s'", c->name);
 		if (ret)
-			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case '%s'", c->name);
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case '%s'",
+						  c->name);
 		else
 			KUNIT_EXPECT_EQ_MSG(test, ri.handle, 0x10005ULL,
 					    "case '%s'", c->name);
@@ -179,27 +197,46 @@ static void qbd_proto_reply_for_request(struct kunit *test)
 	struct qbd_reply_info ri = { .status = QBD_S_OK, .length = 4096 };
 	const char *why;
 
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why), 0);
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_READ, 8192, &why), -EPROTO);
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_WRITE, 4096, &why), -EPROTO);
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_FLUSH, 0, &why), -EPROTO);
+	KUNIT_EXPECT_EQ(test,
+			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why),
+			0);
+	KUNIT_EXPECT_EQ(test,
+			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 8192, &why),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(
+		test, qbd_proto_check_reply_for(&ri, QBD_OP_WRITE, 4096, &why),
+		-EPROTO);
+	KUNIT_EXPECT_EQ(test,
+			qbd_proto_check_reply_for(&ri, QBD_OP_FLUSH, 0, &why),
+			-EPROTO);
 	ri.length = 0;
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why), -EPROTO);
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_WRITE, 4096, &why), 0);
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_DISCARD, 1 << 20, &why), 0);
+	KUNIT_EXPECT_EQ(test,
+			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why),
+			-EPROTO);
+	KUNIT_EXPECT_EQ(
+		test, qbd_proto_check_reply_for(&ri, QBD_OP_WRITE, 4096, &why),
+		0);
+	KUNIT_EXPECT_EQ(test,
+			qbd_proto_check_reply_for(&ri, QBD_OP_DISCARD, 1 << 20,
+						  &why),
+			0);
 	ri.status = QBD_S_IO_ERROR;
-	KUNIT_EXPECT_EQ(test, qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why), 0);
+	KUNIT_EXPECT_EQ(test,
+			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why),
+			0);
 }
 
 static void qbd_proto_status_mapping(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, qbd_proto_status_errno(QBD_S_OK), 0);
 	KUNIT_EXPECT_EQ(test, qbd_proto_status_errno(QBD_S_NO_SPACE), -ENOSPC);
-	KUNIT_EXPECT_EQ(test, qbd_proto_status_errno(QBD_S_STALE_LAYOUT), -ESTALE);
+	KUNIT_EXPECT_EQ(test, qbd_proto_status_errno(QBD_S_STALE_LAYOUT),
+			-ESTALE);
 	KUNIT_EXPECT_EQ(test, qbd_proto_status_errno(QBD_S_IO_ERROR), -EIO);
 	KUNIT_EXPECT_EQ(test, qbd_proto_status_errno(QBD_S_OUT_OF_RANGE), -EIO);
 	KUNIT_EXPECT_EQ(test, qbd_proto_status_errno(1000), -EIO);
-	KUNIT_EXPECT_STREQ(test, qbd_proto_status_name(QBD_S_NO_SPACE), "NO_SPACE");
+	KUNIT_EXPECT_STREQ(test, qbd_proto_status_name(QBD_S_NO_SPACE),
+			   "NO_SPACE");
 	KUNIT_EXPECT_STREQ(test, qbd_proto_status_name(1000), "UNKNOWN");
 }
 
@@ -298,8 +335,10 @@ static const struct qbd_hello_case qbd_hello_cases[] = {
 static void qbd_proto_hello_reply_table(struct kunit *test)
 {
 	const struct qbd_hello_expect e = {
-		.size = 1ULL << 30, .block_size = 4096,
-		.features = QBD_PF_ALL, .queue_depth = 128,
+		.size = 1ULL << 30,
+		.block_size = 4096,
+		.features = QBD_PF_ALL,
+		.queue_depth = 128,
 	};
 	int i;
 
@@ -316,7 +355,7 @@ static void qbd_proto_hello_reply_table(struct kunit *test)
 			.block_size = cpu_to_le32(4096),
 			.max_io = cpu_to_le32(1 << 20),
 		};
-		struct qbd_hello_result res = { };
+		struct qbd_hello_result res = {};
 		const char *why = NULL;
 		int ret;
 
@@ -325,7 +364,8 @@ static void qbd_proto_hello_reply_table(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, ret, c->want, "case '%s' (why: %s)",
 				    c->name, why ? why : "-");
 		if (ret)
-			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case '%s'", c->name);
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case '%s'",
+						  c->name);
 		else
 			KUNIT_EXPECT_EQ_MSG(test, res.queue_depth,
 					    le32_to_cpu(r.queue_depth),

@@ -16,13 +16,17 @@ static void qbd_shard_layout_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, 4 * MiB, 1), 0);
 	KUNIT_EXPECT_EQ(test, l.shard_shift, 22U);
 	KUNIT_EXPECT_EQ(test, l.nr_shards, 2560ULL);
-	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, 3 * MiB, 1), -EINVAL);
-	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, MiB / 2, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, 3 * MiB, 1),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, MiB / 2, 1),
+			-EINVAL);
 	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, 0, 1), -EINVAL);
-	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, 2 * TiB, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, 2 * TiB, 1),
+			-EINVAL);
 	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, MiB, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, MiB,
-					      QBD_MAX_SERVERS + 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test,
+			qbd_layout_init(&l, 10 * GiB, MiB, QBD_MAX_SERVERS + 1),
+			-EINVAL);
 	KUNIT_EXPECT_EQ(test, qbd_layout_init(&l, 10 * GiB, TiB, 8), 0);
 	KUNIT_EXPECT_EQ(test, l.nr_shards, 1ULL);
 }
@@ -74,7 +78,7 @@ static void qbd_shard_huge_offsets(struct kunit *test)
 static void qbd_shard_server_spread(struct kunit *test)
 {
 	struct qbd_layout l;
-	unsigned int hits[QBD_MAX_SERVERS] = { };
+	unsigned int hits[QBD_MAX_SERVERS] = {};
 	u64 s;
 	int i;
 
@@ -93,16 +97,14 @@ static void qbd_shard_server_spread(struct kunit *test)
 	for (i = 0; i < 5; i++)
 		KUNIT_EXPECT_EQ_MSG(test, hits[i], 200U, "server %d", i);
 	/* request at byte offset -> shard -> server */
-	KUNIT_EXPECT_EQ(test, qbd_shard_server(&l, qbd_shard_of(&l, 7 * MiB)), 2U);
+	KUNIT_EXPECT_EQ(test, qbd_shard_server(&l, qbd_shard_of(&l, 7 * MiB)),
+			2U);
 }
 
 static struct kunit_case qbd_shard_cases[] = {
-	KUNIT_CASE(qbd_shard_layout_rules),
-	KUNIT_CASE(qbd_shard_partial_last),
-	KUNIT_CASE(qbd_shard_boundaries),
-	KUNIT_CASE(qbd_shard_huge_offsets),
-	KUNIT_CASE(qbd_shard_server_spread),
-	{}
+	KUNIT_CASE(qbd_shard_layout_rules),  KUNIT_CASE(qbd_shard_partial_last),
+	KUNIT_CASE(qbd_shard_boundaries),    KUNIT_CASE(qbd_shard_huge_offsets),
+	KUNIT_CASE(qbd_shard_server_spread), {}
 };
 
 static struct kunit_suite qbd_shard_suite = {
@@ -110,4 +112,3 @@ static struct kunit_suite qbd_shard_suite = {
 	.test_cases = qbd_shard_cases,
 };
 kunit_test_suite(qbd_shard_suite);
-

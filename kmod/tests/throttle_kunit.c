@@ -6,9 +6,9 @@
 #include <linux/time64.h>
 #include "qbd_throttle.h"
 
-#define MS	NSEC_PER_MSEC
-#define SEC	NSEC_PER_SEC
-#define T0	(1000ULL * SEC)	/* a clock that is not zero */
+#define MS NSEC_PER_MSEC
+#define SEC NSEC_PER_SEC
+#define T0 (1000ULL * SEC) /* a clock that is not zero */
 
 static void set_with(struct qbd_tb_set *s, u64 rbps, u64 wbps, u64 riops,
 		     u64 wiops, u32 burst_ms)
@@ -53,9 +53,9 @@ static void qbd_throttle_cost(struct kunit *test)
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		KUNIT_EXPECT_EQ_MSG(test, qbd_tb_cost_ns(cases[i].rate,
-							 cases[i].cost),
-				    cases[i].want, "case %s", cases[i].name);
+		KUNIT_EXPECT_EQ_MSG(
+			test, qbd_tb_cost_ns(cases[i].rate, cases[i].cost),
+			cases[i].want, "case %s", cases[i].name);
 }
 
 static void qbd_throttle_zero_unlimited(struct kunit *test)
@@ -66,10 +66,12 @@ static void qbd_throttle_zero_unlimited(struct kunit *test)
 	set_with(&s, 0, 0, 0, 0, 0);
 	KUNIT_EXPECT_EQ(test, s.burst_ms, QBD_THROTTLE_DEFAULT_BURST_MS);
 	for (i = 0; i < 100000; i++) {
-		KUNIT_ASSERT_EQ(test, qbd_tb_set_admit(&s, i & 1, 1 << 20, T0), 0ULL);
+		KUNIT_ASSERT_EQ(test, qbd_tb_set_admit(&s, i & 1, 1 << 20, T0),
+				0ULL);
 	}
 	for (i = 0; i < QBD_TB_NR; i++)
-		KUNIT_EXPECT_EQ_MSG(test, s.tb[i].tat, T0, "bucket %d moved", i);
+		KUNIT_EXPECT_EQ_MSG(test, s.tb[i].tat, T0, "bucket %d moved",
+				    i);
 }
 
 static void qbd_throttle_huge_limits(struct kunit *test)
@@ -78,16 +80,20 @@ static void qbd_throttle_huge_limits(struct kunit *test)
 	u64 now;
 	int i;
 
-	set_with(&s, U64_MAX, U64_MAX, U64_MAX, U64_MAX, QBD_THROTTLE_MAX_BURST_MS);
+	set_with(&s, U64_MAX, U64_MAX, U64_MAX, U64_MAX,
+		 QBD_THROTTLE_MAX_BURST_MS);
 	for (i = 0; i < 1000; i++)
-		KUNIT_ASSERT_EQ(test, qbd_tb_set_admit(&s, true, U32_MAX, T0), 0ULL);
+		KUNIT_ASSERT_EQ(test, qbd_tb_set_admit(&s, true, U32_MAX, T0),
+				0ULL);
 	/* a clock at the end of time: saturates, never wraps to "admit late" */
 	now = U64_MAX - 10;
 	set_with(&s, 1, 1, 1, 1, QBD_THROTTLE_MAX_BURST_MS);
 	s.tb[QBD_TB_READ_BPS].tat = now;
 	KUNIT_EXPECT_EQ(test, qbd_tb_set_admit(&s, false, U32_MAX, now), 0ULL);
 	KUNIT_EXPECT_EQ(test, s.tb[QBD_TB_READ_BPS].tat, U64_MAX);
-	KUNIT_EXPECT_EQ(test, qbd_tb_wait_ns(&s.tb[QBD_TB_READ_BPS], s.tau_ns, now), 0ULL);
+	KUNIT_EXPECT_EQ(test,
+			qbd_tb_wait_ns(&s.tb[QBD_TB_READ_BPS], s.tau_ns, now),
+			0ULL);
 }
 
 /* Long-run rate: 10 s at each limit, within 1%. */
@@ -97,7 +103,7 @@ static void qbd_throttle_rate(struct kunit *test)
 		const char *name;
 		u64 rbps, wbps, riops, wiops;
 		bool write;
-		u64 bytes, want;	/* admitted in 10 s */
+		u64 bytes, want; /* admitted in 10 s */
 	} cases[] = {
 		{ "read iops 100", 0, 0, 100, 0, false, 4096, 1000 },
 		{ "write iops 250", 0, 0, 0, 250, true, 4096, 2500 },
@@ -116,15 +122,19 @@ static void qbd_throttle_rate(struct kunit *test)
 			 cases[i].wiops, 0);
 		if (!cases[i].want) {
 			/* unlimited direction: never waits */
-			KUNIT_EXPECT_EQ_MSG(test, qbd_tb_set_admit(&s, cases[i].write,
-				cases[i].bytes, T0), 0ULL, "case %s", cases[i].name);
+			KUNIT_EXPECT_EQ_MSG(test,
+					    qbd_tb_set_admit(&s, cases[i].write,
+							     cases[i].bytes,
+							     T0),
+					    0ULL, "case %s", cases[i].name);
 			continue;
 		}
 		n = run_for(&s, cases[i].write, cases[i].bytes, T0, 10 * SEC);
 		KUNIT_EXPECT_GE_MSG(test, n * 100, cases[i].want * 99,
 				    "case %s: %llu admitted", cases[i].name, n);
 		/* the burst (100 ms = 1% of 10 s) plus one request more */
-		KUNIT_EXPECT_LE_MSG(test, n, cases[i].want + cases[i].want / 100 + 2,
+		KUNIT_EXPECT_LE_MSG(test, n,
+				    cases[i].want + cases[i].want / 100 + 2,
 				    "case %s: %llu admitted", cases[i].name, n);
 	}
 }
@@ -136,11 +146,9 @@ static void qbd_throttle_burst_cap(struct kunit *test)
 		u32 burst_ms;
 		u64 iops, want;
 	} cases[] = {
-		{ 0, 1000, 101 },	/* default 100 ms */
-		{ 100, 1000, 101 },
-		{ 1000, 1000, 1001 },
-		{ 10, 1000, 11 },
-		{ 100, 1, 1 },		/* slower than the burst: one */
+		{ 0, 1000, 101 }, /* default 100 ms */
+		{ 100, 1000, 101 }, { 1000, 1000, 1001 }, { 10, 1000, 11 },
+		{ 100, 1, 1 }, /* slower than the burst: one */
 	};
 	struct qbd_tb_set s;
 	u64 n;
@@ -167,7 +175,7 @@ static void qbd_throttle_long_idle(struct kunit *test)
 	run_for(&s, false, 512, T0, SEC);
 	while (!qbd_tb_set_admit(&s, false, 512, now) && n < 100000)
 		n++;
-	KUNIT_EXPECT_EQ(test, n, 11ULL);	/* 100 ms of 100 iops, plus one */
+	KUNIT_EXPECT_EQ(test, n, 11ULL); /* 100 ms of 100 iops, plus one */
 }
 
 /* A request larger than the bucket passes when full and leaves debt. */
@@ -176,7 +184,7 @@ static void qbd_throttle_big_request(struct kunit *test)
 	struct qbd_tb_set s;
 	u64 wait;
 
-	set_with(&s, 0, 1000, 0, 0, 100);	/* 1000 B/s, 100 B bucket */
+	set_with(&s, 0, 1000, 0, 0, 100); /* 1000 B/s, 100 B bucket */
 	KUNIT_EXPECT_EQ(test, qbd_tb_set_admit(&s, true, 10000, T0), 0ULL);
 	wait = qbd_tb_set_admit(&s, true, 1, T0);
 	KUNIT_EXPECT_EQ(test, wait, 10 * SEC - 100 * MS);
@@ -205,7 +213,8 @@ static void qbd_throttle_change_midflight(struct kunit *test)
 	 */
 	l[QBD_TB_READ_IOPS] = 1000;
 	qbd_tb_set_limits(&s, l, 100, T0 + SEC);
-	KUNIT_EXPECT_LE(test, qbd_tb_set_admit(&s, false, 512, T0 + SEC), 1 * MS);
+	KUNIT_EXPECT_LE(test, qbd_tb_set_admit(&s, false, 512, T0 + SEC),
+			1 * MS);
 	n = run_for(&s, false, 512, T0 + SEC, 2 * SEC);
 	KUNIT_EXPECT_GE(test, n, 1999ULL);
 	KUNIT_EXPECT_LE(test, n, 2102ULL);
@@ -222,14 +231,17 @@ static void qbd_throttle_change_midflight(struct kunit *test)
 	/* to unlimited: no debt left */
 	l[QBD_TB_READ_IOPS] = 0;
 	qbd_tb_set_limits(&s, l, 0, T0 + 14 * SEC);
-	KUNIT_EXPECT_EQ(test, qbd_tb_set_admit(&s, false, 512, T0 + 14 * SEC), 0ULL);
+	KUNIT_EXPECT_EQ(test, qbd_tb_set_admit(&s, false, 512, T0 + 14 * SEC),
+			0ULL);
 	KUNIT_EXPECT_EQ(test, s.burst_ms, QBD_THROTTLE_DEFAULT_BURST_MS);
 
 	/* and back: starts full, not in debt */
 	l[QBD_TB_READ_IOPS] = 1;
 	qbd_tb_set_limits(&s, l, 100, T0 + 15 * SEC);
-	KUNIT_EXPECT_EQ(test, qbd_tb_set_admit(&s, false, 512, T0 + 15 * SEC), 0ULL);
-	KUNIT_EXPECT_GT(test, qbd_tb_set_admit(&s, false, 512, T0 + 15 * SEC), 0ULL);
+	KUNIT_EXPECT_EQ(test, qbd_tb_set_admit(&s, false, 512, T0 + 15 * SEC),
+			0ULL);
+	KUNIT_EXPECT_GT(test, qbd_tb_set_admit(&s, false, 512, T0 + 15 * SEC),
+			0ULL);
 }
 
 static struct kunit_case qbd_throttle_cases[] = {
