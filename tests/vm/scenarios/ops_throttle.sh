@@ -1,0 +1,80 @@
+#!/bin/bash
+# qbd-vm: timeout=900
+# qbd -s: each of the four limits measured with fio over 10 s within +-10%,
+# mixed limits at once, a limit change mid-run without errors, map-time
+# limits from -m -t; qbd -i / -l / /proc/qbdstat show the values.
+. "$QBD_TOP/tests/vm/lib.sh"
+
+e2e_setup
+check "create pool1/thr" volume_create "$E2E_CONF" pool1/thr 64M
+dev=$(volume_map "$E2E_CONF" pool1/thr -t read_iops=150) || bail "map pool1/thr"
+name=${dev#/dev/}
+ok "mapped pool1/thr -> $dev with -t read_iops=150"
+Q() { "$QBD_BIN" -c "$E2E_CONF" "$@"; }
+field() { Q -i pool1/thr --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+check_eq "map-time read_iops in qbd -i" "$(field read_iops)" 150
+check_eq "map-time read_iops in /proc/qbdstat" "$(stat_field "$name" read_iops)" 150
+
+# fio_rate RW BS FIELD(iops|bw_bytes) [SECONDS=10]: one job, QD16, direct.
+fio_rate() {
+	local out
+	out=$(fio --name=t --filename="$dev" --direct=1 --ioengine=libaio --rw="$1" --bs="$2" \
+		--iodepth=16 --time_based --runtime="${4:-10}" --output-format=json 2>&1) || {
+		echo "fio failed: $out" >&2
+		return 1
+	}
+	python3 -c "import json,sys; j=json.load(sys.stdin)['jobs'][0]; \
+print(int(j['read' if 'read' in sys.argv[1] else 'write']['$3']))" "$1" <<<"$out"
+}
+# within PCT GOT WANT
+within() { diag "measured $2, limit $3"; (($2 * 100 >= $3 * (100 - $1) && $2 * 100 <= $3 * (100 + $1))); }
+measure() {	# measure NAME RW BS FIELD WANT
+	local r
+	r=$(fio_rate "$2" "$3" "$4") || { not_ok "$1" "fio failed"; return 1; }
+	check "$1 (+-10%)" within 10 "$r" "$5"
+}
+
+check "qbd -s read_iops=100" Q -s pool1/thr -t read_iops=100
+check_eq "qbd -i read_iops" "$(field read_iops)" 100
+measure "randread 4k at 100 iops" randread 4k iops 100
+
+check "qbd -s read_iops=0,write_iops=100" Q -s pool1/thr -t read_iops=0,write_iops=100
+measure "randwrite 4k at 100 iops" randwrite 4k iops 100
+
+check "qbd -s write_iops=0,read_bps=1M" Q -s "$dev" -t write_iops=0,read_bps=1M
+check_eq "/proc/qbdstat read_bps" "$(stat_field "$name" read_bps)" 1048576
+measure "read 64k at 1 MiB/s" read 64k bw_bytes 1048576
+
+check "qbd -s read_bps=0,write_bps=1M" Q -s tcp://pool1/thr -t read_bps=0,write_bps=1M
+measure "write 64k at 1 MiB/s" write 64k bw_bytes 1048576
+
+# Mixed: a reader bound by iops and a writer bound by bytes, at once.
+check "qbd -s read_iops=100,write_bps=1M,burst_ms=200" Q -s pool1/thr -t read_iops=100,write_bps=1M,burst_ms=200
+check_eq "qbd -i burst_ms" "$(field burst_ms)" 200
+check "qbd -l shows the limits" bash -c "$QBD_BIN -c $E2E_CONF -l | grep pool1/thr | grep -w 1048576 | grep -qw 100"
+out=$(fio --direct=1 --ioengine=libaio --iodepth=16 --time_based --runtime=10 --filename="$dev" \
+	--output-format=json --name=r --rw=randread --bs=4k --name=w --rw=write --bs=64k \
+	--offset=32M 2>&1)
+check "mixed fio ran" test $? -eq 0
+ri=$(python3 -c "import json,sys; print(int(json.load(sys.stdin)['jobs'][0]['read']['iops']))" <<<"$out")
+wb=$(python3 -c "import json,sys; print(int(json.load(sys.stdin)['jobs'][1]['write']['bw_bytes']))" <<<"$out")
+check "mixed: reads at 100 iops (+-10%)" within 10 "${ri:-0}" 100
+check "mixed: writes at 1 MiB/s (+-10%)" within 10 "${wb:-0}" 1048576
+
+# A change mid-run: 6 s at 100 iops, then 6 s at 200 iops; fio sees no
+# error and the average lands in between.
+check "qbd -s read_iops=100,write_bps=0" Q -s pool1/thr -t read_iops=100,write_bps=0
+errs0=$(stat_field "$name" errors)
+fio --name=c --filename="$dev" --direct=1 --ioengine=libaio --rw=randread --bs=4k --iodepth=16 \
+	--time_based --runtime=12 --output-format=json > /tmp/fio-change.json 2>&1 & fpid=$!
+sleep 6
+check "qbd -s read_iops=200 during the run" Q -s pool1/thr -t read_iops=200
+check "fio across the change exits 0" wait $fpid
+avg=$(python3 -c "import json; print(int(json.load(open('/tmp/fio-change.json'))['jobs'][0]['read']['iops']))")
+check "average across the change near 150 iops (+-15%)" within 15 "${avg:-0}" 150
+check_eq "no IO errors counted" "$(stat_field "$name" errors)" "$errs0"
+
+check "qbd -s all off" Q -s pool1/thr -t read_bps=0,write_bps=0,read_iops=0,write_iops=0,burst_ms=0
+check_fails "qbd -s unknown key refused" Q -s pool1/thr -t iops=5
+check_fails "qbd -s burst_ms over the limit refused" Q -s pool1/thr -t burst_ms=60001
+check "qbd -u" Q -u pool1/thr
