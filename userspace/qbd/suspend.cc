@@ -36,13 +36,10 @@ int run_suspend(Context &ctx)
 		return ctx.fail(o.error().message, o.error().code);
 	int id = o->target.dev_id;
 	ctx.log("suspending " + ctx.device_path(id));
-	if (auto st = o->ctl->suspend(id); !st) {
-		if (st.error().code == EALREADY)
-			return ctx.fail(ctx.device_path(id) + " is already suspended",
-					st.error().code);
+	// Suspending a suspended device is a no-op in the module, and fine here.
+	if (auto st = o->ctl->suspend(id); !st)
 		return ctx.fail(device_ioctl_error(ctx, id, "suspend", st.error()),
 				st.error().code);
-	}
 	return 0;
 }
 
