@@ -189,7 +189,7 @@ struct qbd_device {
 	struct qbd_queue *queues;
 	unsigned int nr_queues;
 
-	spinlock_t lock;
+	spinlock_t lock; /* guards state, fail_deadline, open_count */
 	int state;
 	unsigned long fail_deadline;
 	int open_count;
@@ -205,7 +205,7 @@ struct qbd_device {
 
 	bool suspended;
 	u32 resume_mode;
-	spinlock_t throttle_lock;
+	spinlock_t throttle_lock; /* guards throttle */
 	struct qbd_tb_set throttle;
 	bool throttle_on;
 

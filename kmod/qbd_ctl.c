@@ -114,9 +114,10 @@ static long qbd_ioc_map(void __user *arg)
 	list_for_each_entry(other, &qbd_devices, node) {
 		if (!strcmp(other->cfg.pool, m->pool) &&
 		    !strcmp(other->cfg.volume, m->volume)) {
-			pr_info_ratelimited(
-				"MAP: %s/%s is already mapped as qbd%d\n",
-				m->pool, m->volume, other->id);
+			/* clang-format off */
+			pr_info_ratelimited("MAP: %s/%s is already mapped as qbd%d\n",
+					    m->pool, m->volume, other->id);
+			/* clang-format on */
 			ret = -EEXIST;
 			goto out_unlock;
 		}
@@ -354,11 +355,14 @@ static int qbd_dev_cmd(const char *cmd, unsigned int nr, void *p)
 	case QBD_IOC_RESIZE:
 		ret = qbd_dev_resize(qdev, ((struct qbd_resize *)p)->size,
 				     &why);
+		/* clang-format off */
 		if (ret)
-			pr_info_ratelimited(
-				"%s: RESIZE to %llu rejected (%d): %s (mapped size %llu, block size %u)\n",
-				qbd_name(qdev), ((struct qbd_resize *)p)->size,
-				ret, why, qdev->cfg.size, qdev->cfg.block_size);
+			pr_info_ratelimited("%s: RESIZE to %llu rejected (%d): %s (mapped size %llu, block size %u)\n",
+					    qbd_name(qdev),
+					    ((struct qbd_resize *)p)->size, ret,
+					    why, qdev->cfg.size,
+					    qdev->cfg.block_size);
+		/* clang-format on */
 		break;
 	}
 out_unlock:

@@ -242,11 +242,12 @@ static void qbd_complete_rq(struct request *rq)
 			blk_mq_requeue_request(rq, false);
 			return;
 		}
+		/* clang-format off */
 		if (state != QBD_STATE_DELETING)
-			pr_warn_ratelimited(
-				"%s: request tag %d (op %u) gave up: no reply within io_timeout %u ms\n",
-				qbd_name(qdev), rq->tag, cmd->opcode,
-				qdev->cfg.io_timeout_ms);
+			pr_warn_ratelimited("%s: request tag %d (op %u) gave up: no reply within io_timeout %u ms\n",
+					    qbd_name(qdev), rq->tag, cmd->opcode,
+					    qdev->cfg.io_timeout_ms);
+		/* clang-format on */
 		cmd->status = BLK_STS_IOERR;
 	}
 	qbd_account_done(qdev, cmd, cmd->status);
@@ -269,11 +270,12 @@ static enum blk_eh_timer_return qbd_timeout(struct request *rq)
 	struct qbd_device *qdev = cmd->queue->qdev;
 
 	if (qbd_state(qdev) == QBD_STATE_LIVE) {
-		pr_warn_ratelimited(
-			"%s: queue %u: request tag %d (op %u, %u bytes) got no reply in %u ms, reconnecting\n",
-			qbd_name(qdev), cmd->queue->qid, rq->tag, cmd->opcode,
-			blk_rq_bytes(rq),
-			jiffies_to_msecs(qdev->tag_set.timeout));
+		/* clang-format off */
+		pr_warn_ratelimited("%s: queue %u: request tag %d (op %u, %u bytes) got no reply in %u ms, reconnecting\n",
+				    qbd_name(qdev), cmd->queue->qid, rq->tag,
+				    cmd->opcode, blk_rq_bytes(rq),
+				    jiffies_to_msecs(qdev->tag_set.timeout));
+		/* clang-format on */
 		qbd_dev_error(qdev);
 	}
 	/* recovery (or unmap) cancels every request in flight */
@@ -438,15 +440,16 @@ static void qbd_unquiesce(struct qbd_device *qdev)
 static unsigned long qbd_backoff(unsigned int attempt)
 {
 	unsigned int shift = min(attempt, 8U);
+	unsigned int ms = min(QBD_MIN_BACKOFF_MS << shift, QBD_MAX_BACKOFF_MS);
 
-	return msecs_to_jiffies(
-		min(QBD_MIN_BACKOFF_MS << shift, QBD_MAX_BACKOFF_MS));
+	return msecs_to_jiffies(ms);
 }
 
 static void qbd_recovery_work(struct work_struct *work)
 {
-	struct qbd_device *qdev = container_of(
-		to_delayed_work(work), struct qbd_device, recovery_work);
+	struct delayed_work *dwork = to_delayed_work(work);
+	struct qbd_device *qdev =
+		container_of(dwork, struct qbd_device, recovery_work);
 	unsigned long flags, delay;
 	bool failed_now = false;
 	int state, ret;
@@ -455,9 +458,10 @@ static void qbd_recovery_work(struct work_struct *work)
 		return;
 	if (qdev->conns_up) {
 		cancel_delayed_work_sync(&qdev->hb_work);
-		pr_warn_ratelimited(
-			"%s: connection lost, reconnecting (IO held up to %u ms)\n",
-			qbd_name(qdev), qdev->cfg.io_timeout_ms);
+		/* clang-format off */
+		pr_warn_ratelimited("%s: connection lost, reconnecting (IO held up to %u ms)\n",
+				    qbd_name(qdev), qdev->cfg.io_timeout_ms);
+		/* clang-format on */
 		qbd_teardown(qdev);
 		/*
 		 * A server that takes connections and then breaks them at once
@@ -512,15 +516,16 @@ static void qbd_recovery_work(struct work_struct *work)
 
 	if (state == QBD_STATE_DELETING)
 		return;
+	/* clang-format off */
 	if (failed_now)
 		pr_err("%s: servers unreachable for %u ms (last error %d): failing IO, still retrying every %u ms\n",
 		       qbd_name(qdev), qdev->cfg.io_timeout_ms, ret,
 		       QBD_MAX_BACKOFF_MS);
 	else
-		pr_warn_ratelimited(
-			"%s: reconnect attempt %u failed (%d), next in %u ms\n",
-			qbd_name(qdev), qdev->attempt, ret,
-			jiffies_to_msecs(delay));
+		pr_warn_ratelimited("%s: reconnect attempt %u failed (%d), next in %u ms\n",
+				    qbd_name(qdev), qdev->attempt, ret,
+				    jiffies_to_msecs(delay));
+	/* clang-format on */
 	if (state == QBD_STATE_FAILED)
 		qbd_unquiesce(qdev); /* held requests now fail fast */
 	queue_delayed_work(system_long_wq, &qdev->recovery_work, delay);
@@ -537,10 +542,11 @@ static void qbd_hb_work(struct work_struct *work)
 	for (i = 0; i < qdev->nr_queues; i++) {
 		for (s = 0; s < qdev->cfg.nr_servers; s++) {
 			if (qdev->ops->heartbeat(&qdev->queues[i], s)) {
-				pr_warn_ratelimited(
-					"%s: queue %u: server %u silent for %u ms, reconnecting\n",
-					qbd_name(qdev), i, s,
-					qdev->cfg.hb_timeout_ms);
+				/* clang-format off */
+				pr_warn_ratelimited("%s: queue %u: server %u silent for %u ms, reconnecting\n",
+						    qbd_name(qdev), i, s,
+						    qdev->cfg.hb_timeout_ms);
+				/* clang-format on */
 				qbd_dev_error(qdev);
 				return;
 			}
@@ -602,7 +608,7 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 {
 	struct qbd_device *qdev;
 	struct gendisk *disk;
-	unsigned int i;
+	unsigned int i, timeout_ms;
 	int ret;
 
 	if (!try_module_get(THIS_MODULE))
@@ -662,8 +668,8 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	qdev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
 	qdev->tag_set.driver_data = qdev;
 	/* no reply in half the budget: resend on a new connection */
-	qdev->tag_set.timeout = msecs_to_jiffies(
-		max(m->io_timeout_ms / 2, QBD_IO_TIMEOUT_MIN_MS));
+	timeout_ms = max(m->io_timeout_ms / 2, QBD_IO_TIMEOUT_MIN_MS);
+	qdev->tag_set.timeout = msecs_to_jiffies(timeout_ms);
 	ret = blk_mq_alloc_tag_set(&qdev->tag_set);
 	if (ret)
 		goto out_disconnect;

@@ -7,6 +7,7 @@
 #ifndef QBD_LOGIC_H
 #define QBD_LOGIC_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/qbd.h>
 #include <qbd_proto.h>
@@ -42,7 +43,7 @@ unsigned int qbd_shard_server(const struct qbd_layout *l, u64 shard);
 #define QBD_HANDLE_TAG_BITS 16
 #define QBD_HANDLE_GEN_BITS 16
 #define QBD_HANDLE_QID_BITS 16
-#define QBD_HANDLE_PING (1ULL << 63)
+#define QBD_HANDLE_PING BIT_ULL(63)
 
 u64 qbd_handle_pack(u32 qid, u32 tag, u16 gen);
 int qbd_handle_unpack(u64 handle, u32 *qid, u32 *tag, u16 *gen);
@@ -139,9 +140,9 @@ struct qbd_defaults {
 	u32 hb_timeout_ms;
 };
 
-#define QBD_MIN_SHARD_SIZE (1ULL << 20)
-#define QBD_MAX_SHARD_SIZE (1ULL << 40) /* chunk_sectors is 32 bits */
-#define QBD_MAX_VOLUME_SIZE (1ULL << 60)
+#define QBD_MIN_SHARD_SIZE BIT_ULL(20)
+#define QBD_MAX_SHARD_SIZE BIT_ULL(40) /* chunk_sectors is 32 bits */
+#define QBD_MAX_VOLUME_SIZE BIT_ULL(60)
 #define QBD_IO_TIMEOUT_MIN_MS 1000U
 #define QBD_IO_TIMEOUT_MAX_MS 3600000U
 #define QBD_CONN_TIMEOUT_MIN_MS 100U

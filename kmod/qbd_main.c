@@ -9,38 +9,32 @@
 #include <linux/blkdev.h>
 #include "qbd.h"
 
+/* one line per description, as the kernel writes them */
+/* clang-format off */
 static unsigned int io_depth = 128;
 module_param(io_depth, uint, 0444);
-MODULE_PARM_DESC(
-	io_depth,
-	"default requests in flight per hardware queue (1..1024, default 128)");
+MODULE_PARM_DESC(io_depth, "default requests in flight per hardware queue (1..1024, default 128)");
 
 static unsigned int max_queues = 16;
 module_param(max_queues, uint, 0444);
-MODULE_PARM_DESC(max_queues,
-		 "cap on hardware queues per device (1..64, default 16)");
+MODULE_PARM_DESC(max_queues, "cap on hardware queues per device (1..64, default 16)");
 
 static unsigned int io_timeout_ms = 30000;
 module_param(io_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(
-	io_timeout_ms,
-	"default ms an IO may wait for a server before it fails (default 30000)");
+MODULE_PARM_DESC(io_timeout_ms, "default ms an IO may wait for a server before it fails (default 30000)");
 
 static unsigned int conn_timeout_ms = 8000;
 module_param(conn_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(conn_timeout_ms,
-		 "default ms to connect and handshake (default 8000)");
+MODULE_PARM_DESC(conn_timeout_ms, "default ms to connect and handshake (default 8000)");
 
 static unsigned int hb_interval_ms = 1000;
 module_param(hb_interval_ms, uint, 0444);
-MODULE_PARM_DESC(hb_interval_ms,
-		 "default heartbeat interval in ms (default 1000)");
+MODULE_PARM_DESC(hb_interval_ms, "default heartbeat interval in ms (default 1000)");
 
 static unsigned int hb_timeout_ms = 3000;
 module_param(hb_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(
-	hb_timeout_ms,
-	"default ms of silence before a connection is dead (default 3000)");
+MODULE_PARM_DESC(hb_timeout_ms, "default ms of silence before a connection is dead (default 3000)");
+/* clang-format on */
 
 struct qbd_defaults qbd_defaults;
 int qbd_major;

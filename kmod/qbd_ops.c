@@ -88,7 +88,7 @@ static bool qbd_throttle_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
 			    struct request *rq)
 {
 	bool write = req_op(rq) == REQ_OP_WRITE;
-	u64 wait;
+	u64 wait, delay_ms;
 
 	if (req_op(rq) != REQ_OP_READ && !write)
 		return false; /* flush, discard, write-zeroes pass */
@@ -98,8 +98,8 @@ static bool qbd_throttle_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
 	spin_unlock(&qdev->throttle_lock);
 	if (!wait)
 		return false;
-	blk_mq_delay_run_hw_queue(
-		hctx, max_t(u64, 1, DIV_ROUND_UP_ULL(wait, NSEC_PER_MSEC)));
+	delay_ms = max_t(u64, 1, DIV_ROUND_UP_ULL(wait, NSEC_PER_MSEC));
+	blk_mq_delay_run_hw_queue(hctx, delay_ms);
 	return true;
 }
 

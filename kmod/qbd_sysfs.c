@@ -71,12 +71,14 @@ static ssize_t timeouts_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
 	const struct qbd_map *m = &qbd_from_dev(dev)->cfg;
+	int len;
 
-	return sysfs_emit(
-		buf,
-		"io_timeout_ms=%u conn_timeout_ms=%u hb_interval_ms=%u hb_timeout_ms=%u\n",
-		m->io_timeout_ms, m->conn_timeout_ms, m->hb_interval_ms,
-		m->hb_timeout_ms);
+	/* one line, in two calls to keep the format strings short */
+	len = sysfs_emit(buf, "io_timeout_ms=%u conn_timeout_ms=%u ",
+			 m->io_timeout_ms, m->conn_timeout_ms);
+	return len + sysfs_emit_at(buf, len,
+				   "hb_interval_ms=%u hb_timeout_ms=%u\n",
+				   m->hb_interval_ms, m->hb_timeout_ms);
 }
 static DEVICE_ATTR_RO(timeouts);
 
@@ -107,32 +109,45 @@ static ssize_t throttle_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
 	struct qbd_device *qdev = qbd_from_dev(dev);
+	int len;
 
-	return sysfs_emit(
-		buf,
-		"read_bps=%llu write_bps=%llu read_iops=%llu write_iops=%llu burst_ms=%u\n",
-		READ_ONCE(qdev->cfg.read_bps), READ_ONCE(qdev->cfg.write_bps),
-		READ_ONCE(qdev->cfg.read_iops), READ_ONCE(qdev->cfg.write_iops),
-		qbd_dev_burst_ms(qdev));
+	/* one line, in two calls to keep the format strings short */
+	len = sysfs_emit(buf, "read_bps=%llu write_bps=%llu ",
+			 READ_ONCE(qdev->cfg.read_bps),
+			 READ_ONCE(qdev->cfg.write_bps));
+	return len +
+	       sysfs_emit_at(buf, len,
+			     "read_iops=%llu write_iops=%llu burst_ms=%u\n",
+			     READ_ONCE(qdev->cfg.read_iops),
+			     READ_ONCE(qdev->cfg.write_iops),
+			     qbd_dev_burst_ms(qdev));
 }
 static DEVICE_ATTR_RO(throttle);
 
 static ssize_t resume_mode_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%s\n",
-			  qbd_resume_mode_name(
-				  READ_ONCE(qbd_from_dev(dev)->resume_mode)));
+	u32 mode = READ_ONCE(qbd_from_dev(dev)->resume_mode);
+
+	return sysfs_emit(buf, "%s\n", qbd_resume_mode_name(mode));
 }
 static DEVICE_ATTR_RO(resume_mode);
 
 static struct attribute *qbd_disk_attrs[] = {
-	&dev_attr_pool.attr,	    &dev_attr_volume.attr,
-	&dev_attr_vol_id.attr,	    &dev_attr_serial.attr,
-	&dev_attr_state.attr,	    &dev_attr_transport.attr,
-	&dev_attr_io_timeout.attr,  &dev_attr_timeouts.attr,
-	&dev_attr_servers.attr,	    &dev_attr_throttle.attr,
-	&dev_attr_resume_mode.attr, NULL,
+	/* clang-format off */
+	&dev_attr_pool.attr,
+	&dev_attr_volume.attr,
+	&dev_attr_vol_id.attr,
+	&dev_attr_serial.attr,
+	&dev_attr_state.attr,
+	&dev_attr_transport.attr,
+	&dev_attr_io_timeout.attr,
+	&dev_attr_timeouts.attr,
+	&dev_attr_servers.attr,
+	&dev_attr_throttle.attr,
+	&dev_attr_resume_mode.attr,
+	NULL,
+	/* clang-format on */
 };
 
 static const struct attribute_group qbd_disk_group = {

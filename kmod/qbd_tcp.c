@@ -71,6 +71,7 @@ struct qbd_tcp_conn {
 	char peer[64];
 
 	struct llist_head req_list;
+	/* guards send_list, send_cur, ping_off, ping_sending, socket send */
 	struct mutex send_mutex;
 	struct list_head send_list;
 	struct qbd_cmd *send_cur;
@@ -131,7 +132,10 @@ static void qbd_tcp_write_space(struct sock *sk)
 
 static void qbd_tcp_state_change(struct sock *sk)
 {
-	void (*saved)(struct sock * sk);
+	/* clang-format would write "sock * sk" here, as if a product */
+	/* clang-format off */
+	void (*saved)(struct sock *sk);
+	/* clang-format on */
 	struct qbd_tcp_conn *conn;
 
 	read_lock_bh(&sk->sk_callback_lock);
@@ -303,8 +307,10 @@ static int qbd_tcp_try_send(struct qbd_tcp_conn *conn)
 					list_add_tail(&cmd->entry,
 						      &conn->send_list);
 			}
-			conn->send_cur = list_first_entry_or_null(
-				&conn->send_list, struct qbd_cmd, entry);
+			/* clang-format off */
+			conn->send_cur = list_first_entry_or_null(&conn->send_list,
+								  struct qbd_cmd, entry);
+			/* clang-format on */
 			if (!conn->send_cur)
 				return sent;
 			list_del_init(&conn->send_cur->entry);
@@ -336,10 +342,11 @@ static int qbd_tcp_recv_buf(struct qbd_tcp_conn *conn, void *buf, size_t len)
 
 static int qbd_tcp_bad_reply(struct qbd_tcp_conn *conn, const char *why)
 {
-	pr_warn_ratelimited(
-		"%s: queue %u: server %s: bad reply (handle 0x%llx): %s\n",
-		qbd_name(conn->qdev), conn->queue->qid, conn->peer,
-		le64_to_cpu(conn->rx_hdr.handle), why);
+	/* clang-format off */
+	pr_warn_ratelimited("%s: queue %u: server %s: bad reply (handle 0x%llx): %s\n",
+			    qbd_name(conn->qdev), conn->queue->qid, conn->peer,
+			    le64_to_cpu(conn->rx_hdr.handle), why);
+	/* clang-format on */
 	return -EPROTO;
 }
 
@@ -424,11 +431,13 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	if (ri.status != QBD_S_OK) {
 		err = qbd_proto_status_errno(ri.status);
 		cmd->status = errno_to_blk_status(err);
-		pr_warn_ratelimited(
-			"%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
-			qbd_name(qdev), conn->queue->qid, cmd->opcode,
-			(u64)blk_rq_pos(rq) << SECTOR_SHIFT, blk_rq_bytes(rq),
-			conn->peer, qbd_proto_status_name(ri.status));
+		/* clang-format off */
+		pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
+				    qbd_name(qdev), conn->queue->qid, cmd->opcode,
+				    (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+				    blk_rq_bytes(rq), conn->peer,
+				    qbd_proto_status_name(ri.status));
+		/* clang-format on */
 	}
 	if (ri.length) {
 		cmd->curr_bio = rq->bio;
@@ -840,10 +849,11 @@ static int qbd_tcp_connect(struct qbd_queue *q, unsigned int srv)
 
 	ret = kernel_connect(conn->sock, (struct sockaddr *)&ss, alen, 0);
 	if (ret) {
-		pr_warn_ratelimited(
-			"%s (%s/%s): queue %u: connect to %s failed (%d)\n",
-			qbd_name(qdev), qdev->cfg.pool, qdev->cfg.volume,
-			q->qid, conn->peer, ret);
+		/* clang-format off */
+		pr_warn_ratelimited("%s (%s/%s): queue %u: connect to %s failed (%d)\n",
+				    qbd_name(qdev), qdev->cfg.pool,
+				    qdev->cfg.volume, q->qid, conn->peer, ret);
+		/* clang-format on */
 		goto out_release;
 	}
 	ret = qbd_tcp_handshake(conn);

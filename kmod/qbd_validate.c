@@ -11,6 +11,11 @@
 #include <linux/socket.h>
 #include "qbd_logic.h"
 
+static const char qbd_bad_pool[] =
+	"pool: bad name (NUL-terminated, 1..63 of A-Z a-z 0-9 . _ -, not . or ..)";
+static const char qbd_bad_volume[] =
+	"volume: bad name (NUL-terminated, 1..127 of A-Z a-z 0-9 . _ -, not . or ..)";
+
 static bool qbd_all_zero(const void *p, size_t len)
 {
 	return !memchr_inv(p, 0, len);
@@ -127,12 +132,12 @@ int qbd_validate_map(const struct qbd_map *m, const char **why)
 	}
 	ret = qbd_check_name(m->pool, sizeof(m->pool), why);
 	if (ret) {
-		*why = "pool: bad name (NUL-terminated, 1..63 of A-Z a-z 0-9 . _ -, not . or ..)";
+		*why = qbd_bad_pool;
 		return ret;
 	}
 	ret = qbd_check_name(m->volume, sizeof(m->volume), why);
 	if (ret) {
-		*why = "volume: bad name (NUL-terminated, 1..127 of A-Z a-z 0-9 . _ -, not . or ..)";
+		*why = qbd_bad_volume;
 		return ret;
 	}
 	if (m->block_size != 512 && m->block_size != 4096) {

@@ -73,12 +73,21 @@ MUT(m_srv_reserved, m->servers[0].reserved = 1)
 MUT(m_v4_trailing, m->servers[0].addr[4] = 1)
 MUT(m_v4_any, memset(m->servers[0].addr, 0, 16))
 MUT(m_v6_ok, m->servers[0].family = AF_INET6; m->servers[0].addr[15] = 1)
-MUT(m_v6_any, m->servers[0].family = AF_INET6;
-    memset(m->servers[0].addr, 0, 16))
+static void m_v6_any(struct qbd_map *m)
+{
+	m->servers[0].family = AF_INET6;
+	memset(m->servers[0].addr, 0, 16);
+}
+
 MUT(m_unused_slot, m->servers[1].port = 7000)
 MUT(m_two_srv_ok, m->nr_servers = 2; m->servers[1] = m->servers[0])
-MUT(m_second_srv_bad, m->nr_servers = 2; m->servers[1] = m->servers[0];
-    m->servers[1].family = 99)
+static void m_second_srv_bad(struct qbd_map *m)
+{
+	m->nr_servers = 2;
+	m->servers[1] = m->servers[0];
+	m->servers[1].family = 99;
+}
+
 MUT(m_queues_64, m->nr_queues = QBD_MAX_QUEUES)
 MUT(m_queues_65, m->nr_queues = QBD_MAX_QUEUES + 1)
 MUT(m_depth_1, m->io_depth = 1)
@@ -335,6 +344,8 @@ static void qbd_ioctl_dev_cmds(struct kunit *test)
 		{ "dev_id max", 6, QBD_MAX_DEVICES, -EINVAL },
 		{ "dev_id last", 6, QBD_MAX_DEVICES - 1, 0 },
 	};
+	static const char *const cmds[] = { "throttle", "suspend", "resume",
+					    "resize" };
 	struct qbd_throttle t;
 	struct qbd_suspend sp;
 	struct qbd_resize r;
@@ -396,10 +407,9 @@ static void qbd_ioctl_dev_cmds(struct kunit *test)
 				ret = qbd_validate_suspend(&sp, c == 2, &why);
 			else
 				ret = qbd_validate_resize_in(&r, &why);
-			KUNIT_EXPECT_EQ_MSG(
-				test, ret, cases[i].want,
-				"case %s, command %d (0 throttle, 1 suspend, 2 resume, 3 resize)",
-				cases[i].name, c);
+			KUNIT_EXPECT_EQ_MSG(test, ret, cases[i].want,
+					    "case %s, command %s",
+					    cases[i].name, cmds[c]);
 			if (cases[i].want)
 				KUNIT_EXPECT_NOT_NULL_MSG(test, why,
 							  "case %s: no reason",
@@ -495,4 +505,5 @@ static struct kunit_suite qbd_ioctl_suite = {
 	.name = "qbd_ioctl",
 	.test_cases = qbd_ioctl_cases,
 };
+
 kunit_test_suite(qbd_ioctl_suite);

@@ -192,38 +192,28 @@ static void qbd_proto_reply_table(struct kunit *test)
 	}
 }
 
+/* qbd_proto_check_reply_for() when only the return value matters */
+static int reply_for(const struct qbd_reply_info *ri, u8 opcode, u32 len)
+{
+	const char *why;
+
+	return qbd_proto_check_reply_for(ri, opcode, len, &why);
+}
+
 static void qbd_proto_reply_for_request(struct kunit *test)
 {
 	struct qbd_reply_info ri = { .status = QBD_S_OK, .length = 4096 };
-	const char *why;
 
-	KUNIT_EXPECT_EQ(test,
-			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why),
-			0);
-	KUNIT_EXPECT_EQ(test,
-			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 8192, &why),
-			-EPROTO);
-	KUNIT_EXPECT_EQ(
-		test, qbd_proto_check_reply_for(&ri, QBD_OP_WRITE, 4096, &why),
-		-EPROTO);
-	KUNIT_EXPECT_EQ(test,
-			qbd_proto_check_reply_for(&ri, QBD_OP_FLUSH, 0, &why),
-			-EPROTO);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_READ, 4096), 0);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_READ, 8192), -EPROTO);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_WRITE, 4096), -EPROTO);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_FLUSH, 0), -EPROTO);
 	ri.length = 0;
-	KUNIT_EXPECT_EQ(test,
-			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why),
-			-EPROTO);
-	KUNIT_EXPECT_EQ(
-		test, qbd_proto_check_reply_for(&ri, QBD_OP_WRITE, 4096, &why),
-		0);
-	KUNIT_EXPECT_EQ(test,
-			qbd_proto_check_reply_for(&ri, QBD_OP_DISCARD, 1 << 20,
-						  &why),
-			0);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_READ, 4096), -EPROTO);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_WRITE, 4096), 0);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_DISCARD, 1 << 20), 0);
 	ri.status = QBD_S_IO_ERROR;
-	KUNIT_EXPECT_EQ(test,
-			qbd_proto_check_reply_for(&ri, QBD_OP_READ, 4096, &why),
-			0);
+	KUNIT_EXPECT_EQ(test, reply_for(&ri, QBD_OP_READ, 4096), 0);
 }
 
 static void qbd_proto_status_mapping(struct kunit *test)
@@ -256,58 +246,72 @@ static void hr_magic(struct qbd_hello_reply *r)
 {
 	r->hdr.magic = 0;
 }
+
 static void hr_version(struct qbd_hello_reply *r)
 {
 	r->hdr.version = cpu_to_le16(2);
 }
+
 static void hr_type(struct qbd_hello_reply *r)
 {
 	r->hdr.type = cpu_to_le16(QBD_MSG_ADMIN);
 }
+
 static void hr_no_volume(struct qbd_hello_reply *r)
 {
 	r->status = cpu_to_le32(QBD_S_NO_VOLUME);
 }
+
 static void hr_busy(struct qbd_hello_reply *r)
 {
 	r->status = cpu_to_le32(QBD_S_BUSY);
 }
+
 static void hr_depth0(struct qbd_hello_reply *r)
 {
 	r->queue_depth = 0;
 }
+
 static void hr_depth_big(struct qbd_hello_reply *r)
 {
 	r->queue_depth = cpu_to_le32(129);
 }
+
 static void hr_depth_less(struct qbd_hello_reply *r)
 {
 	r->queue_depth = cpu_to_le32(16);
 }
+
 static void hr_feat_extra(struct qbd_hello_reply *r)
 {
 	r->features = cpu_to_le64(1ULL << 40);
 }
+
 static void hr_feat_fewer(struct qbd_hello_reply *r)
 {
 	r->features = cpu_to_le64(QBD_PF_FUA);
 }
+
 static void hr_small(struct qbd_hello_reply *r)
 {
 	r->size = cpu_to_le64((1ULL << 30) - 4096);
 }
+
 static void hr_bigger(struct qbd_hello_reply *r)
 {
 	r->size = cpu_to_le64(1ULL << 31);
 }
+
 static void hr_bs(struct qbd_hello_reply *r)
 {
 	r->block_size = cpu_to_le32(512);
 }
+
 static void hr_maxio0(struct qbd_hello_reply *r)
 {
 	r->max_io = 0;
 }
+
 static void hr_maxio_odd(struct qbd_hello_reply *r)
 {
 	r->max_io = cpu_to_le32(65537);
@@ -389,4 +393,5 @@ static struct kunit_suite qbd_proto_suite = {
 	.name = "qbd_proto",
 	.test_cases = qbd_proto_cases,
 };
+
 kunit_test_suite(qbd_proto_suite);

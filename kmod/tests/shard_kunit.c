@@ -5,9 +5,9 @@
 #include <kunit/test.h>
 #include "qbd_logic.h"
 
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-#define TiB (1ULL << 40)
+#define MiB BIT_ULL(20)
+#define GiB BIT_ULL(30)
+#define TiB BIT_ULL(40)
 
 static void qbd_shard_layout_rules(struct kunit *test)
 {
@@ -102,13 +102,19 @@ static void qbd_shard_server_spread(struct kunit *test)
 }
 
 static struct kunit_case qbd_shard_cases[] = {
-	KUNIT_CASE(qbd_shard_layout_rules),  KUNIT_CASE(qbd_shard_partial_last),
-	KUNIT_CASE(qbd_shard_boundaries),    KUNIT_CASE(qbd_shard_huge_offsets),
-	KUNIT_CASE(qbd_shard_server_spread), {}
+	/* clang-format off */
+	KUNIT_CASE(qbd_shard_layout_rules),
+	KUNIT_CASE(qbd_shard_partial_last),
+	KUNIT_CASE(qbd_shard_boundaries),
+	KUNIT_CASE(qbd_shard_huge_offsets),
+	KUNIT_CASE(qbd_shard_server_spread),
+	{}
+	/* clang-format on */
 };
 
 static struct kunit_suite qbd_shard_suite = {
 	.name = "qbd_shard",
 	.test_cases = qbd_shard_cases,
 };
+
 kunit_test_suite(qbd_shard_suite);

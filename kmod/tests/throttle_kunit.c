@@ -52,10 +52,12 @@ static void qbd_throttle_cost(struct kunit *test)
 	};
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		KUNIT_EXPECT_EQ_MSG(
-			test, qbd_tb_cost_ns(cases[i].rate, cases[i].cost),
-			cases[i].want, "case %s", cases[i].name);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		u64 got = qbd_tb_cost_ns(cases[i].rate, cases[i].cost);
+
+		KUNIT_EXPECT_EQ_MSG(test, got, cases[i].want, "case %s",
+				    cases[i].name);
+	}
 }
 
 static void qbd_throttle_zero_unlimited(struct kunit *test)
@@ -260,4 +262,5 @@ static struct kunit_suite qbd_throttle_suite = {
 	.name = "qbd_throttle",
 	.test_cases = qbd_throttle_cases,
 };
+
 kunit_test_suite(qbd_throttle_suite);
