@@ -86,7 +86,8 @@ measure() {
 	local tp=$!
 	rss_sampler "$server_pid" "$WORK/rss" &
 	sp=$!
-	if ! "$@" > "$log.json" 2> "$log"; then
+	# A client that hangs (fio's nbd engine did with 64 jobs) fails the case.
+	if ! timeout -k 5 $((RAMP + RUNTIME + 60)) "$@" > "$log.json" 2> "$log"; then
 		kill "$sp"
 		wait "$sp" "$tp"
 		echo "native: $name $conns conns $rw $bs failed:" >&2
