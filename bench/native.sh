@@ -9,7 +9,7 @@
 #   bench/native.sh OUTDIR      -> OUTDIR/results.jsonl, OUTDIR/*.log
 #
 # Env: CONNS ["1 8 64"]  NATIVE_QD [4]  NATIVE_RUNTIME [10]  NATIVE_RAMP [1]
-#      NATIVE_SIZE_MIB [512]  NATIVE_PATTERNS ["randread:4k randwrite:4k read:128k"]
+#      NATIVE_SERVERS ["qbd nbd"]  NATIVE_SIZE_MIB [512]  NATIVE_PATTERNS ["randread:4k randwrite:4k read:128k"]
 # (Why not a fio external ioengine: it needs fio's internal headers, which
 # Debian ships in no package, and no deb-src is configured here.)
 set -uo pipefail
@@ -22,6 +22,7 @@ QD=${NATIVE_QD:-4}
 RUNTIME=${NATIVE_RUNTIME:-10}
 RAMP=${NATIVE_RAMP:-1}
 SIZE_MIB=${NATIVE_SIZE_MIB:-512}
+SERVERS=${NATIVE_SERVERS:-qbd nbd}
 PATTERNS=${NATIVE_PATTERNS:-randread:4k randwrite:4k read:128k}
 SERVER=$BUILD/userspace/server/qbd-server
 QBDADM=$BUILD/userspace/qbdadm/qbdadm
@@ -147,6 +148,10 @@ wait "$server_pid"
 server_pid=""
 
 # ---- nbd-server on the same file --------------------------------------------------
+if [[ " $SERVERS " != *" nbd "* ]]; then
+	echo "native: $(uname -r), $(nproc) CPUs; client and server share them" > "$OUTDIR/env.txt"
+	exit $rc
+fi
 printf '[generic]\nlistenaddr = 127.0.0.1\nport = %s\n[bench]\nexportname = %s\nflush = true\nfua = true\n' \
 	"$NPORT" "$VOLFILE" > "$WORK/nbd.conf"
 nbd-server -C "$WORK/nbd.conf" -p "$WORK/nbd.pid" > "$OUTDIR/nbd-server.log" 2>&1 || die "nbd-server failed to start"

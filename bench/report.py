@@ -316,6 +316,14 @@ def main():
                 out.append(f"\nMapping one qbd device changed: {deltas} (MemFree moves with "
                            "unrelated page cache, so it is not used).")
     native_tables(os.path.join(d, "native", "results.jsonl"), out)
+    if os.path.exists(os.path.join(d, "native-after", "results.jsonl")):
+        out.append("\n### After the fix: qbd-server alone, natively\n")
+        out.append("The same runs against qbd-server with its request buffers kept on the heap "
+                   "(see Notes), nbd-server rows above unchanged:\n")
+        after = []
+        native_tables(os.path.join(d, "native-after", "results.jsonl"), after)
+        cut = next((i for i, line in enumerate(after) if "÷" in line), len(after))
+        out.extend(line for line in after[:cut] if line.startswith("|"))
     notes = read_text(os.path.join(d, "notes.md"))
     if notes:
         out.append("\n## Notes\n\n" + notes)
