@@ -8,7 +8,11 @@ module's data path, recovery and reply checks can be tested without it,
 and so a misbehaving server can be played (--bad).
 
   qbd_stub_server.py --listen 127.0.0.1:7000 --file /tmp/v.img --size 256M \
-                     [--pool pool1 --volume vol1] [--bad MODE[:N]]
+                     [--pool pool1 --volume vol1] [--bad MODE[:N]] [--on-usr1]
+
+--on-usr1 starts up, then listens only once it gets SIGUSR1: a test starts
+it ahead of time (the interpreter is slow to start under emulation) and
+brings the server "back" at once.
 
 --bad MODE:N misbehaves from the N-th IO reply on (default 100):
   handle   reply with a handle no request has
@@ -20,6 +24,7 @@ and so a misbehaving server can be played (--bad).
 import argparse
 import ctypes
 import os
+import signal
 import socket
 import struct
 import sys
@@ -154,6 +159,10 @@ class Server:
             sock.close()
 
     def run(self):
+        if self.args.on_usr1:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+            self.log("waiting for SIGUSR1")
+            signal.sigwait({signal.SIGUSR1})
         host, _, port = self.args.listen.rpartition(":")
         ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -175,6 +184,7 @@ def main():
     p.add_argument("--pool", default="pool1")
     p.add_argument("--volume", default="vol1")
     p.add_argument("--bad")
+    p.add_argument("--on-usr1", action="store_true")
     Server(p.parse_args()).run()
 
 

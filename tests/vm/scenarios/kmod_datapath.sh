@@ -24,7 +24,27 @@ stub_start() {
 	STUB_PID=$!
 	wait_until 30 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7000'
 }
-stub_pid() { STUB_PID=$(pgrep -f qbd_stub_server.py | head -1); }
+# The interpreter takes seconds to start under emulation: every other stub
+# starts now, in parallel. SPARE takes over port 7000 on SIGUSR1 (the
+# server "comes back"), BAD[mode] listen on 7001.., HELD on 7005.
+declare -A BAD BADPORT
+SPARE='' HELD=''
+stubs_prestart() {
+	local mode port=7001
+	$STUB --listen 127.0.0.1:7000 --file $IMG --size $SIZE --on-usr1 > /tmp/results/stub-spare.log 2>&1 &
+	SPARE=$!
+	for mode in handle magic length status; do
+		$STUB --listen 127.0.0.1:$port --file /tmp/bad.img --size $SIZE --bad $mode:40 \
+			> /tmp/results/stub-$mode.log 2>&1 &
+		BAD[$mode]=$!
+		BADPORT[$mode]=$port
+		port=$((port + 1))
+	done
+	$STUB --listen 127.0.0.1:7005 --file /tmp/held.img --size $SIZE > /tmp/results/stub-held.log 2>&1 &
+	HELD=$!
+}
+stubs_kill() { kill -9 $SPARE "${BAD[@]}" $HELD 2>/dev/null; }
+listening() { local p; for p in "$@"; do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || return 1; done; }
 # same DEV SKIP_64K COUNT_64K FILE: the device range equals the start of FILE
 same() {
 	dd if="$1" of=/tmp/same.out bs=64k skip="$2" count="$3" iflag=direct status=none &&
@@ -32,15 +52,16 @@ same() {
 }
 stub_kill() { [[ -n $STUB_PID ]] && kill -9 "$STUB_PID" 2>/dev/null; wait "$STUB_PID" 2>/dev/null; STUB_PID=; }
 at_exit stub_kill
+at_exit stubs_kill
 stat_field() { # dev_id column -> value of /proc/qbdstat
 	awk -v id="$1" -v col="$2" '$1 == id { print $col }' /proc/qbdstat
 }
 state_is() { [[ $(cat "/sys/block/qbd$1/qbd/state") == "$2" ]]; }
 
 ip link set lo up
-check "build the ioctl tool" gcc -O2 -I"$QBD_TOP/include/uapi" -o $MT "$T/qbd_maptool.c"
-
 check "start the stub server" stub_start
+stubs_prestart
+check "build the ioctl tool" gcc -O2 -I"$QBD_TOP/include/uapi" -o $MT "$T/qbd_maptool.c"
 id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000 io_timeout=8000 hb_interval=1000 hb_timeout=3000) || bail "map failed"
 dev=/dev/qbd$id
 check "map -> $dev" wait_for_dev "$dev"
@@ -57,7 +78,6 @@ check "discard supported" test "$(cat /sys/block/qbd$id/queue/discard_max_bytes)
 check "/proc/qbdstat has a header and the device" bash -c "head -1 /proc/qbdstat | grep -q '^#' && grep -q '^$id /dev/qbd$id pool1/vol1 live tcp' /proc/qbdstat"
 check "write 4 MiB of random data" bash -c "head -c 4M /dev/urandom > /tmp/r && dd if=/tmp/r of=$dev bs=1M oflag=direct status=none"
 check "read it back, identical" same "$dev" 0 64 /tmp/r
-stub_pid
 
 # a frozen server (no replies, connection open) is caught by the heartbeat
 check "stop the server (SIGSTOP: silent, connection open)" kill -STOP $STUB_PID
@@ -76,7 +96,9 @@ check_eq "state failed" "$(cat /sys/block/qbd$id/qbd/state)" failed
 t0=$SECONDS
 check_fails "new IO fails fast" dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct
 check "...fast ($((SECONDS - t0))s)" test $((SECONDS - t0)) -le 6
-check "server back" stub_start
+check "the spare server is ready" wait_until 60 grep -q 'waiting for SIGUSR1' /tmp/results/stub-spare.log
+check "server back (the spare)" kill -USR1 $SPARE
+STUB_PID=$SPARE
 check "...live within the max backoff" wait_until 15 state_is "$id" live
 check "...and serves the data" same "$dev" 0 64 /tmp/r
 check "unmap" timeout 30 $MT unmap $id
@@ -87,8 +109,9 @@ stub_kill
 # the messages are rate-limited (printk's default: 10 a callsite per 5 s)
 for mode in handle magic length status; do
 	nbad=$(dmesg | grep -c 'bad reply')
-	check "stub server misbehaving with $mode" stub_start --bad $mode:40 || continue
-	id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000 io_timeout=3000) || { not_ok "map for bad mode $mode"; stub_kill; continue; }
+	port=${BADPORT[$mode]}
+	check "stub server misbehaving with $mode (port $port)" wait_until 60 listening $port || continue
+	id=$($MT map pool1 vol1 $SIZE 127.0.0.1 $port io_timeout=3000) || { not_ok "map for bad mode $mode"; continue; }
 	t0=$SECONDS
 	check_fails "IO against a server sending bad replies ($mode) fails" \
 		dd if=/dev/qbd$id of=/dev/null bs=4k count=200 iflag=direct status=none
@@ -98,14 +121,14 @@ for mode in handle magic length status; do
 	check "bad replies ($mode) are caught ($n messages)" test "$n" -gt 0
 	check "...rate-limited: $n <= $((10 * (el / 5 + 2))) in ${el}s" test "$n" -le $((10 * (el / 5 + 2)))
 	check "unmap after bad replies ($mode)" timeout 30 $MT unmap $id force
-	stub_kill
+	{ kill -9 "${BAD[$mode]}"; wait "${BAD[$mode]}"; } 2>/dev/null
 done
 
 # unmap while IO is held (RECONNECTING, long io_timeout): fails it, finishes
-stub_start
-id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7000 io_timeout=120000) || bail "map for held IO"
+check "stub server for held IO (port 7005)" wait_until 60 listening 7005
+id=$($MT map pool1 vol1 $SIZE 127.0.0.1 7005 io_timeout=120000) || bail "map for held IO"
 check "held-IO device mapped" wait_for_dev /dev/qbd$id
-stub_kill
+{ kill -9 $HELD; wait $HELD; } 2>/dev/null
 dd if=/dev/qbd$id of=/dev/null bs=4k count=1 skip=555 iflag=direct status=none 2>/tmp/held.err &
 ddpid=$!
 check "IO is held while reconnecting" wait_until 20 bash -c "grep -q reconnecting /sys/block/qbd$id/qbd/state"
