@@ -159,40 +159,68 @@ Result<uint32_t> parse_u32(std::string_view s, uint32_t min, uint32_t max, std::
 	return static_cast<uint32_t>(v);
 }
 
-}  // namespace ini
-
-Result<ClientConfig> parse_client_config(std::string_view text, std::string_view source)
+Status for_each_line(std::string_view text, std::string_view source,
+		     const std::function<Status(const Line &)> &on_line)
 {
-	ClientConfig cfg;
-	std::string section;
-	unsigned lineno = 0;
+	Line l;
 	size_t pos = 0;
 	while (pos <= text.size()) {
 		size_t nl = text.find('\n', pos);
 		std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
 		pos = (nl == std::string_view::npos) ? text.size() + 1 : nl + 1;
-		lineno++;
+		l.number++;
 		auto fail = [&](const std::string &why) {
-			return make_error(EINVAL, std::string(source) + ":" + std::to_string(lineno) + ": " + why);
+			return make_error(EINVAL, std::string(source) + ":" + std::to_string(l.number) + ": " + why);
 		};
-		std::string_view line = ini::trim(ini::strip_comment(raw));
+		std::string_view line = trim(strip_comment(raw));
 		if (line.empty())
 			continue;
 		if (line.front() == '[') {
 			if (line.back() != ']')
 				return fail("section header '" + std::string(line) + "' has no closing ']'");
-			section = std::string(ini::trim(line.substr(1, line.size() - 2)));
-			if (section.empty())
+			l.section = std::string(trim(line.substr(1, line.size() - 2)));
+			if (l.section.empty())
 				return fail("empty section name");
-			continue;
+			l.key.clear();
+			l.value = {};
+		} else {
+			size_t eq = line.find('=');
+			if (eq == std::string_view::npos)
+				return fail("expected 'key = value', got '" + std::string(line) + "'");
+			l.key = std::string(trim(line.substr(0, eq)));
+			l.value = trim(line.substr(eq + 1));
+			if (l.key.empty())
+				return fail("empty key before '='");
 		}
-		size_t eq = line.find('=');
-		if (eq == std::string_view::npos)
-			return fail("expected 'key = value', got '" + std::string(line) + "'");
-		std::string key(ini::trim(line.substr(0, eq)));
-		std::string_view val = ini::trim(line.substr(eq + 1));
-		if (key.empty())
-			return fail("empty key before '='");
+		if (auto st = on_line(l); !st)
+			return fail(st.error().message);
+	}
+	return ok_status();
+}
+
+std::vector<std::string_view> split_list(std::string_view s)
+{
+	std::vector<std::string_view> items;
+	size_t p = 0;
+	while (p <= s.size()) {
+		size_t c = s.find(',', p);
+		items.push_back(trim(s.substr(p, c == std::string_view::npos ? std::string_view::npos : c - p)));
+		p = (c == std::string_view::npos) ? s.size() + 1 : c + 1;
+	}
+	return items;
+}
+
+}  // namespace ini
+
+Result<ClientConfig> parse_client_config(std::string_view text, std::string_view source)
+{
+	ClientConfig cfg;
+	auto walked = ini::for_each_line(text, source, [&](const ini::Line &l) -> Status {
+		auto fail = [](const std::string &why) { return make_error(EINVAL, why); };
+		if (l.is_header())
+			return ok_status();
+		const std::string &section = l.section, &key = l.key;
+		std::string_view val = l.value;
 		if (section.empty())
 			return fail("key '" + key + "' outside of a section ([cluster] or [client])");
 		if (section == "cluster") {
@@ -200,11 +228,7 @@ Result<ClientConfig> parse_client_config(std::string_view text, std::string_view
 				if (val.empty())
 					return fail("servers: empty list");
 				cfg.servers.clear();
-				size_t p = 0;
-				while (p <= val.size()) {
-					size_t c = val.find(',', p);
-					std::string_view item = ini::trim(val.substr(p, c == std::string_view::npos ? std::string_view::npos : c - p));
-					p = (c == std::string_view::npos) ? val.size() + 1 : c + 1;
+				for (std::string_view item : ini::split_list(val)) {
 					if (item.empty())
 						return fail("servers: empty entry in '" + std::string(val) + "'");
 					auto ep = parse_endpoint(item, 7000);
@@ -219,7 +243,7 @@ Result<ClientConfig> parse_client_config(std::string_view text, std::string_view
 			} else {
 				return fail("unknown key '" + key + "' in [cluster] (known: servers, zookeeper)");
 			}
-			continue;
+			return ok_status();
 		}
 		if (section == "client") {
 			uint32_t *dst = nullptr;
@@ -244,10 +268,13 @@ Result<ClientConfig> parse_client_config(std::string_view text, std::string_view
 			if (!v)
 				return fail(v.error().message);
 			*dst = *v;
-			continue;
+			return ok_status();
 		}
 		// Other sections belong to other tools or later versions.
-	}
+		return ok_status();
+	});
+	if (!walked)
+		return walked.error();
 	if (cfg.heartbeat_timeout < cfg.heartbeat_interval)
 		return make_error(EINVAL, std::string(source) + ": heartbeat_timeout " +
 						  std::to_string(cfg.heartbeat_timeout) +

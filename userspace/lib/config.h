@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,27 @@ std::string_view trim(std::string_view s);
 // Strips a trailing "# ..." or "; ..." comment (not inside the value's first char).
 std::string_view strip_comment(std::string_view s);
 Result<uint32_t> parse_u32(std::string_view s, uint32_t min, uint32_t max, std::string_view what);
+
+// One meaningful line of an INI text: a section header ([name], @key empty)
+// or a "key = value" entry of @section.
+struct Line {
+	unsigned number = 0;
+	std::string section;
+	std::string key;
+	std::string_view value;
+	bool is_header() const { return key.empty(); }
+};
+
+// Calls @on_line for every line of @text that is not blank or a comment, in
+// order. A malformed line (header without ']', empty section name, no '=',
+// empty key) or an error from @on_line ends the walk with the error
+// "SOURCE:LINE: reason".
+Status for_each_line(std::string_view text, std::string_view source,
+		     const std::function<Status(const Line &)> &on_line);
+
+// The items of a comma-separated list, trimmed; empty items are kept so the
+// caller can reject them.
+std::vector<std::string_view> split_list(std::string_view s);
 }  // namespace ini
 
 }  // namespace qbd

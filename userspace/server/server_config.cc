@@ -14,36 +14,18 @@ Result<LogLevel> parse_log_level(std::string_view s)
 Result<ServerConfigFile> parse_server_config(std::string_view text, std::string_view source,
 					     ServerConfigFile cfg)
 {
-	std::string section;
-	unsigned lineno = 0;
-	size_t pos = 0;
 	bool listen_seen = false;
-	while (pos <= text.size()) {
-		size_t nl = text.find('\n', pos);
-		std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-		pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
-		lineno++;
-		auto fail = [&](const std::string &why) {
-			return make_error(EINVAL, std::string(source) + ":" + std::to_string(lineno) + ": " + why);
-		};
-		std::string_view line = ini::trim(ini::strip_comment(raw));
-		if (line.empty())
-			continue;
-		if (line.front() == '[') {
-			if (line.back() != ']')
-				return fail("section header '" + std::string(line) + "' has no closing ']'");
-			section = std::string(ini::trim(line.substr(1, line.size() - 2)));
-			if (section != "server")
-				return fail("unknown section [" + section + "] (known: [server])");
-			continue;
+	auto walked = ini::for_each_line(text, source, [&](const ini::Line &l) -> Status {
+		auto fail = [](const std::string &why) { return make_error(EINVAL, why); };
+		if (l.is_header()) {
+			if (l.section != "server")
+				return fail("unknown section [" + l.section + "] (known: [server])");
+			return ok_status();
 		}
-		size_t eq = line.find('=');
-		if (eq == std::string_view::npos)
-			return fail("expected 'key = value', got '" + std::string(line) + "'");
-		if (section.empty())
+		if (l.section.empty())
 			return fail("key outside of the [server] section");
-		std::string key(ini::trim(line.substr(0, eq)));
-		std::string_view val = ini::trim(line.substr(eq + 1));
+		const std::string &key = l.key;
+		std::string_view val = l.value;
 		ServerOptions &o = cfg.opts;
 		if (key == "data_dir") {
 			if (val.empty())
@@ -53,11 +35,7 @@ Result<ServerConfigFile> parse_server_config(std::string_view text, std::string_
 			if (!listen_seen)
 				o.listen.clear();
 			listen_seen = true;
-			size_t p = 0;
-			while (p <= val.size()) {
-				size_t c = val.find(',', p);
-				std::string_view item = ini::trim(val.substr(p, c == std::string_view::npos ? std::string_view::npos : c - p));
-				p = c == std::string_view::npos ? val.size() + 1 : c + 1;
+			for (std::string_view item : ini::split_list(val)) {
 				auto ep = parse_listen(item);
 				if (!ep)
 					return fail(ep.error().message);
@@ -101,7 +79,10 @@ Result<ServerConfigFile> parse_server_config(std::string_view text, std::string_
 			return fail("unknown key '" + key + "' (known: data_dir, listen, max_connections, "
 				    "max_queue_depth, max_io, reactors, direct_io, log_level)");
 		}
-	}
+		return ok_status();
+	});
+	if (!walked)
+		return walked.error();
 	return cfg;
 }
 
