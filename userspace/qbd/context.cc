@@ -45,6 +45,13 @@ Result<ClientConfig> Context::load_config() const
 	return load_client_config(opts.config_path, opts.config_given);
 }
 
+Result<std::unique_ptr<Control>> Context::configured_control() const
+{
+	if (auto cfg = load_config(); !cfg)
+		return cfg.error();
+	return control();
+}
+
 Context make_system_context(const Options &opts)
 {
 	Context ctx;

@@ -38,6 +38,9 @@ struct Context {
 	// Reads the config (-c, else the default; a missing default gives the
 	// built-in defaults) so a broken file is reported by every command.
 	Result<ClientConfig> load_config() const;
+	// What every device command does first: load_config() (so a broken
+	// file is reported), then control().
+	Result<std::unique_ptr<Control>> configured_control() const;
 };
 
 // A Context for the real system: $QBD_CTL, std::cout/std::cerr, ControlDevice.

@@ -74,9 +74,7 @@ std::vector<Field> info_fields(const Context &ctx, int dev_id, const qbd_info &i
 
 int run_info(Context &ctx)
 {
-	if (auto cfg = ctx.load_config(); !cfg)
-		return ctx.fail(cfg.error().message, cfg.error().code);
-	auto ctl = ctx.control();
+	auto ctl = ctx.configured_control();
 	if (!ctl)
 		return ctx.fail(ctl.error().message, ctl.error().code);
 	Control &c = **ctl;

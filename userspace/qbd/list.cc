@@ -15,9 +15,7 @@ static constexpr size_t kNumColumns = sizeof(kColumns) / sizeof(kColumns[0]);
 
 int run_list(Context &ctx)
 {
-	if (auto cfg = ctx.load_config(); !cfg)
-		return ctx.fail(cfg.error().message, cfg.error().code);
-	auto ctl = ctx.control();
+	auto ctl = ctx.configured_control();
 	if (!ctl)
 		return ctx.fail(ctl.error().message, ctl.error().code);
 	Control &c = **ctl;

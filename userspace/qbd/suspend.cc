@@ -14,9 +14,7 @@ struct Opened {
 
 Result<Opened> open_target(Context &ctx)
 {
-	if (auto cfg = ctx.load_config(); !cfg)
-		return cfg.error();
-	auto ctl = ctx.control();
+	auto ctl = ctx.configured_control();
 	if (!ctl)
 		return ctl.error();
 	if (auto st = require_feature(**ctl, QBD_FEAT_SUSPEND, "suspend and resume"); !st)

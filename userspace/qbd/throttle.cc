@@ -11,9 +11,7 @@ int run_throttle(Context &ctx)
 	if (!spec)
 		return ctx.fail("invalid throttle -t '" + ctx.opts.throttle + "': " +
 				spec.error().message);
-	if (auto cfg = ctx.load_config(); !cfg)
-		return ctx.fail(cfg.error().message, cfg.error().code);
-	auto ctl = ctx.control();
+	auto ctl = ctx.configured_control();
 	if (!ctl)
 		return ctx.fail(ctl.error().message, ctl.error().code);
 	Control &c = **ctl;

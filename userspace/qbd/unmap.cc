@@ -6,9 +6,7 @@ namespace qbd::cli {
 
 int run_unmap(Context &ctx)
 {
-	if (auto cfg = ctx.load_config(); !cfg)
-		return ctx.fail(cfg.error().message, cfg.error().code);
-	auto ctl = ctx.control();
+	auto ctl = ctx.configured_control();
 	if (!ctl)
 		return ctx.fail(ctl.error().message, ctl.error().code);
 	Control &c = **ctl;
