@@ -48,28 +48,35 @@ Status ControlDevice::call(unsigned long cmd, const char *name, void *arg)
 	return make_error(e, msg);
 }
 
+// An ioctl struct as the module wants it: all zero (reserved space
+// included) with hdr.size set.
+namespace {
+template <class T>
+T zeroed_ioctl_struct()
+{
+	T t;
+	std::memset(&t, 0, sizeof(t));
+	t.hdr.size = sizeof(t);
+	return t;
+}
+}  // namespace
+
 qbd_features make_features_struct()
 {
-	qbd_features f;
-	std::memset(&f, 0, sizeof(f));
-	f.hdr.size = sizeof(f);
+	qbd_features f = zeroed_ioctl_struct<qbd_features>();
 	return f;
 }
 
 qbd_map make_map_struct()
 {
-	qbd_map m;
-	std::memset(&m, 0, sizeof(m));
-	m.hdr.size = sizeof(m);
+	qbd_map m = zeroed_ioctl_struct<qbd_map>();
 	m.dev_id = -1;
 	return m;
 }
 
 qbd_unmap make_unmap_struct(int dev_id, bool force)
 {
-	qbd_unmap u;
-	std::memset(&u, 0, sizeof(u));
-	u.hdr.size = sizeof(u);
+	qbd_unmap u = zeroed_ioctl_struct<qbd_unmap>();
 	u.hdr.flags = force ? QBD_UNMAP_F_FORCE : 0;
 	u.dev_id = dev_id;
 	return u;
@@ -77,27 +84,21 @@ qbd_unmap make_unmap_struct(int dev_id, bool force)
 
 qbd_info make_info_struct(int dev_id)
 {
-	qbd_info i;
-	std::memset(&i, 0, sizeof(i));
-	i.hdr.size = sizeof(i);
+	qbd_info i = zeroed_ioctl_struct<qbd_info>();
 	i.dev_id = dev_id;
 	return i;
 }
 
 qbd_throttle make_throttle_struct(int dev_id)
 {
-	qbd_throttle t;
-	std::memset(&t, 0, sizeof(t));
-	t.hdr.size = sizeof(t);
+	qbd_throttle t = zeroed_ioctl_struct<qbd_throttle>();
 	t.dev_id = dev_id;
 	return t;
 }
 
 qbd_suspend make_suspend_struct(int dev_id, uint32_t mode)
 {
-	qbd_suspend s;
-	std::memset(&s, 0, sizeof(s));
-	s.hdr.size = sizeof(s);
+	qbd_suspend s = zeroed_ioctl_struct<qbd_suspend>();
 	s.dev_id = dev_id;
 	s.mode = mode;
 	return s;
@@ -105,9 +106,7 @@ qbd_suspend make_suspend_struct(int dev_id, uint32_t mode)
 
 qbd_resize make_resize_struct(int dev_id, uint64_t size)
 {
-	qbd_resize r;
-	std::memset(&r, 0, sizeof(r));
-	r.hdr.size = sizeof(r);
+	qbd_resize r = zeroed_ioctl_struct<qbd_resize>();
 	r.dev_id = dev_id;
 	r.size = size;
 	return r;
@@ -146,9 +145,7 @@ Result<std::vector<int>> ControlDevice::list()
 	std::uint32_t capacity = 64;
 	for (int attempt = 0; attempt < 8; attempt++) {
 		std::vector<__s32> ids(capacity);
-		qbd_list l;
-		std::memset(&l, 0, sizeof(l));
-		l.hdr.size = sizeof(l);
+		qbd_list l = zeroed_ioctl_struct<qbd_list>();
 		l.capacity = capacity;
 		l.ids_ptr = reinterpret_cast<std::uintptr_t>(ids.data());
 		if (auto st = call(QBD_IOC_LIST, "QBD_IOC_LIST", &l); !st)
