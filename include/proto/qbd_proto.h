@@ -19,6 +19,24 @@
  * IO: a request header, followed (WRITE only) by @length bytes of data.
  * A reply header, followed (READ with status 0 only) by @length bytes.
  * Replies may come in any order; @handle ties a reply to its request.
+ *
+ * RDMA (rdma_cm, reliable connected QPs, default port 7001): no data ever
+ * travels in a SEND. After the connection is ESTABLISHED the client SENDs a
+ * struct qbd_hello (264 bytes) and the server SENDs a struct qbd_hello_reply
+ * (80 bytes). Then each client SEND is exactly one struct qbd_req (72 bytes)
+ * and each server SEND exactly one struct qbd_reply (32 bytes). ADMIN is
+ * TCP only. A READ or WRITE carries the client buffer in @rdma_addr and
+ * @rdma_key: one registered region (FRWR) of exactly @length bytes. The
+ * server pulls WRITE data with RDMA READ, writes it, then SENDs the reply;
+ * it reads READ data, pushes it with RDMA WRITE, then SENDs the reply on the
+ * same QP (so the data is placed before the reply is seen). With
+ * QBD_PF_RDMA_INV granted, the server sends a reply to a READ or WRITE as
+ * SEND_WITH_INV of @rdma_key. Other requests carry rdma_addr = rdma_key = 0.
+ * Receive buffers: the server posts at least queue_depth + QBD_RDMA_SPARE_RECV
+ * receives of QBD_RDMA_REQ_BUF bytes before accepting; the client posts
+ * queue_depth + QBD_RDMA_SPARE_RECV of QBD_RDMA_REPLY_BUF bytes before
+ * connecting (PINGs use the spare credits). A message of the wrong size or
+ * any check that would close a TCP connection disconnects the QP.
  */
 #ifndef QBD_PROTO_H
 #define QBD_PROTO_H
@@ -50,6 +68,13 @@
 #define QBD_PF_DISCARD		(1ull << 1)	/* DISCARD */
 #define QBD_PF_WRITE_ZEROES	(1ull << 2)	/* WRITE_ZEROES */
 #define QBD_PF_ALL		(QBD_PF_FUA | QBD_PF_DISCARD | QBD_PF_WRITE_ZEROES)
+/* RDMA only (never granted over TCP): replies invalidate the client rkey. */
+#define QBD_PF_RDMA_INV		(1ull << 3)
+
+/* RDMA message buffers (see the RDMA paragraph above). */
+#define QBD_RDMA_REQ_BUF	264u	/* max(qbd_hello, qbd_req) */
+#define QBD_RDMA_REPLY_BUF	80u	/* max(qbd_hello_reply, qbd_reply) */
+#define QBD_RDMA_SPARE_RECV	4u
 
 /* Status codes (qbd_reply.status, qbd_hello_reply.status, qbd_admin_reply.status). */
 #define QBD_S_OK		0
@@ -152,8 +177,9 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_hello_reply) == 80, "qbd_hello_reply size");
  * @length: bytes; a multiple of 512; 0 for FLUSH and PING
  * @digest: CRC32C of the data when negotiated (future), else 0
  * @snap_seq: snapshot sequence (future), 0
- * @rdma_addr: RDMA: client buffer address (future), 0 over TCP
- * @rdma_key: RDMA: rkey of that buffer (future), 0 over TCP
+ * @rdma_addr: RDMA READ/WRITE: address of the client's registered buffer
+ *	(the MR's iova); 0 over TCP and for other opcodes
+ * @rdma_key: RDMA READ/WRITE: rkey of that buffer; 0 over TCP and others
  */
 struct qbd_req {
 	__le32 magic;
@@ -181,6 +207,9 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_req) == 72, "qbd_req size");
  * @handle: the request's handle
  * @length: data bytes that follow this header (READ with status OK), else 0
  * @digest: CRC32C of the data when negotiated (future), else 0
+ * @vol_size: PING replies: the volume's size in bytes now, so a client
+ *	notices a volume grown by someone else (size-change notice); 0 in
+ *	every other reply
  */
 struct qbd_reply {
 	__le32 magic;
@@ -188,7 +217,7 @@ struct qbd_reply {
 	__le64 handle;
 	__le32 length;
 	__le32 digest;
-	__le64 reserved;
+	__le64 vol_size;
 };
 QBD_STATIC_ASSERT(sizeof(struct qbd_reply) == 32, "qbd_reply size");
 
