@@ -6,6 +6,7 @@
  * qbd_ctl.c	/dev/qbdctl and its ioctls, the device list
  * qbd_dev.c	gendisk + blk-mq, device state machine and recovery
  * qbd_tcp.c	the TCP transport (struct qbd_transport_ops)
+ * qbd_rdma.c	the RDMA transport (kernel verbs, rdma_cm)
  * qbd_proc.c	/proc/qbdstat
  * qbd_sysfs.c	attributes under /sys/block/qbdN/qbd/
  * qbd_ops.c	throttle enforcement, suspend/resume, online resize
@@ -61,6 +62,7 @@ struct qbd_transport_ops {
 };
 
 extern const struct qbd_transport_ops qbd_tcp_ops;
+extern const struct qbd_transport_ops qbd_rdma_ops;
 
 /**
  * struct qbd_queue - one blk-mq hardware queue

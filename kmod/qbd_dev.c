@@ -620,7 +620,8 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	}
 	qdev->id = id;
 	qdev->cfg = *m;
-	qdev->ops = &qbd_tcp_ops;
+	qdev->ops = m->transport == QBD_TRANSPORT_RDMA ? &qbd_rdma_ops :
+							 &qbd_tcp_ops;
 	qdev->nr_queues = m->nr_queues;
 	qdev->depth = m->io_depth;
 	qdev->max_io = QBD_PROTO_MAX_IO;
