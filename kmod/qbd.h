@@ -10,6 +10,7 @@
  * qbd_proc.c	/proc/qbdstat
  * qbd_sysfs.c	attributes under /sys/block/qbdN/qbd/
  * qbd_ops.c	throttle enforcement, suspend/resume, online resize
+ * qbd_genl.c	the "qbd" generic netlink family: remap events
  * qbd_throttle.c: token bucket arithmetic (pure, qbd_throttle.h)
  * qbd_shard.c, qbd_proto.c, qbd_validate.c: pure logic (qbd_logic.h)
  */
@@ -154,10 +155,18 @@ struct qbd_pcpu_stats {
  * @tag_set: blk-mq tag set
  * @disk: the gendisk
  * @queues: @nr_queues hardware queues
- * @lock: guards @state, @fail_deadline and @open_count
+ * @lock: guards @state, @fail_deadline, @open_count, @remapping,
+ *	@reconnecting_since, @last_event, @event_reason and @notice_size
  * @state: QBD_STATE_*; written under @lock with smp_store_release, read
  *	locklessly in queue_rq with smp_load_acquire
  * @fail_deadline: jiffies at which RECONNECTING turns FAILED
+ * @reconnecting_since: jiffies of the last move away from LIVE
+ * @remapping: REMAP owns the connections: errors start no recovery
+ * @last_event: jiffies of the last remap event (0: none yet)
+ * @event_reason: QBD_EVENT_REASON_* of the event @event_work sends
+ * @event_work: sends the remap event (genl multicast and uevent)
+ * @notice_size: larger volume size a server reported in a PING reply
+ * @size_work: grows the disk to @notice_size (process context)
  * @open_count: opens of the disk and its partitions
  * @recovery_work: tears down, cancels and reconnects
  * @attempt: reconnect attempts since the last LIVE (recovery_work only)
@@ -191,10 +200,21 @@ struct qbd_device {
 	struct qbd_queue *queues;
 	unsigned int nr_queues;
 
-	spinlock_t lock; /* guards state, fail_deadline, open_count */
+	/*
+	 * guards state, fail_deadline, open_count, remapping,
+	 * reconnecting_since, last_event, event_reason, notice_size
+	 */
+	spinlock_t lock;
 	int state;
 	unsigned long fail_deadline;
 	int open_count;
+	unsigned long reconnecting_since;
+	bool remapping;
+	unsigned long last_event;
+	u32 event_reason;
+	struct work_struct event_work;
+	u64 notice_size;
+	struct delayed_work size_work;
 
 	struct delayed_work recovery_work;
 	unsigned int attempt;
@@ -234,6 +254,10 @@ void qbd_dev_error(struct qbd_device *qdev);
 void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st);
 const char *qbd_state_name(int state);
 void qbd_complete_cmd(struct qbd_cmd *cmd);
+int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
+		  const char **why);
+void qbd_dev_ask_remap(struct qbd_device *qdev, u32 reason);
+void qbd_dev_size_notice(struct qbd_device *qdev, u64 size);
 
 /* qbd_ops.c */
 void qbd_ops_init(struct qbd_device *qdev);
@@ -247,6 +271,13 @@ u32 qbd_dev_burst_ms(struct qbd_device *qdev);
 int qbd_dev_suspend(struct qbd_device *qdev);
 int qbd_dev_resume(struct qbd_device *qdev, u32 mode);
 int qbd_dev_resize(struct qbd_device *qdev, u64 size, const char **why);
+int qbd_dev_grow(struct qbd_device *qdev, u64 size, const char **why);
+void qbd_ops_size_work(struct work_struct *work);
+
+/* qbd_genl.c */
+int qbd_genl_init(void);
+void qbd_genl_exit(void);
+void qbd_genl_remap_needed(struct qbd_device *qdev, u32 reason);
 
 /* qbd_ctl.c: the mapped devices, under qbd_ctl_mutex */
 extern struct mutex qbd_ctl_mutex;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * qbd control device /dev/qbdctl: GET_FEATURES, MAP, UNMAP, LIST, INFO,
- * SET_THROTTLE, SUSPEND, RESUME, RESIZE (the device side is in qbd_ops.c).
+ * SET_THROTTLE, SUSPEND, RESUME, RESIZE (the device side is in qbd_ops.c),
+ * REMAP (qbd_dev.c).
  * Every ioctl checks CAP_SYS_ADMIN first, then copies the header, checks
  * the size, copies the struct and validates every field.
  */
@@ -81,7 +82,8 @@ static long qbd_ioc_features(void __user *arg)
 	f->abi_version = QBD_ABI_VERSION;
 	f->max_devices = QBD_MAX_DEVICES;
 	f->features = QBD_FEAT_TCP | QBD_FEAT_DISCARD | QBD_FEAT_FUA |
-		      QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND | QBD_FEAT_RESIZE;
+		      QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND | QBD_FEAT_RESIZE |
+		      QBD_FEAT_REMAP;
 	f->max_queues = qbd_defaults.max_queues;
 	f->max_io_depth = QBD_MAX_IO_DEPTH;
 	f->max_servers = QBD_MAX_SERVERS;
@@ -304,7 +306,7 @@ out:
 }
 
 /*
- * SET_THROTTLE, SUSPEND, RESUME, RESIZE: copy, validate, find the device,
+ * SET_THROTTLE, SUSPEND, RESUME, RESIZE, REMAP: copy, validate, find the device,
  * act under qbd_ctl_mutex. @arg's struct is copied by the caller.
  */
 static int qbd_dev_cmd(const char *cmd, unsigned int nr, void *p)
@@ -327,6 +329,10 @@ static int qbd_dev_cmd(const char *cmd, unsigned int nr, void *p)
 	case QBD_IOC_RESIZE:
 		ret = qbd_validate_resize_in(p, &why);
 		dev_id = ((struct qbd_resize *)p)->dev_id;
+		break;
+	case QBD_IOC_REMAP:
+		ret = qbd_validate_remap_in(p, &why);
+		dev_id = ((struct qbd_remap *)p)->dev_id;
 		break;
 	default:
 		return -ENOTTY;
@@ -361,6 +367,16 @@ static int qbd_dev_cmd(const char *cmd, unsigned int nr, void *p)
 					    qbd_name(qdev),
 					    ((struct qbd_resize *)p)->size, ret,
 					    why, qdev->cfg.size,
+					    qdev->cfg.block_size);
+		/* clang-format on */
+		break;
+	case QBD_IOC_REMAP:
+		ret = qbd_dev_remap(qdev, p, &why);
+		/* clang-format off */
+		if (ret == -EINVAL || ret == -EOPNOTSUPP)
+			pr_info_ratelimited("%s: REMAP rejected (%d): %s (mapped vol_id %llu, size %llu, block size %u)\n",
+					    qbd_name(qdev), ret, why,
+					    qdev->cfg.vol_id, qdev->cfg.size,
 					    qdev->cfg.block_size);
 		/* clang-format on */
 		break;
@@ -414,6 +430,9 @@ static long qbd_ctl_ioctl(struct file *file, unsigned int cmd,
 	case QBD_IOC_RESIZE:
 		return qbd_ioc_dev_cmd("RESIZE", cmd, argp,
 				       sizeof(struct qbd_resize));
+	case QBD_IOC_REMAP:
+		return qbd_ioc_dev_cmd("REMAP", cmd, argp,
+				       sizeof(struct qbd_remap));
 	default:
 		return -ENOTTY;
 	}
@@ -435,11 +454,24 @@ static struct miscdevice qbd_ctl_misc = {
 
 int qbd_ctl_init(void)
 {
-	return misc_register(&qbd_ctl_misc);
+	int ret;
+
+	ret = qbd_genl_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&qbd_ctl_misc);
+	if (ret)
+		goto out_genl;
+	return 0;
+
+out_genl:
+	qbd_genl_exit();
+	return ret;
 }
 
 void qbd_ctl_exit(void)
 {
 	misc_deregister(&qbd_ctl_misc);
+	qbd_genl_exit();
 	ida_destroy(&qbd_ids);
 }

@@ -52,13 +52,54 @@ void qbd_dev_error(struct qbd_device *qdev)
 	unsigned long flags;
 
 	spin_lock_irqsave(&qdev->lock, flags);
-	if (qdev->state == QBD_STATE_LIVE) {
+	if (qdev->state == QBD_STATE_LIVE && !qdev->remapping) {
 		qbd_set_state(qdev, QBD_STATE_RECONNECTING);
 		qdev->fail_deadline =
 			jiffies + msecs_to_jiffies(qdev->cfg.io_timeout_ms);
+		qdev->reconnecting_since = jiffies;
 		mod_delayed_work(system_long_wq, &qdev->recovery_work, 0);
 	}
 	spin_unlock_irqrestore(&qdev->lock, flags);
+}
+
+/**
+ * qbd_dev_ask_remap - tell userspace the device needs a new layout
+ * @qdev: the device
+ * @reason: QBD_EVENT_REASON_*
+ *
+ * Any context. At most one event per conn_timeout per device; the event
+ * itself is sent from process context (@event_work).
+ */
+void qbd_dev_ask_remap(struct qbd_device *qdev, u32 reason)
+{
+	unsigned long flags, gap;
+	bool send = false;
+
+	gap = msecs_to_jiffies(qdev->cfg.conn_timeout_ms);
+	spin_lock_irqsave(&qdev->lock, flags);
+	if (qdev->state != QBD_STATE_DELETING &&
+	    (!qdev->last_event ||
+	     time_after_eq(jiffies, qdev->last_event + gap))) {
+		qdev->last_event = jiffies ? jiffies : 1;
+		qdev->event_reason = reason;
+		send = true;
+	}
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	if (send)
+		schedule_work(&qdev->event_work);
+}
+
+static void qbd_event_work(struct work_struct *work)
+{
+	struct qbd_device *qdev =
+		container_of(work, struct qbd_device, event_work);
+	unsigned long flags;
+	u32 reason;
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	reason = qdev->event_reason;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	qbd_genl_remap_needed(qdev, reason);
 }
 
 /* ---- statistics ---- */
@@ -445,13 +486,39 @@ static unsigned long qbd_backoff(unsigned int attempt)
 	return msecs_to_jiffies(ms);
 }
 
+/*
+ * Every connection is up (recovery or remap, queue quiesced): LIVE, let
+ * the held requests go, start the heartbeat. Returns the state found, so
+ * DELETING (unmap tears the new connections down) can be told apart.
+ */
+static int qbd_went_live(struct qbd_device *qdev)
+{
+	unsigned long flags;
+	int state;
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	state = qdev->state;
+	if (state != QBD_STATE_DELETING)
+		qbd_set_state(qdev, QBD_STATE_LIVE);
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	qdev->conns_up = true;
+	if (state == QBD_STATE_DELETING)
+		return state;
+	qdev->attempt = 0;
+	qdev->live_since = jiffies;
+	qbd_unquiesce(qdev);
+	queue_delayed_work(system_wq, &qdev->hb_work,
+			   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
+	return state;
+}
+
 static void qbd_recovery_work(struct work_struct *work)
 {
 	struct delayed_work *dwork = to_delayed_work(work);
 	struct qbd_device *qdev =
 		container_of(dwork, struct qbd_device, recovery_work);
 	unsigned long flags, delay;
-	bool failed_now = false;
+	bool failed_now = false, ask_remap;
 	int state, ret;
 
 	if (qbd_state(qdev) == QBD_STATE_DELETING)
@@ -478,30 +545,27 @@ static void qbd_recovery_work(struct work_struct *work)
 
 	ret = qbd_connect_all(qdev);
 	if (!ret) {
-		spin_lock_irqsave(&qdev->lock, flags);
-		state = qdev->state;
-		if (state != QBD_STATE_DELETING)
-			qbd_set_state(qdev, QBD_STATE_LIVE);
-		spin_unlock_irqrestore(&qdev->lock, flags);
-		qdev->conns_up = true;
+		unsigned int attempts = qdev->attempt + 1;
+
+		state = qbd_went_live(qdev);
 		if (state == QBD_STATE_DELETING)
-			return; /* unmap tears the new connections down */
+			return;
 		atomic64_inc(&qdev->reconnects);
 		pr_info_ratelimited("%s: reconnected after %u attempt(s)%s\n",
-				    qbd_name(qdev), qdev->attempt + 1,
+				    qbd_name(qdev), attempts,
 				    state == QBD_STATE_FAILED ? ", IO resumes" :
 								"");
-		qdev->attempt = 0;
-		qdev->live_since = jiffies;
-		qbd_unquiesce(qdev);
-		queue_delayed_work(system_wq, &qdev->hb_work,
-				   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
 		return;
 	}
 
 	qdev->attempt++;
 	spin_lock_irqsave(&qdev->lock, flags);
 	state = qdev->state;
+	ask_remap = state != QBD_STATE_DELETING &&
+		    time_after_eq(jiffies,
+				  qdev->reconnecting_since +
+					  msecs_to_jiffies(
+						  qdev->cfg.conn_timeout_ms));
 	if (state == QBD_STATE_RECONNECTING &&
 	    time_after_eq(jiffies, qdev->fail_deadline)) {
 		qbd_set_state(qdev, QBD_STATE_FAILED);
@@ -526,6 +590,8 @@ static void qbd_recovery_work(struct work_struct *work)
 				    qbd_name(qdev), qdev->attempt, ret,
 				    jiffies_to_msecs(delay));
 	/* clang-format on */
+	if (ask_remap)
+		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_UNREACHABLE);
 	if (state == QBD_STATE_FAILED)
 		qbd_unquiesce(qdev); /* held requests now fail fast */
 	queue_delayed_work(system_long_wq, &qdev->recovery_work, delay);
@@ -554,6 +620,95 @@ static void qbd_hb_work(struct work_struct *work)
 	}
 	queue_delayed_work(system_wq, &qdev->hb_work,
 			   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
+}
+
+/* ---- remap ---- */
+
+/* Install @r's layout; the caller owns the connections (all closed). */
+static void qbd_install_layout(struct qbd_device *qdev,
+			       const struct qbd_remap *r,
+			       const struct qbd_layout *l)
+{
+	memcpy(qdev->cfg.servers, r->servers, sizeof(qdev->cfg.servers));
+	qdev->cfg.nr_servers = r->nr_servers;
+	qdev->cfg.layout_version = r->layout_version;
+	qdev->layout.nr_servers = l->nr_servers;
+}
+
+/**
+ * qbd_dev_remap - switch a device to a new layout without failing IO
+ * @qdev: the device
+ * @r: validated by qbd_validate_remap_in()
+ * @why: set to the broken rule when @r does not fit the device
+ *
+ * Called with qbd_ctl_mutex held. Stops recovery and the heartbeat,
+ * quiesces, closes every connection and hands what was in flight back to
+ * blk-mq (the recovery path's teardown: requests are requeued, not
+ * failed), installs the new servers, grows the disk if the volume grew,
+ * and connects. When a connection fails the device stays RECONNECTING on
+ * the new layout and recovery retries as after a connection loss.
+ */
+int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
+		  const char **why)
+{
+	unsigned long flags;
+	struct qbd_layout l;
+	int ret;
+
+	lockdep_assert_held(&qbd_ctl_mutex);
+	ret = qbd_check_remap(r, &qdev->cfg, why);
+	if (ret)
+		return ret;
+	ret = qbd_layout_init(&l, r->size, qdev->cfg.shard_size,
+			      r->nr_servers);
+	if (ret) {
+		*why = "size does not fit the shard layout";
+		return ret;
+	}
+
+	/* from here no error queues recovery: the connections are ours */
+	spin_lock_irqsave(&qdev->lock, flags);
+	qdev->remapping = true;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	cancel_delayed_work_sync(&qdev->recovery_work);
+	cancel_delayed_work_sync(&qdev->hb_work);
+
+	if (!qdev->quiesced) {
+		blk_mq_quiesce_queue(qdev->disk->queue);
+		qdev->quiesced = true;
+	}
+	/* quiesced: no queue_rq sees RECONNECTING without connections */
+	spin_lock_irqsave(&qdev->lock, flags);
+	qbd_set_state(qdev, QBD_STATE_RECONNECTING);
+	qdev->fail_deadline =
+		jiffies + msecs_to_jiffies(qdev->cfg.io_timeout_ms);
+	qdev->reconnecting_since = jiffies;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	qbd_teardown(qdev); /* in flight: requeued (RECONNECTING) */
+
+	qbd_install_layout(qdev, r, &l);
+	if (r->size > qdev->cfg.size)
+		qbd_dev_grow(qdev, r->size, why);
+	qdev->attempt = 0;
+	qdev->flaps = 0;
+	ret = qbd_connect_all(qdev);
+	if (!ret)
+		qbd_went_live(qdev);
+
+	spin_lock_irqsave(&qdev->lock, flags);
+	qdev->remapping = false;
+	qdev->last_event = 0;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	if (ret) {
+		pr_warn("%s: remapped to layout %u (%u server(s)) but connecting failed (%d); retrying\n",
+			qbd_name(qdev), r->layout_version, r->nr_servers, ret);
+		queue_delayed_work(system_long_wq, &qdev->recovery_work, 0);
+		return ret;
+	}
+	pr_info("%s: remapped %s/%s to layout %u (%u server(s), %llu bytes)\n",
+		qbd_name(qdev), qdev->cfg.pool, qdev->cfg.volume,
+		r->layout_version, r->nr_servers, qdev->cfg.size);
+	return 0;
 }
 
 /* ---- create / remove ---- */
@@ -630,6 +785,8 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	qdev->state = QBD_STATE_LIVE;
 	INIT_DELAYED_WORK(&qdev->recovery_work, qbd_recovery_work);
 	INIT_DELAYED_WORK(&qdev->hb_work, qbd_hb_work);
+	INIT_WORK(&qdev->event_work, qbd_event_work);
+	INIT_DELAYED_WORK(&qdev->size_work, qbd_ops_size_work);
 	atomic64_set(&qdev->reconnects, 0);
 	INIT_LIST_HEAD(&qdev->node);
 	qbd_ops_init(qdev);
@@ -753,6 +910,9 @@ int qbd_dev_remove(struct qbd_device *qdev, bool force)
 
 	cancel_delayed_work_sync(&qdev->recovery_work);
 	cancel_delayed_work_sync(&qdev->hb_work);
+	cancel_work_sync(&qdev->event_work);
+	/* size_work only trylocks qbd_ctl_mutex (held here): no deadlock */
+	cancel_delayed_work_sync(&qdev->size_work);
 	qbd_teardown(qdev); /* requests in flight fail (DELETING) */
 	qbd_ops_remove(qdev); /* drop a SUSPEND's quiesce */
 	qbd_unquiesce(qdev); /* held and new requests fail too */

@@ -163,5 +163,8 @@ int qbd_validate_suspend(const struct qbd_suspend *s, bool resume,
 			 const char **why);
 int qbd_validate_resize_in(const struct qbd_resize *r, const char **why);
 int qbd_check_resize(u64 size, const struct qbd_map *cur, const char **why);
+int qbd_validate_remap_in(const struct qbd_remap *r, const char **why);
+int qbd_check_remap(const struct qbd_remap *r, const struct qbd_map *cur,
+		    const char **why);
 
 #endif /* QBD_LOGIC_H */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * qbd volume operations on a mapped device: throttle (token buckets of
- * qbd_throttle.c enforced in queue_rq), suspend/resume, online resize.
+ * qbd_throttle.c enforced in queue_rq), suspend/resume, online resize and
+ * the size-change notice (remap is in qbd_dev.c, next to recovery).
  *
  * Suspend quiesces the request queue one more level (blk-mq counts
  * quiesce depth, so it nests with recovery's own quiesce): requests that
@@ -242,22 +243,24 @@ void qbd_ops_remove(struct qbd_device *qdev)
 		blk_mq_unquiesce_queue(qdev->disk->queue);
 }
 
-/*
- * RESIZE, under qbd_ctl_mutex: the volume already grew on the server.
+/**
+ * qbd_dev_grow - grow the disk to @size bytes (checked by qbd_check_resize())
+ * @qdev: the device
+ * @size: new size, not smaller than the mapped size
+ * @why: set when the size does not fit the shard layout
+ *
+ * Under qbd_ctl_mutex (resize, remap, a server's size-change notice).
  * Shard routing does not depend on the size; reconnects check the server
  * volume against the new size.
  */
-int qbd_dev_resize(struct qbd_device *qdev, u64 size, const char **why)
+int qbd_dev_grow(struct qbd_device *qdev, u64 size, const char **why)
 {
 	struct qbd_layout l;
 	u64 old = qdev->cfg.size;
 	int ret;
 
 	lockdep_assert_held(&qbd_ctl_mutex);
-	ret = qbd_check_resize(size, &qdev->cfg, why);
-	if (ret)
-		return ret;
-	if (size == old)
+	if (size <= old)
 		return 0;
 	ret = qbd_layout_init(&l, size, qdev->cfg.shard_size,
 			      qdev->cfg.nr_servers);
@@ -271,4 +274,80 @@ int qbd_dev_resize(struct qbd_device *qdev, u64 size, const char **why)
 	pr_info("%s: resized from %llu to %llu bytes\n", qbd_name(qdev), old,
 		size);
 	return 0;
+}
+
+/* RESIZE, under qbd_ctl_mutex: the volume already grew on the server. */
+int qbd_dev_resize(struct qbd_device *qdev, u64 size, const char **why)
+{
+	int ret;
+
+	lockdep_assert_held(&qbd_ctl_mutex);
+	ret = qbd_check_resize(size, &qdev->cfg, why);
+	if (ret)
+		return ret;
+	return qbd_dev_grow(qdev, size, why);
+}
+
+/**
+ * qbd_dev_size_notice - a server reported the volume's size (PING reply)
+ * @qdev: the device
+ * @size: bytes, as the server said
+ *
+ * Any context (the transport's receive path). A larger size grows the
+ * disk from @size_work; a smaller one is ignored (qbd only grows).
+ */
+void qbd_dev_size_notice(struct qbd_device *qdev, u64 size)
+{
+	unsigned long flags;
+	bool grow = false;
+
+	if (size <= READ_ONCE(qdev->cfg.size))
+		return;
+	spin_lock_irqsave(&qdev->lock, flags);
+	if (qdev->state != QBD_STATE_DELETING && size > qdev->notice_size) {
+		qdev->notice_size = size;
+		grow = true;
+	}
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	if (grow)
+		mod_delayed_work(system_wq, &qdev->size_work, 0);
+}
+
+/*
+ * Grow to the size a server reported. Only trylocks qbd_ctl_mutex: unmap
+ * cancels this work while holding it; the work then comes back later.
+ */
+void qbd_ops_size_work(struct work_struct *work)
+{
+	struct qbd_device *qdev =
+		container_of(to_delayed_work(work), struct qbd_device,
+			     size_work);
+	const char *why = "";
+	unsigned long flags;
+	u64 size;
+	int ret;
+
+	if (!mutex_trylock(&qbd_ctl_mutex)) {
+		queue_delayed_work(system_wq, &qdev->size_work,
+				   msecs_to_jiffies(50));
+		return;
+	}
+	spin_lock_irqsave(&qdev->lock, flags);
+	size = qdev->notice_size;
+	spin_unlock_irqrestore(&qdev->lock, flags);
+	if (qbd_state(qdev) == QBD_STATE_DELETING || size <= qdev->cfg.size)
+		goto out_unlock;
+	ret = qbd_check_resize(size, &qdev->cfg, &why);
+	if (!ret)
+		ret = qbd_dev_grow(qdev, size, &why);
+	/* clang-format off */
+	if (ret)
+		pr_warn_ratelimited("%s: server reports size %llu, not growing to it: %s\n",
+				    qbd_name(qdev), size, why);
+	else
+		pr_info("%s: the volume grew on the server (size-change notice)\n",
+			qbd_name(qdev));
+	/* clang-format on */
+out_unlock:
+	mutex_unlock(&qbd_ctl_mutex);
 }

@@ -420,6 +420,7 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 		    !test_and_clear_bit(QBD_TCP_PING_INFLIGHT, &conn->flags))
 			return qbd_tcp_bad_reply(conn,
 						 "unexpected heartbeat reply");
+		qbd_dev_size_notice(qdev, le64_to_cpu(conn->rx_hdr.vol_size));
 		return 0;
 	}
 	cmd = qbd_tcp_find_cmd(conn, ri.handle, &why);
@@ -428,6 +429,14 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	if (qbd_proto_check_reply_for(&ri, cmd->opcode, cmd->length, &why))
 		return qbd_tcp_bad_reply(conn, why);
 	rq = blk_mq_rq_from_pdu(cmd);
+	if (ri.status == QBD_S_STALE_LAYOUT) {
+		/* held like a reconnect would, resent after the remap */
+		pr_warn_ratelimited("%s: queue %u: server %s says our layout %u is stale\n",
+				    qbd_name(qdev), conn->queue->qid,
+				    conn->peer, qdev->cfg.layout_version);
+		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_STALE_LAYOUT);
+		return -ESTALE;
+	}
 	if (ri.status != QBD_S_OK) {
 		err = qbd_proto_status_errno(ri.status);
 		cmd->status = errno_to_blk_status(err);

@@ -407,6 +407,63 @@ int qbd_validate_resize_in(const struct qbd_resize *r, const char **why)
 }
 
 /*
+ * The fields of a REMAP that do not depend on the device: header, dev_id,
+ * servers (the rules of MAP), transport known. vol_id and size are checked
+ * against the device by qbd_check_remap().
+ */
+int qbd_validate_remap_in(const struct qbd_remap *r, const char **why)
+{
+	u32 i;
+	int ret;
+
+	ret = qbd_check_dev_cmd(r->hdr.size, sizeof(*r), r->hdr.flags,
+				r->dev_id, r->reserved, sizeof(r->reserved),
+				"hdr.size is not sizeof(struct qbd_remap)",
+				why);
+	if (ret)
+		return ret;
+	if (r->transport && r->transport != QBD_TRANSPORT_TCP &&
+	    r->transport != QBD_TRANSPORT_RDMA) {
+		*why = "transport is not 0, QBD_TRANSPORT_TCP (1) or QBD_TRANSPORT_RDMA (2)";
+		return -EINVAL;
+	}
+	if (!r->nr_servers || r->nr_servers > QBD_MAX_SERVERS) {
+		*why = "nr_servers is not in 1..QBD_MAX_SERVERS (8)";
+		return -EINVAL;
+	}
+	for (i = 0; i < r->nr_servers; i++) {
+		ret = qbd_check_server(&r->servers[i], why);
+		if (ret)
+			return ret;
+	}
+	for (; i < QBD_MAX_SERVERS; i++) {
+		if (!qbd_all_zero(&r->servers[i], sizeof(r->servers[i]))) {
+			*why = "servers[] past nr_servers are not zero";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Can a device mapped as @cur take the layout @r? Same volume, same
+ * transport (or 0), a size it can grow to.
+ */
+int qbd_check_remap(const struct qbd_remap *r, const struct qbd_map *cur,
+		    const char **why)
+{
+	if (r->vol_id != cur->vol_id) {
+		*why = "vol_id is not the mapped volume's (a different volume under that name?)";
+		return -EINVAL;
+	}
+	if (r->transport && r->transport != cur->transport) {
+		*why = "transport differs from the device's (changing it needs an unmap and map)";
+		return -EOPNOTSUPP;
+	}
+	return qbd_check_resize(r->size, cur, why);
+}
+
+/*
  * Can a device mapped as @cur grow to @size bytes? Grow only (the same
  * size is a no-op), a multiple of the block size, within the limits a map
  * has.

@@ -490,6 +490,123 @@ static void qbd_ioctl_resize_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, qbd_check_resize(1ULL << 60, &m, &why), 0);
 }
 
+static void qbd_good_remap(struct qbd_remap *r, const struct qbd_map *m)
+{
+	memset(r, 0, sizeof(*r));
+	r->hdr.size = sizeof(*r);
+	r->dev_id = 3;
+	r->nr_servers = 1;
+	r->servers[0].family = AF_INET;
+	r->servers[0].port = 7001;
+	r->servers[0].addr[0] = 10;
+	r->servers[0].addr[3] = 2;
+	r->layout_version = m->layout_version + 1;
+	r->vol_id = m->vol_id;
+	r->size = m->size;
+}
+
+/* REMAP: one row per rule, for the struct and against the mapped device. */
+static void qbd_ioctl_remap_table(struct kunit *test)
+{
+	static const struct {
+		const char *name;
+		int field;
+		u64 val;
+		int want;
+	} cases[] = {
+		{ "good", 0, 0, 0 },
+		{ "size small", 1, 8, -EINVAL },
+		{ "size big", 2, 8, -EINVAL },
+		{ "flags", 3, 1, -EINVAL },
+		{ "reserved[0]", 4, 1, -EINVAL },
+		{ "reserved[3]", 5, 1, -EINVAL },
+		{ "dev_id -1", 6, (u64)-1, -EINVAL },
+		{ "dev_id max", 6, QBD_MAX_DEVICES, -EINVAL },
+		{ "nr_servers 0", 7, 0, -EINVAL },
+		{ "nr_servers 9", 7, QBD_MAX_SERVERS + 1, -EINVAL },
+		{ "nr_servers 2, second zero", 7, 2, -EINVAL },
+		{ "server past nr_servers", 8, 1, -EINVAL },
+		{ "port 0", 9, 0, -EINVAL },
+		{ "family 1", 10, 1, -EINVAL },
+		{ "addr 0.0.0.0", 11, 0, -EINVAL },
+		{ "server reserved", 12, 1, -EINVAL },
+		{ "transport 3", 13, 3, -EINVAL },
+		{ "transport tcp", 13, QBD_TRANSPORT_TCP, 0 },
+		{ "transport rdma (device is tcp)", 13, QBD_TRANSPORT_RDMA,
+		  -EOPNOTSUPP },
+		{ "other vol_id", 14, 1, -EINVAL },
+		{ "shrink", 15, (1ULL << 30) - 4096, -EINVAL },
+		{ "grow", 15, 2ULL << 30, 0 },
+		{ "not a block multiple", 15, (1ULL << 30) + 512, -EINVAL },
+		{ "above 2^60", 15, (1ULL << 60) + 4096, -EINVAL },
+	};
+	struct qbd_remap r;
+	struct qbd_map m;
+	const char *why;
+	int i, ret;
+
+	qbd_good_map(&m);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		qbd_good_remap(&r, &m);
+		switch (cases[i].field) {
+		case 1:
+			r.hdr.size -= cases[i].val;
+			break;
+		case 2:
+			r.hdr.size += cases[i].val;
+			break;
+		case 3:
+			r.hdr.flags = cases[i].val;
+			break;
+		case 4:
+			r.reserved[0] = cases[i].val;
+			break;
+		case 5:
+			r.reserved[3] = cases[i].val;
+			break;
+		case 6:
+			r.dev_id = (s32)cases[i].val;
+			break;
+		case 7:
+			r.nr_servers = cases[i].val;
+			break;
+		case 8:
+			r.servers[1] = r.servers[0];
+			break;
+		case 9:
+			r.servers[0].port = cases[i].val;
+			break;
+		case 10:
+			r.servers[0].family = cases[i].val;
+			break;
+		case 11:
+			memset(r.servers[0].addr, 0, sizeof(r.servers[0].addr));
+			break;
+		case 12:
+			r.servers[0].reserved = cases[i].val;
+			break;
+		case 13:
+			r.transport = cases[i].val;
+			break;
+		case 14:
+			r.vol_id = m.vol_id + cases[i].val;
+			break;
+		case 15:
+			r.size = cases[i].val;
+			break;
+		}
+		why = NULL;
+		ret = qbd_validate_remap_in(&r, &why);
+		if (!ret)
+			ret = qbd_check_remap(&r, &m, &why);
+		KUNIT_EXPECT_EQ_MSG(test, ret, cases[i].want, "case %s",
+				    cases[i].name);
+		if (cases[i].want)
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s: no reason",
+						  cases[i].name);
+	}
+}
+
 static struct kunit_case qbd_ioctl_cases[] = {
 	KUNIT_CASE(qbd_ioctl_map_table),
 	KUNIT_CASE(qbd_ioctl_map_defaults),
@@ -498,6 +615,7 @@ static struct kunit_case qbd_ioctl_cases[] = {
 	KUNIT_CASE(qbd_ioctl_name_rules),
 	KUNIT_CASE(qbd_ioctl_dev_cmds),
 	KUNIT_CASE(qbd_ioctl_resize_rules),
+	KUNIT_CASE(qbd_ioctl_remap_table),
 	{}
 };
 

@@ -36,6 +36,7 @@
 #define QBD_FEAT_THROTTLE	(1ULL << 4)	/* QBD_IOC_SET_THROTTLE */
 #define QBD_FEAT_SUSPEND	(1ULL << 5)	/* QBD_IOC_SUSPEND / QBD_IOC_RESUME */
 #define QBD_FEAT_RESIZE		(1ULL << 6)	/* QBD_IOC_RESIZE */
+#define QBD_FEAT_REMAP		(1ULL << 7)	/* QBD_IOC_REMAP and the "qbd" genl events */
 
 /* Transports (qbd_map.transport, qbd_info.transport). */
 #define QBD_TRANSPORT_TCP	1
@@ -263,6 +264,68 @@ struct qbd_resize {
 	__u64 reserved[4];
 };
 
+/**
+ * struct qbd_remap - QBD_IOC_REMAP: a new layout for a mapped volume
+ * @dev_id: device
+ * @nr_servers: 1..QBD_MAX_SERVERS; shard i goes to servers[i % nr_servers]
+ * @servers: the new endpoints (entries past @nr_servers zero)
+ * @layout_version: the volume's layout version now
+ * @transport: QBD_TRANSPORT_* the device already uses (0 = keep it);
+ *	another transport is -EOPNOTSUPP
+ * @vol_id: must be the mapped volume's id (-EINVAL otherwise: another
+ *	volume under the same name is never switched to)
+ * @size: the volume's size now; not smaller than the mapped size, a
+ *	multiple of its block size. A larger size grows the device.
+ *
+ * The device closes its connections, installs the new servers and
+ * reconnects; requests in flight are resent, none fails because of the
+ * remap. Throttle limits, suspend state and the device number stay.
+ * Returns 0 when every new connection is up; -errno of the first failed
+ * connection otherwise (the new layout stays installed and the device
+ * keeps reconnecting to it as after a connection loss).
+ */
+struct qbd_remap {
+	struct qbd_ioc_hdr hdr;
+	__s32 dev_id;
+	__u32 nr_servers;
+	struct qbd_server_addr servers[QBD_MAX_SERVERS];
+	__u32 layout_version;
+	__u32 transport;
+	__u64 vol_id;
+	__u64 size;
+	__u64 reserved[4];
+};
+
+/*
+ * Events: generic netlink family QBD_GENL_NAME, multicast group
+ * QBD_GENL_MCGRP_EVENTS. QBD_GENL_CMD_REMAP_NEEDED is sent (at most once
+ * per conn_timeout per device) when a device has been reconnecting for
+ * longer than conn_timeout or a server answered "stale layout"; the
+ * device also gets a KOBJ_CHANGE uevent with QBD_EVENT=remap.
+ */
+#define QBD_GENL_NAME		"qbd"
+#define QBD_GENL_VERSION	1
+#define QBD_GENL_MCGRP_EVENTS	"events"
+
+enum {
+	QBD_GENL_CMD_UNSPEC,
+	QBD_GENL_CMD_REMAP_NEEDED,	/* module -> userspace, multicast */
+	__QBD_GENL_CMD_MAX,
+};
+
+enum {
+	QBD_GENL_A_UNSPEC,
+	QBD_GENL_A_DEV_ID,	/* u32: the N of /dev/qbdN */
+	QBD_GENL_A_POOL,	/* NUL-terminated string */
+	QBD_GENL_A_VOLUME,	/* NUL-terminated string */
+	QBD_GENL_A_REASON,	/* u32: QBD_EVENT_REASON_* */
+	__QBD_GENL_A_MAX,
+};
+#define QBD_GENL_A_MAX		(__QBD_GENL_A_MAX - 1)
+
+#define QBD_EVENT_REASON_UNREACHABLE	1	/* reconnecting past conn_timeout */
+#define QBD_EVENT_REASON_STALE_LAYOUT	2	/* a server answered STALE_LAYOUT */
+
 #define QBD_IOC_MAGIC		0xB5
 #define QBD_IOC_GET_FEATURES	_IOWR(QBD_IOC_MAGIC, 0x00, struct qbd_features)
 #define QBD_IOC_MAP		_IOWR(QBD_IOC_MAGIC, 0x01, struct qbd_map)
@@ -273,5 +336,6 @@ struct qbd_resize {
 #define QBD_IOC_SUSPEND		_IOWR(QBD_IOC_MAGIC, 0x06, struct qbd_suspend)
 #define QBD_IOC_RESUME		_IOWR(QBD_IOC_MAGIC, 0x07, struct qbd_suspend)
 #define QBD_IOC_RESIZE		_IOWR(QBD_IOC_MAGIC, 0x08, struct qbd_resize)
+#define QBD_IOC_REMAP		_IOWR(QBD_IOC_MAGIC, 0x09, struct qbd_remap)
 
 #endif /* _UAPI_LINUX_QBD_H */
