@@ -92,13 +92,13 @@ struct UsageCase {
 TEST(CliParse, UsageErrorsSayWhichRule)
 {
 	const UsageCase cases[] = {
-		{{}, "no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; see qbd --help"},
-		{{"-V"}, "no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; see qbd --help"},
+		{{}, "no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, -U, --watch, -v is required; see qbd --help"},
+		{{"-V"}, "no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, -U, --watch, -v is required; see qbd --help"},
 		{{"-m", "p/v", "-u", "p/v"},
-		 "-m and -u cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; "
+		 "-m and -u cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, -U, --watch, -v is required; "
 		 "see qbd --help"},
 		{{"-l", "-v"},
-		 "-l and -v cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; "
+		 "-l and -v cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, -U, --watch, -v is required; "
 		 "see qbd --help"},
 		{{"-l", "--ro"}, "--ro is only valid with -m/--map; see qbd --help"},
 		{{"-u", "p/v", "-o", "io_depth=1"}, "-o/--options is only valid with -m/--map; see qbd --help"},
@@ -216,6 +216,7 @@ public:
 	std::vector<qbd_throttle> throttles;
 	std::vector<std::pair<int, uint32_t>> resumes;  // dev_id, mode
 	std::vector<std::pair<int, uint64_t>> resizes;
+	std::vector<qbd_remap> remaps;
 	int busy_dev = -1;  // unmap without force fails with EBUSY
 	uint64_t features = QBD_FEAT_TCP | QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND | QBD_FEAT_RESIZE;
 	int next_id = 0;
@@ -313,6 +314,20 @@ public:
 		it->second.size = size;
 		return ok_status();
 	}
+	Status remap(const qbd_remap &r) override
+	{
+		remaps.push_back(r);
+		auto it = devices.find(r.dev_id);
+		if (it == devices.end())
+			return make_error(ENOENT, "QBD_IOC_REMAP on fake: No such file or directory");
+		if (r.vol_id != it->second.vol_id || r.size < it->second.size)
+			return make_error(EINVAL, "QBD_IOC_REMAP on fake: Invalid argument");
+		it->second.size = r.size;
+		it->second.layout_version = r.layout_version;
+		it->second.nr_servers = r.nr_servers;
+		std::memcpy(it->second.servers, r.servers, sizeof(r.servers));
+		return ok_status();
+	}
 };
 
 // What the commands get from open_control: forwards to the Harness's fake,
@@ -329,6 +344,7 @@ public:
 	Status suspend(int dev_id) override { return c_.suspend(dev_id); }
 	Status resume(int dev_id, uint32_t mode) override { return c_.resume(dev_id, mode); }
 	Status resize(int dev_id, uint64_t size) override { return c_.resize(dev_id, size); }
+	Status remap(const qbd_remap &r) override { return c_.remap(r); }
 
 private:
 	Control &c_;
@@ -697,13 +713,13 @@ TEST(CliBinary, UsageErrorsExitTwo)
 {
 	auto r = run_binary("");
 	EXPECT_EQ(exit_code(r.status), 2);
-	EXPECT_EQ(r.err, "qbd: no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required; see qbd --help\n");
+	EXPECT_EQ(r.err, "qbd: no command; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, -U, --watch, -v is required; see qbd --help\n");
 	EXPECT_EQ(r.out, "");
 
 	r = run_binary("-m p/v -l");
 	EXPECT_EQ(exit_code(r.status), 2);
 	EXPECT_EQ(r.err, "qbd: -m and -l cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, "
-			 "-R, -z, -M, -U, -v is required; see qbd --help\n");
+			 "-R, -z, -r, -M, -U, --watch, -v is required; see qbd --help\n");
 }
 
 TEST(CliBinary, BadVolumeExitsOneAndTouchesNothing)
@@ -848,11 +864,11 @@ TEST(CliParse, NewVerbRulesSayWhichRule)
 		{{"-M", "--retry-timeout", "3601"}, nullptr},
 		{{"-M", "--retry-timeout", "-1"}, nullptr},
 		{{"-M", "-U"},
-		 "-M and -U cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, "
-		 "-U, -v is required; see qbd --help"},
+		 "-M and -U cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, "
+		 "-U, --watch, -v is required; see qbd --help"},
 		{{"-s", "p/v", "-S", "p/v", "-t", "read_iops=1"},
-		 "-s and -S cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, "
-		 "-U, -v is required; see qbd --help"},
+		 "-s and -S cannot be combined; exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, "
+		 "-U, --watch, -v is required; see qbd --help"},
 		{{"-M", "--json"}, "--json is only valid with -l/--list or -i/--info; see qbd --help"},
 		{{"-S", "p/v", "--force"},
 		 "--force is only valid with -u/--unmap or -U/--unmap-all; see qbd --help"},

@@ -66,6 +66,22 @@ TEST_F(ServerIo, FlushFuaPing)
 	EXPECT_EQ(c.read(0, 4096), d);
 }
 
+// Size-change notice: PING replies carry the volume's size, also after
+// another admin grew it; other replies carry 0.
+TEST_F(ServerIo, PingReplyCarriesVolumeSize)
+{
+	IoClient c = open();
+	IoReply p = c.call(c.req(QBD_OP_PING, 0, 0, 77));
+	ASSERT_EQ(p.status, QBD_S_OK);
+	EXPECT_EQ(p.vol_size, kVolSize);
+	EXPECT_EQ(c.call(c.req(QBD_OP_FLUSH, 0, 0, 78)).vol_size, 0u);
+	auto grown = ts.admin().resize("pool", "vol", 2 * kVolSize);
+	ASSERT_TRUE(grown.ok()) << grown.error().message;
+	p = c.call(c.req(QBD_OP_PING, 0, 0, 79));
+	ASSERT_EQ(p.status, QBD_S_OK);
+	EXPECT_EQ(p.vol_size, 2 * kVolSize);
+}
+
 TEST_F(ServerIo, DiscardAndWriteZeroesReadZeros)
 {
 	IoClient c = open();

@@ -76,6 +76,7 @@ struct IoReply {
 	uint32_t status = 0;
 	uint64_t handle = 0;
 	std::vector<char> data;
+	uint64_t vol_size = 0;  // PING replies: the volume's size
 };
 
 // A blocking client speaking the IO protocol on one connection.
@@ -133,6 +134,7 @@ struct IoClient {
 		EXPECT_EQ(le32(rep.magic), QBD_PROTO_MAGIC);
 		out.status = le32(rep.status);
 		out.handle = le64(rep.handle);
+		out.vol_size = le64(rep.vol_size);
 		uint32_t len = le32(rep.length);
 		EXPECT_LE(len, QBD_PROTO_MAX_IO);
 		out.data.resize(len);

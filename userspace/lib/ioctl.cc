@@ -112,6 +112,13 @@ qbd_resize make_resize_struct(int dev_id, uint64_t size)
 	return r;
 }
 
+qbd_remap make_remap_struct(int dev_id)
+{
+	qbd_remap r = zeroed_ioctl_struct<qbd_remap>();
+	r.dev_id = dev_id;
+	return r;
+}
+
 Result<qbd_features> ControlDevice::get_features()
 {
 	qbd_features f = make_features_struct();
@@ -196,6 +203,12 @@ Status ControlDevice::resize(int dev_id, uint64_t size)
 {
 	qbd_resize r = make_resize_struct(dev_id, size);
 	return call(QBD_IOC_RESIZE, "QBD_IOC_RESIZE", &r);
+}
+
+Status ControlDevice::remap(const qbd_remap &r)
+{
+	qbd_remap copy = r;
+	return call(QBD_IOC_REMAP, "QBD_IOC_REMAP", &copy);
 }
 
 std::string ioctl_advice(int code)

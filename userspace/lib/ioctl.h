@@ -36,6 +36,8 @@ public:
 	virtual Status resume(int dev_id, uint32_t mode) = 0;
 	// Grows the device to @size bytes (the volume already grew on the server).
 	virtual Status resize(int dev_id, uint64_t size) = 0;
+	// Hands a new layout (servers, layout version, size) to a mapped device.
+	virtual Status remap(const qbd_remap &r) = 0;
 };
 
 class ControlDevice final : public Control {
@@ -55,6 +57,7 @@ public:
 	Status suspend(int dev_id) override;
 	Status resume(int dev_id, uint32_t mode) override;
 	Status resize(int dev_id, uint64_t size) override;
+	Status remap(const qbd_remap &r) override;
 
 private:
 	ControlDevice(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -71,6 +74,7 @@ qbd_features make_features_struct();
 qbd_throttle make_throttle_struct(int dev_id);
 qbd_suspend make_suspend_struct(int dev_id, uint32_t mode);
 qbd_resize make_resize_struct(int dev_id, uint64_t size);
+qbd_remap make_remap_struct(int dev_id);
 
 // What an errno from the module means to a user, e.g. EPERM -> "need root
 // (CAP_SYS_ADMIN)". Empty when there is nothing to add to strerror().

@@ -31,13 +31,17 @@ const char *command_name(Command c)
 		return "map-all";
 	case Command::unmap_all:
 		return "unmap-all";
+	case Command::remap:
+		return "remap";
+	case Command::watch:
+		return "watch";
 	case Command::none:
 		break;
 	}
 	return "qbd";
 }
 
-static constexpr const char *kOneOf = "exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v "
+static constexpr const char *kOneOf = "exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, -U, --watch, -v "
 				      "is required";
 
 static const char *flag_of(Command c)
@@ -61,6 +65,8 @@ static const char *flag_of(Command c)
 		return "-M";
 	case Command::unmap_all:
 		return "-U";
+	case Command::remap:
+		return "-r";
 	default:
 		return "?";
 	}
@@ -73,7 +79,7 @@ void setup_cli(CLI::App &app, Options &opts)
 		"qbd maps volumes of qbd-server storage servers as local block devices "
 		"(/dev/qbdN) through the qbd kernel module.");
 	app.footer(
-		"Exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -M, -U, -v is required.\n"
+		"Exactly one of -m, -u, -l, -i, -s, -S, -R, -z, -r, -M, -U, --watch, -v is required.\n"
 		"Map options (-o, comma-separated KEY=VALUE; override the [client] section of the config):\n"
 		"  io_depth=N            requests in flight per hardware queue, 1..1024\n"
 		"  nr_queues=N           hardware queues, 0 (= online CPUs) .. 64\n"
@@ -153,6 +159,16 @@ void setup_cli(CLI::App &app, Options &opts)
 	target_cmd("-z,--resize", Command::resize,
 		   "grow a volume on its server, then its device (with -k)",
 		   "[tcp://]POOL/VOL|/dev/qbdN");
+	target_cmd("-r,--remap", Command::remap,
+		   "re-resolve a mapped volume's servers and layout and switch the device to "
+		   "them without failing IO",
+		   "[tcp://]POOL/VOL|/dev/qbdN");
+	cmds->add_flag_callback("--watch", [&opts] {
+				opts.command = Command::watch;
+				opts.commands_given.push_back("--watch");
+			},
+				"stay running: remap every device the module asks a remap for "
+				"(until SIGTERM)");
 	cmds->add_flag_callback("-M,--map-all", [&opts] {
 				opts.command = Command::map_all;
 				opts.commands_given.push_back("-M");

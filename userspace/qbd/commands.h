@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "admin_client.h"
 #include "config.h"
@@ -46,7 +48,15 @@ Result<int> map_volume(Context &ctx, const MapHooks &hooks);
 Result<VolumeInfo> resize_volume_on_servers(Context &ctx, const ClientConfig &cfg,
 					    const VolumeUrl &url, uint64_t new_size);
 
+// Re-resolves the layout of mapped device @dev_id and hands it to the module
+// (QBD_IOC_REMAP); @given is the URL the user named, if any (its transport
+// must be the device's). Returns what was done, for the log.
+Result<std::string> remap_device(Context &ctx, Control &c, const MapHooks &hooks, int dev_id,
+				 const std::optional<VolumeUrl> &given);
+
 int run_map(Context &ctx, const MapHooks &hooks);
+int run_remap(Context &ctx, const MapHooks &hooks);
+int run_watch(Context &ctx, const MapHooks &hooks);
 int run_throttle(Context &ctx);
 int run_suspend(Context &ctx);
 int run_resume(Context &ctx);

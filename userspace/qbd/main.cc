@@ -41,6 +41,10 @@ int main(int argc, char **argv)
 		return run_map_all(ctx, system_map_hooks());
 	case Command::unmap_all:
 		return run_unmap_all(ctx);
+	case Command::remap:
+		return run_remap(ctx, system_map_hooks());
+	case Command::watch:
+		return run_watch(ctx, system_map_hooks());
 	case Command::none:
 		break;
 	}

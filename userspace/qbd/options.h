@@ -8,7 +8,7 @@ namespace qbd::cli {
 
 enum class Command {
 	none, map, unmap, list, info, version, throttle, suspend, resume, resize, map_all,
-	unmap_all
+	unmap_all, remap, watch
 };
 
 // "map", "unmap", ... as used in error messages ("qbd: map: ...").
@@ -21,7 +21,7 @@ inline constexpr unsigned kMaxRetryTimeout = 3600;
 
 struct Options {
 	Command command = Command::none;
-	std::string target;        // argument of -m/-u/-i/-s/-S/-R/-z
+	std::string target;        // argument of -m/-u/-i/-s/-S/-R/-z/-r
 	std::vector<std::string> commands_given;  // "-m", "-l", ... in order
 	std::string config_path = kDefaultConfigPath;
 	bool config_given = false; // -c was on the command line

@@ -528,6 +528,10 @@ void Reactor::Loop::finish_req(Req *r)
 	bool with_data = r->hdr.opcode == QBD_OP_READ && r->status == QBD_S_OK;
 	qbd_reply rep;
 	fill_reply(rep, r->hdr.handle, r->status, with_data ? r->len : 0);
+	// Size-change notice: a PING reply carries the volume's size now, so
+	// a client notices a volume another admin grew.
+	if (r->hdr.opcode == QBD_OP_PING && c->vol)
+		rep.vol_size = to_le64(c->vol->size.load(std::memory_order_relaxed));
 	memcpy(o.head, &rep, sizeof(rep));
 	o.head_len = sizeof(rep);
 	if (with_data) {
