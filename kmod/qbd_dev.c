@@ -52,7 +52,8 @@ void qbd_dev_error(struct qbd_device *qdev)
 	unsigned long flags;
 
 	spin_lock_irqsave(&qdev->lock, flags);
-	if (qdev->state == QBD_STATE_LIVE && !qdev->remapping) {
+	if (qbd_state_on_error(qdev->state, qdev->remapping) !=
+	    qdev->state) {
 		qbd_set_state(qdev, QBD_STATE_RECONNECTING);
 		qdev->fail_deadline =
 			jiffies + msecs_to_jiffies(qdev->cfg.io_timeout_ms);
@@ -222,20 +223,14 @@ static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	int state = qbd_state(qdev);
 	blk_status_t ret;
 
-	/* resume mode and throttle (qbd_ops.c) */
-	if (state != QBD_STATE_DELETING &&
-	    qbd_ops_queue_rq(qdev, hctx, rq, state, &ret))
-		return ret;
 	/*
+	 * FAILED, DELETING, resume mode and throttle (qbd_ops.c).
 	 * RECONNECTING keeps the queue quiesced once recovery runs; in the
 	 * window before that the connections still exist and the request
 	 * is cancelled and requeued with the rest.
 	 */
-	if (state == QBD_STATE_FAILED || state == QBD_STATE_DELETING) {
-		this_cpu_inc(qdev->stats->errors);
-		cmd->start_ns = 0;
-		return BLK_STS_IOERR;
-	}
+	if (qbd_ops_queue_rq(qdev, hctx, rq, state, &ret))
+		return ret;
 	ret = qbd_setup_cmd(qdev, rq, cmd);
 	if (ret)
 		return ret;
@@ -498,8 +493,7 @@ static int qbd_went_live(struct qbd_device *qdev)
 
 	spin_lock_irqsave(&qdev->lock, flags);
 	state = qdev->state;
-	if (state != QBD_STATE_DELETING)
-		qbd_set_state(qdev, QBD_STATE_LIVE);
+	qbd_set_state(qdev, qbd_state_on_connected(state));
 	spin_unlock_irqrestore(&qdev->lock, flags);
 	qdev->conns_up = true;
 	if (state == QBD_STATE_DELETING)
@@ -566,8 +560,10 @@ static void qbd_recovery_work(struct work_struct *work)
 				  qdev->reconnecting_since +
 					  msecs_to_jiffies(
 						  qdev->cfg.conn_timeout_ms));
-	if (state == QBD_STATE_RECONNECTING &&
-	    time_after_eq(jiffies, qdev->fail_deadline)) {
+	if (qbd_state_on_connect_failed(state,
+					time_after_eq(jiffies,
+						      qdev->fail_deadline)) !=
+	    state) {
 		qbd_set_state(qdev, QBD_STATE_FAILED);
 		state = QBD_STATE_FAILED;
 		failed_now = true;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * qbd pure logic: shard routing, wire header encode/decode, ioctl struct
- * validation. Nothing here touches blk-mq, sockets or locks, so the KUnit
+ * validation, the device state machine rules. Nothing here touches blk-mq, sockets or locks, so the KUnit
  * suites build it on UML (kmod/tests/qbd_logic_kunit.c includes the .c files).
  */
 #ifndef QBD_LOGIC_H
@@ -166,5 +166,30 @@ int qbd_check_resize(u64 size, const struct qbd_map *cur, const char **why);
 int qbd_validate_remap_in(const struct qbd_remap *r, const char **why);
 int qbd_check_remap(const struct qbd_remap *r, const struct qbd_map *cur,
 		    const char **why);
+
+/* ---- qbd_state.c: the device state machine rules ---- */
+
+/* What SUSPEND / RESUME do to the request queue. */
+enum qbd_queue_step {
+	QBD_STEP_NONE = 0,
+	QBD_STEP_QUIESCE,
+	QBD_STEP_UNQUIESCE,
+	QBD_STEP_RUN, /* run the hardware queues (held requests meet the mode) */
+};
+
+/* What queue_rq does with a request. */
+enum qbd_rq_action {
+	QBD_RQ_SEND = 0, /* throttle, then the transport */
+	QBD_RQ_FAIL, /* complete with EIO */
+	QBD_RQ_DISCARD, /* complete OK without the server; reads see zeros */
+};
+
+int qbd_state_shown(int state, bool suspended);
+enum qbd_queue_step qbd_suspend_step(bool suspended);
+enum qbd_queue_step qbd_resume_step(bool suspended);
+enum qbd_rq_action qbd_rq_action(int state, u32 resume_mode);
+int qbd_state_on_error(int state, bool remapping);
+int qbd_state_on_connected(int state);
+int qbd_state_on_connect_failed(int state, bool deadline_passed);
 
 #endif /* QBD_LOGIC_H */

@@ -43,11 +43,7 @@ const char *qbd_resume_mode_name(u32 mode)
 /* The state userspace sees: SUSPENDED hides the connection state. */
 int qbd_shown_state(struct qbd_device *qdev)
 {
-	int state = qbd_state(qdev);
-
-	if (state != QBD_STATE_DELETING && READ_ONCE(qdev->suspended))
-		return QBD_STATE_SUSPENDED;
-	return state;
+	return qbd_state_shown(qbd_state(qdev), READ_ONCE(qdev->suspended));
 }
 
 static void qbd_limits_of(const struct qbd_map *m, u64 limits[QBD_TB_NR])
@@ -117,8 +113,8 @@ static void qbd_discard_rq(struct request *rq)
 }
 
 /**
- * qbd_ops_queue_rq - resume mode and throttle, before a request is started
- * @qdev: the device, not DELETING
+ * qbd_ops_queue_rq - state, resume mode and throttle, before a request starts
+ * @qdev: the device
  * @hctx: hardware context
  * @rq: the request
  * @state: qbd_state() as queue_rq read it
@@ -129,17 +125,22 @@ static void qbd_discard_rq(struct request *rq)
 bool qbd_ops_queue_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
 		      struct request *rq, int state, blk_status_t *ret)
 {
-	switch (READ_ONCE(qdev->resume_mode)) {
-	case QBD_RESUME_ERROR:
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	switch (qbd_rq_action(state, READ_ONCE(qdev->resume_mode))) {
+	case QBD_RQ_FAIL:
 		this_cpu_inc(qdev->stats->errors);
+		cmd->start_ns = 0;
 		*ret = BLK_STS_IOERR;
 		return true;
-	case QBD_RESUME_DISCARD:
+	case QBD_RQ_DISCARD:
 		qbd_discard_rq(rq);
 		*ret = BLK_STS_OK;
 		return true;
+	case QBD_RQ_SEND:
+		break;
 	}
-	if (state == QBD_STATE_FAILED || !READ_ONCE(qdev->throttle_on))
+	if (!READ_ONCE(qdev->throttle_on))
 		return false;
 	if (qbd_throttle_rq(qdev, hctx, rq)) {
 		*ret = BLK_STS_DEV_RESOURCE;
@@ -191,7 +192,7 @@ int qbd_dev_suspend(struct qbd_device *qdev)
 	unsigned long flags;
 
 	lockdep_assert_held(&qbd_ctl_mutex);
-	if (qdev->suspended)
+	if (qbd_suspend_step(qdev->suspended) == QBD_STEP_NONE)
 		return 0;
 	/* returns once no queue_rq runs: from here new IO is held */
 	blk_mq_quiesce_queue(qdev->disk->queue);
@@ -219,7 +220,7 @@ int qbd_dev_resume(struct qbd_device *qdev, u32 mode)
 	WRITE_ONCE(qdev->suspended, false);
 	spin_unlock_irqrestore(&qdev->lock, flags);
 	/* the mode is in place before held requests reach queue_rq */
-	if (was)
+	if (qbd_resume_step(was) == QBD_STEP_UNQUIESCE)
 		blk_mq_unquiesce_queue(qdev->disk->queue);
 	else
 		blk_mq_run_hw_queues(qdev->disk->queue, true);
