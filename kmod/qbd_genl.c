@@ -71,8 +71,9 @@ void qbd_genl_remap_needed(struct qbd_device *qdev, u32 reason)
 	void *hdr;
 	int ret;
 
-	pr_info("%s: asking for a remap of %s/%s (%s)\n", qbd_name(qdev),
-		qdev->cfg.pool, qdev->cfg.volume, qbd_reason_name(reason));
+	pr_info_ratelimited("%s: asking for a remap of %s/%s (%s)\n",
+			    qbd_name(qdev), qdev->cfg.pool, qdev->cfg.volume,
+			    qbd_reason_name(reason));
 	qbd_uevent_remap(qdev, reason);
 	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!skb)

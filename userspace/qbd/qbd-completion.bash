@@ -26,7 +26,7 @@ _qbd()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	-u | --unmap | -i | --info | -s | --set-throttle | -S | --suspend | -R | --resume | -z | --resize)
+	-u | --unmap | -i | --info | -s | --set-throttle | -S | --suspend | -R | --resume | -z | --resize | -r | --remap)
 		_qbd_mapped
 		return
 		;;
@@ -59,6 +59,6 @@ _qbd()
 		return
 		;;
 	esac
-	COMPREPLY=($(compgen -W "-m --map -u --unmap -l --list -i --info -s --set-throttle -S --suspend -R --resume -z --resize -M --map-all -U --unmap-all -v --version -h --help -c --config --ro -o --options -t --throttle -k --size -f --file --retry-timeout --force --json -V --verbose" -- "$cur"))
+	COMPREPLY=($(compgen -W "-m --map -u --unmap -l --list -i --info -s --set-throttle -S --suspend -R --resume -z --resize -r --remap --watch -M --map-all -U --unmap-all -v --version -h --help -c --config --ro -o --options -t --throttle -k --size -f --file --retry-timeout --force --json -V --verbose" -- "$cur"))
 }
 complete -F _qbd qbd

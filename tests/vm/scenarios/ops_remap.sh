@@ -18,7 +18,9 @@ dev2=$(volume_map "$E2E_CONF" pool1/other) || bail "map pool1/other"
 ok "mapped pool1/rm -> $dev, pool1/other -> $dev2"
 Q() { "$QBD_BIN" -c "$E2E_CONF" "$@"; }
 # field POOL/VOL KEY: a field of qbd -i --json
-field() { Q -i "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+field() {
+	Q -i "$1" --json | python3 -c "import json,sys; v=json.load(sys.stdin)['$2']; print(','.join(v) if isinstance(v, list) else v)"
+}
 point_conf_at() { QBD_IO_TIMEOUT=90 QBD_CONN_TIMEOUT=2 qbd_conf_write "$E2E_CONF" "$1:$E2E_PORT"; }
 check_eq "pool1/rm served by A" "$(field pool1/rm servers)" "$A_IP:$E2E_PORT"
 
@@ -33,8 +35,7 @@ check "start server B on $B_IP" server_start srv2 "$E2E_DATA" "tcp://$B_IP:$E2E_
 check "qbd.conf names B" point_conf_at $B_IP
 check "qbd -r pool1/rm" Q -r pool1/rm
 check "qbd -r says where to" grep -q "remapped to $B_IP:$E2E_PORT" <<<"$QBD_LAST_OUTPUT"
-wait $fio_pid
-check "fio finished" true
+check "fio exited 0" wait $fio_pid
 check_eq "pool1/rm served by B" "$(field pool1/rm servers)" "$B_IP:$E2E_PORT"
 check_eq "pool1/rm is live" "$(field pool1/rm state)" live
 check "kernel log shows the remap" bash -c "dmesg | grep -q '${dev#/dev/}: remapped pool1/rm'"
@@ -50,11 +51,11 @@ check "... says the transport differs" grep -q "changing the transport" <<<"$QBD
 # pool1/other on B is now a different volume under the same name
 check "delete pool1/other on B" "$QBDADM_BIN" -c "$E2E_CONF" delete pool1/other
 check "create a new pool1/other on B" volume_create "$E2E_CONF" pool1/other 64M
-before=$(Q -i pool1/other --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["vol_id"], d["servers"], d["size"])')
+before=$(Q -i pool1/other --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["vol_id"], d["servers"], d["size"], d["layout_version"])')
 check_fails "qbd -r to another vol_id refused" Q -r pool1/other
 check "... says it is a different volume" grep -q "different volume" <<<"$QBD_LAST_OUTPUT"
-check_eq "pool1/other unchanged" "$(Q -i pool1/other --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["vol_id"], d["servers"], d["size"])')" "$before"
-check "qbd -u --force pool1/other" Q -u --force pool1/other
+check_eq "pool1/other unchanged" "$(Q -i pool1/other --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["vol_id"], d["servers"], d["size"], d["layout_version"])')" "$before"
+check "qbd -u pool1/other --force" Q -u pool1/other --force
 
 # ---- part 2: the module asks, qbd --watch remaps ----
 wlog=$QBD_RESULTS/watch.log
@@ -72,8 +73,7 @@ check "qbd.conf names A" point_conf_at $A_IP
 check "start server A again" e2e_server_start
 check "the watcher got the module's event" wait_until 60 grep -q "${dev} (pool1/rm) needs a remap: servers unreachable" "$wlog"
 check "the watcher remapped to A" wait_until 60 grep -q "${dev} (pool1/rm) remapped to $A_IP:$E2E_PORT" "$wlog"
-wait $fio_pid
-check "fio finished" true
+check "fio exited 0" wait $fio_pid
 check_eq "pool1/rm served by A again" "$(field pool1/rm servers)" "$A_IP:$E2E_PORT"
 check "kernel log shows the module asking" bash -c "dmesg | grep -q '${dev#/dev/}: asking for a remap of pool1/rm'"
 check "SIGTERM ends qbd --watch" kill -TERM $wpid
