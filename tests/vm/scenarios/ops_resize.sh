@@ -3,7 +3,8 @@
 # qbd -z online: ext4 mounted with fio writing, the volume grows on the
 # server and the device (a change the kernel sees), resize2fs online, the
 # new space is usable, old data verifies; a smaller size is refused and
-# nothing changes.
+# nothing changes. A volume grown by another admin (qbdadm resize) is picked
+# up by the device from the heartbeat replies (size-change notice).
 . "$QBD_TOP/tests/vm/lib.sh"
 
 e2e_setup
@@ -45,6 +46,16 @@ check "the refusal says why" grep -q "smaller than the current" <<<"$QBD_LAST_OU
 check_fails "qbd -z to an unaligned size refused" Q -z pool1/rs -k 402653185
 check_eq "device size unchanged" "$(blockdev --getsize64 "$dev")" $((384 << 20))
 check_eq "server size unchanged" "$(server_size)" $((384 << 20))
+
+# Size-change notice: another admin grows the volume on the server; the
+# device learns the size from the heartbeat replies, no qbd command runs.
+check "qbdadm resize pool1/rs to 512M (another admin)" "$QBDADM_BIN" -c "$E2E_CONF" resize pool1/rs --size 512M
+check "the device grows to 512M within 15 s without remap" \
+	wait_until 15 bash -c "[[ \$(blockdev --getsize64 $dev) == $((512 << 20)) ]]"
+check_eq "qbd -i size after the notice" "$(Q -i pool1/rs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')" $((512 << 20))
+check "kernel log names the notice" bash -c "dmesg | grep -q '$name: the volume grew on the server'"
+check "resize2fs online after the notice" resize2fs "$dev"
+check "old data verifies after the notice" fs_verify $mnt
 
 check "umount" umount $mnt
 check "e2fsck -fn" e2fsck -fn "$dev"
