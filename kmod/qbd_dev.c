@@ -52,8 +52,7 @@ void qbd_dev_error(struct qbd_device *qdev)
 	unsigned long flags;
 
 	spin_lock_irqsave(&qdev->lock, flags);
-	if (qbd_state_on_error(qdev->state, qdev->remapping) !=
-	    qdev->state) {
+	if (qbd_state_on_error(qdev->state, qdev->remapping) != qdev->state) {
 		qbd_set_state(qdev, QBD_STATE_RECONNECTING);
 		qdev->fail_deadline =
 			jiffies + msecs_to_jiffies(qdev->cfg.io_timeout_ms);
@@ -546,8 +545,10 @@ static void qbd_recovery_work(struct work_struct *work)
 	struct delayed_work *dwork = to_delayed_work(work);
 	struct qbd_device *qdev =
 		container_of(dwork, struct qbd_device, recovery_work);
-	unsigned long flags, delay;
-	bool failed_now = false, ask_remap;
+	unsigned long conn_timeout =
+		msecs_to_jiffies(qdev->cfg.conn_timeout_ms);
+	unsigned long flags, delay, since;
+	bool failed_now = false, ask_remap, past;
 	int state, ret;
 
 	if (qbd_state(qdev) == QBD_STATE_DELETING)
@@ -590,15 +591,11 @@ static void qbd_recovery_work(struct work_struct *work)
 	qdev->attempt++;
 	spin_lock_irqsave(&qdev->lock, flags);
 	state = qdev->state;
+	since = qdev->reconnecting_since;
 	ask_remap = state != QBD_STATE_DELETING &&
-		    time_after_eq(jiffies,
-				  qdev->reconnecting_since +
-					  msecs_to_jiffies(
-						  qdev->cfg.conn_timeout_ms));
-	if (qbd_state_on_connect_failed(state,
-					time_after_eq(jiffies,
-						      qdev->fail_deadline)) !=
-	    state) {
+		    time_after_eq(jiffies, since + conn_timeout);
+	past = time_after_eq(jiffies, qdev->fail_deadline);
+	if (qbd_state_on_connect_failed(state, past) != state) {
 		qbd_set_state(qdev, QBD_STATE_FAILED);
 		state = QBD_STATE_FAILED;
 		failed_now = true;
@@ -690,8 +687,7 @@ int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 	ret = qbd_check_remap(r, &qdev->cfg, why);
 	if (ret)
 		return ret;
-	ret = qbd_layout_init(&l, r->size, qdev->cfg.shard_size,
-			      r->nr_servers);
+	ret = qbd_layout_init(&l, r->size, qdev->cfg.shard_size, r->nr_servers);
 	if (ret) {
 		*why = "size does not fit the shard layout";
 		return ret;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * qbd pure logic: shard routing, wire header encode/decode, ioctl struct
- * validation, the device state machine rules. Nothing here touches blk-mq, sockets or locks, so the KUnit
- * suites build it on UML (kmod/tests/qbd_logic_kunit.c includes the .c files).
+ * validation, the device state machine rules. Nothing here touches blk-mq,
+ * sockets or locks, so the KUnit suites build it on UML
+ * (kmod/tests/qbd_logic_all.c includes the .c files).
  */
 #ifndef QBD_LOGIC_H
 #define QBD_LOGIC_H

@@ -129,8 +129,8 @@ static void qbd_tq_arm(struct qbd_tq *tq, u64 wait_ns)
  */
 static void qbd_tq_work(struct work_struct *work)
 {
-	struct qbd_tq *tq = container_of(to_delayed_work(work), struct qbd_tq,
-					 work);
+	struct qbd_tq *tq =
+		container_of(to_delayed_work(work), struct qbd_tq, work);
 	struct qbd_device *qdev = tq->qdev;
 	enum qbd_rq_action action;
 	struct qbd_cmd *cmd;
@@ -449,9 +449,8 @@ void qbd_dev_size_notice(struct qbd_device *qdev, u64 size)
  */
 void qbd_ops_size_work(struct work_struct *work)
 {
-	struct qbd_device *qdev =
-		container_of(to_delayed_work(work), struct qbd_device,
-			     size_work);
+	struct qbd_device *qdev = container_of(to_delayed_work(work),
+					       struct qbd_device, size_work);
 	const char *why = "";
 	unsigned long flags;
 	u64 size;

@@ -431,9 +431,11 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	rq = blk_mq_rq_from_pdu(cmd);
 	if (ri.status == QBD_S_STALE_LAYOUT) {
 		/* held like a reconnect would, resent after the remap */
+		/* clang-format off */
 		pr_warn_ratelimited("%s: queue %u: server %s says our layout %u is stale\n",
-				    qbd_name(qdev), conn->queue->qid,
-				    conn->peer, qdev->cfg.layout_version);
+				    qbd_name(qdev), conn->queue->qid, conn->peer,
+				    qdev->cfg.layout_version);
+		/* clang-format on */
 		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_STALE_LAYOUT);
 		return -ESTALE;
 	}

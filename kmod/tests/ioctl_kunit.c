@@ -602,7 +602,7 @@ static void qbd_ioctl_remap_table(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, ret, cases[i].want, "case %s",
 				    cases[i].name);
 		if (cases[i].want)
-			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s: no reason",
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case %s: why",
 						  cases[i].name);
 	}
 }

@@ -63,41 +63,37 @@ static void qbd_state_rq_action_table(struct kunit *test)
 		{ QBD_STATE_DELETING, QBD_RESUME_ERROR, QBD_RQ_FAIL },
 		{ QBD_STATE_DELETING, QBD_RESUME_DISCARD, QBD_RQ_FAIL },
 	};
+	enum qbd_rq_action got;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		KUNIT_EXPECT_EQ_MSG(test,
-				    qbd_rq_action(cases[i].state, cases[i].mode),
-				    cases[i].want, "state %d, resume mode %u",
-				    cases[i].state, cases[i].mode);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		got = qbd_rq_action(cases[i].state, cases[i].mode);
+		KUNIT_EXPECT_EQ_MSG(test, got, cases[i].want,
+				    "state %d, resume mode %u", cases[i].state,
+				    cases[i].mode);
+	}
 }
 
 static void qbd_state_connection_transitions(struct kunit *test)
 {
-	int i;
+	int i, s, want;
 
 	for (i = 0; i < ARRAY_SIZE(qbd_all_states); i++) {
-		int s = qbd_all_states[i];
-
-		KUNIT_EXPECT_EQ_MSG(test, qbd_state_on_error(s, false),
-				    s == QBD_STATE_LIVE ?
-					    QBD_STATE_RECONNECTING :
-					    s,
+		s = qbd_all_states[i];
+		want = s == QBD_STATE_LIVE ? QBD_STATE_RECONNECTING : s;
+		KUNIT_EXPECT_EQ_MSG(test, qbd_state_on_error(s, false), want,
 				    "error in state %d", s);
 		KUNIT_EXPECT_EQ_MSG(test, qbd_state_on_error(s, true), s,
 				    "error in state %d while remapping", s);
-		KUNIT_EXPECT_EQ_MSG(test, qbd_state_on_connected(s),
-				    s == QBD_STATE_DELETING ?
-					    QBD_STATE_DELETING :
-					    QBD_STATE_LIVE,
+		want = s == QBD_STATE_DELETING ? s : QBD_STATE_LIVE;
+		KUNIT_EXPECT_EQ_MSG(test, qbd_state_on_connected(s), want,
 				    "connected in state %d", s);
 		KUNIT_EXPECT_EQ_MSG(test, qbd_state_on_connect_failed(s, false),
-				    s, "connect failed in state %d, in time", s);
+				    s, "connect failed in state %d, in time",
+				    s);
+		want = s == QBD_STATE_RECONNECTING ? QBD_STATE_FAILED : s;
 		KUNIT_EXPECT_EQ_MSG(test, qbd_state_on_connect_failed(s, true),
-				    s == QBD_STATE_RECONNECTING ?
-					    QBD_STATE_FAILED :
-					    s,
-				    "connect failed in state %d, past io_timeout",
+				    want, "connect failed in state %d, late",
 				    s);
 	}
 }
@@ -114,4 +110,5 @@ static struct kunit_suite qbd_state_suite = {
 	.name = "qbd_state",
 	.test_cases = qbd_state_cases,
 };
+
 kunit_test_suite(qbd_state_suite);
