@@ -50,12 +50,15 @@ static const char *qbd_reason_name(u32 reason)
 /* The KOBJ_CHANGE uevent of the disk: QBD_EVENT=remap QBD_REASON=... */
 static void qbd_uevent_remap(struct qbd_device *qdev, u32 reason)
 {
-	static char event_env[] = "QBD_EVENT=remap";
+	char event_env[] = "QBD_EVENT=remap";
 	char reason_env[32];
-	char *envp[] = { event_env, reason_env, NULL };
+	char *envp[3];
 
 	snprintf(reason_env, sizeof(reason_env), "QBD_REASON=%s",
 		 qbd_reason_name(reason));
+	envp[0] = event_env;
+	envp[1] = reason_env;
+	envp[2] = NULL;
 	kobject_uevent_env(&disk_to_dev(qdev->disk)->kobj, KOBJ_CHANGE, envp);
 }
 
