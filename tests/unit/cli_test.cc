@@ -1169,6 +1169,64 @@ TEST(CliResize, ServerRefusalLeavesTheDevice)
 	EXPECT_TRUE(h.fake->resizes.empty());
 }
 
+// ---- -r: remap ----------------------------------------------------------------
+
+TEST(CliRemap, HandsTheNewLayoutToTheDevice)
+{
+	Harness h({"-r", "tcp://pool/vol"});
+	h.fake->features |= QBD_FEAT_REMAP;
+	h.fake->devices[0] = sample_info(0, "pool", "vol", 9);  // 1 GiB
+	VolumeInfo v = sample_volume();  // vol_id 9, layout 2
+	v.size = 2ull << 30;
+	int settled = 0;
+	ASSERT_EQ(run_remap(h.ctx, fake_hooks(v, &settled)), 0) << h.err.str();
+	ASSERT_EQ(h.fake->remaps.size(), 1u);
+	const qbd_remap &r = h.fake->remaps[0];
+	EXPECT_EQ(r.hdr.size, sizeof(qbd_remap));
+	EXPECT_EQ(r.hdr.flags, 0u);
+	EXPECT_EQ(r.dev_id, 0);
+	EXPECT_EQ(r.vol_id, 9u);
+	EXPECT_EQ(r.size, 2ull << 30);
+	EXPECT_EQ(r.layout_version, 2u);
+	EXPECT_EQ(r.transport, unsigned{QBD_TRANSPORT_TCP});
+	EXPECT_EQ(r.nr_servers, 1u);
+	EXPECT_NE(r.servers[0].port, 0);
+	EXPECT_EQ(settled, 0);
+	EXPECT_NE(h.out.str().find("/dev/qbd0 (pool/vol) remapped to "), std::string::npos)
+		<< h.out.str();
+}
+
+TEST(CliRemap, RefusalsChangeNothing)
+{
+	struct Case {
+		std::vector<std::string> args;
+		uint64_t vol_id, size;
+		bool feature;
+		const char *says;
+	} cases[] = {
+		{{"-r", "pool/vol"}, 10, 1ull << 30, true, "(a different volume under the same name)"},
+		{{"-r", "pool/vol"}, 9, 1ull << 29, true, "smaller than the 1073741824 of /dev/qbd0"},
+		{{"-r", "rdma://pool/vol"}, 9, 1ull << 30, true, "changing the transport to rdma"},
+		{{"-r", "pool/nope"}, 9, 1ull << 30, true, "is not mapped"},
+		{{"-r", "pool//vol"}, 9, 1ull << 30, true, "invalid volume 'pool//vol'"},
+		{{"-r", "/dev/qbd0"}, 9, 1ull << 30, false, "remap"},
+	};
+	for (const Case &c : cases) {
+		Harness h(c.args);
+		if (c.feature)
+			h.fake->features |= QBD_FEAT_REMAP;
+		h.fake->devices[0] = sample_info(0, "pool", "vol", 9);
+		VolumeInfo v = sample_volume();
+		v.vol_id = c.vol_id;
+		v.size = c.size;
+		int settled = 0;
+		EXPECT_EQ(run_remap(h.ctx, fake_hooks(v, &settled)), 1) << c.says;
+		EXPECT_NE(h.err.str().find(c.says), std::string::npos) << h.err.str();
+		EXPECT_TRUE(h.fake->remaps.empty()) << c.says;
+		EXPECT_EQ(h.fake->devices[0].size, 1ull << 30) << c.says;
+	}
+}
+
 namespace {
 
 std::string write_map_conf(const std::filesystem::path &dir, const std::string &text)

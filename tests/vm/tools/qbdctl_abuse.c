@@ -54,6 +54,55 @@ static void good_map(struct qbd_map *m)
 	m->servers[0].addr[3] = 1;
 }
 
+static void good_remap(struct qbd_remap *r)
+{
+	struct qbd_map m;
+
+	good_map(&m);
+	memset(r, 0, sizeof(*r));
+	r->hdr.size = sizeof(*r);
+	r->dev_id = 254;	/* not mapped */
+	r->nr_servers = 1;
+	r->servers[0] = m.servers[0];
+	r->vol_id = 1;
+	r->size = 1 << 30;
+}
+
+static void run_remap_checks(void)
+{
+	struct qbd_remap r;
+
+	good_remap(&r);
+	expect("remap: no such device", QBD_IOC_REMAP, &r, ENOENT);
+	r.hdr.size = sizeof(r) - 8;
+	expect("remap: size - 8", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.hdr.flags = 1;
+	expect("remap: unknown flag", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.reserved[3] = 1;
+	expect("remap: reserved not zero", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.dev_id = -1;
+	expect("remap: dev_id -1", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.nr_servers = 0;
+	expect("remap: no servers", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.nr_servers = QBD_MAX_SERVERS + 1;
+	expect("remap: too many servers", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.servers[0].port = 0;
+	expect("remap: port 0", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.servers[1] = r.servers[0];
+	expect("remap: server past nr_servers", QBD_IOC_REMAP, &r, EINVAL);
+	good_remap(&r);
+	r.transport = 77;
+	expect("remap: transport 77", QBD_IOC_REMAP, &r, EINVAL);
+	expect("remap: NULL pointer", QBD_IOC_REMAP, NULL, EFAULT);
+}
+
 static void run_checks(void)
 {
 	struct qbd_features f;
@@ -162,6 +211,7 @@ static void run_checks(void)
 	       _IOWR(QBD_IOC_MAGIC, 0x01, struct qbd_unmap), &m, ENOTTY);
 	expect("unknown command number", _IOWR(QBD_IOC_MAGIC, 0x7f, struct qbd_unmap), &u, ENOTTY);
 	expect("another driver's magic", _IOWR('x', 0x01, struct qbd_map), &m, ENOTTY);
+	run_remap_checks();
 }
 
 static void run_random(long n, unsigned int seed)
@@ -211,8 +261,10 @@ static void run_eperm(void)
 	struct qbd_unmap u = { .hdr.size = sizeof(u) };
 	struct qbd_list l = { .hdr.size = sizeof(l) };
 	struct qbd_info i = { .hdr.size = sizeof(i) };
+	struct qbd_remap r;
 
 	good_map(&m);
+	good_remap(&r);
 	if (setgid(65534) || setuid(65534)) {
 		printf("FAIL cannot drop to uid 65534: %s\n", strerror(errno));
 		failures++;
@@ -223,6 +275,7 @@ static void run_eperm(void)
 	expect("non-root UNMAP", QBD_IOC_UNMAP, &u, EPERM);
 	expect("non-root LIST", QBD_IOC_LIST, &l, EPERM);
 	expect("non-root INFO", QBD_IOC_INFO, &i, EPERM);
+	expect("non-root REMAP", QBD_IOC_REMAP, &r, EPERM);
 }
 
 int main(int argc, char **argv)
