@@ -383,7 +383,6 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	struct qbd_cmd *cmd;
 	const char *why = "";
 	struct request *rq;
-	int err;
 
 	if (qbd_proto_check_reply(&conn->rx_hdr, qdev->max_io, &ri, &why))
 		return qbd_tcp_bad_reply(conn, why);
@@ -400,17 +399,7 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	if (qbd_proto_check_reply_for(&ri, cmd->opcode, cmd->length, &why))
 		return qbd_tcp_bad_reply(conn, why);
 	rq = blk_mq_rq_from_pdu(cmd);
-	if (ri.status != QBD_S_OK) {
-		err = qbd_proto_status_errno(ri.status);
-		cmd->status = errno_to_blk_status(err);
-		/* clang-format off */
-		pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
-				    qbd_name(qdev), conn->queue->qid, cmd->opcode,
-				    (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
-				    blk_rq_bytes(rq), conn->peer,
-				    qbd_proto_status_name(ri.status));
-		/* clang-format on */
-	}
+	qbd_xport_reply_status(cmd, ri.status, conn->peer);
 	if (ri.length) {
 		cmd->curr_bio = rq->bio;
 		cmd->bi = rq->bio->bi_iter;

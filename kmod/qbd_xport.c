@@ -3,6 +3,9 @@
  * qbd: what every transport does the same way: find the request a reply
  * names, and ask for / take the hello of a new connection.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/socket.h>
@@ -55,6 +58,28 @@ struct qbd_cmd *qbd_xport_find_cmd(struct qbd_queue *q, unsigned int srv,
 		return NULL;
 	}
 	return cmd;
+}
+
+/**
+ * qbd_xport_reply_status - take a reply's status into its request
+ * @cmd: the request
+ * @status: QBD_S_* of the checked reply
+ * @peer: "addr:port" of the server, for the message
+ */
+void qbd_xport_reply_status(struct qbd_cmd *cmd, u32 status, const char *peer)
+{
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+
+	if (status == QBD_S_OK)
+		return;
+	cmd->status = errno_to_blk_status(qbd_proto_status_errno(status));
+	/* clang-format off */
+	pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
+			    qbd_name(cmd->queue->qdev), cmd->queue->qid,
+			    cmd->opcode, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+			    blk_rq_bytes(rq), peer,
+			    qbd_proto_status_name(status));
+	/* clang-format on */
 }
 
 /**
