@@ -250,7 +250,8 @@ void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
 int qbd_xport_hello_done(struct qbd_queue *q,
 			 const struct qbd_hello_reply *reply, const char **why);
 int qbd_xport_sockaddr(const struct qbd_server_addr *sa,
-		       struct sockaddr_storage *ss, char *peer, size_t peer_len);
+		       struct sockaddr_storage *ss, char *peer,
+		       size_t peer_len);
 
 /* qbd_ops.c */
 void qbd_ops_init(struct qbd_device *qdev);
