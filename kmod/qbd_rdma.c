@@ -177,11 +177,13 @@ static void qbd_rdma_fail(struct qbd_rdma_conn *conn, int err, const char *why)
 {
 	if (test_and_set_bit(QBD_RDMA_DEAD, &conn->flags))
 		return;
-	pr_warn_ratelimited("%s: queue %u: server %s (rdma): %s (%d)\n",
-			    qbd_name(conn->qdev), conn->queue->qid, conn->peer,
-			    why, err);
-	if (test_bit(QBD_RDMA_LIVE, &conn->flags))
+	/* before that, connect says what failed */
+	if (test_bit(QBD_RDMA_LIVE, &conn->flags)) {
+		pr_warn_ratelimited("%s: queue %u: server %s (rdma): %s (%d)\n",
+				    qbd_name(conn->qdev), conn->queue->qid,
+				    conn->peer, why, err);
 		qbd_dev_error(conn->qdev);
+	}
 	/* a connect waiting for the hello reply gives up */
 	complete(&conn->hello_done);
 }
