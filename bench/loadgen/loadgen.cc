@@ -371,7 +371,7 @@ Result<VerifyReport> verify(const Options &o)
 				vr.bytes += le32(r.length);
 				return ok_status();
 			};
-			if (auto s = Pump::run(c, o.queue_depth, next_w, done_w); !s) {
+			if (auto s = o.read_only ? ok_status() : Pump::run(c, o.queue_depth, next_w, done_w); !s) {
 				errs[i] = s;
 				return;
 			}

@@ -29,6 +29,7 @@ struct Options {
 	double ramp_s = 1;
 	uint64_t span = 0;   // verify: bytes of the volume covered (0: all)
 	uint64_t seed = 1;   // verify: pattern seed
+	bool read_only = false;  // verify: skip the write pass (check earlier data)
 };
 
 struct Report {

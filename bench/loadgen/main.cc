@@ -43,6 +43,8 @@ int main(int argc, char **argv)
 		     "any mismatch");
 	app.add_option("--span", span, "--verify: bytes of the volume covered (0: all)");
 	app.add_option("--seed", o.seed, "--verify: pattern seed (1)");
+	app.add_flag("--read-only", o.read_only,
+		     "--verify: only read back and compare bytes an earlier --verify wrote (same --seed)");
 	app.add_flag("--hostile", do_hostile,
 		     "rdma:// only: break the protocol one way per connection; exit 1 unless the server "
 		     "disconnects each");
