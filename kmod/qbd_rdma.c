@@ -24,6 +24,7 @@
 #include <rdma/mr_pool.h>
 #include <rdma/rdma_cm.h>
 #include "qbd.h"
+#include "qbd_rdma.h"
 
 /* struct qbd_rdma_conn.flags */
 enum {
@@ -40,7 +41,6 @@ enum {
 };
 
 #define QBD_RDMA_INLINE_SG 4 /* sg entries in the request before chaining */
-#define QBD_RDMA_PAGE SZ_4K /* MR page size and blk-mq virt boundary */
 
 /**
  * struct qbd_rdma_req - what the connection keeps for one tag
@@ -681,7 +681,8 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 {
 	struct qbd_device *qdev = conn->qdev;
 	struct ib_qp_init_attr attr = {};
-	u32 send_wr, recv_wr, i;
+	struct qbd_rdma_sizes sz;
+	u32 dev_pages, i;
 	int ret;
 
 	conn->ibdev = conn->cm_id->device;
@@ -690,18 +691,19 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 		*why = "RDMA device cannot do fast registration";
 		return -EOPNOTSUPP;
 	}
-	conn->pages_per_mr =
-		min_t(u32, conn->ibdev->attrs.max_fast_reg_page_list_len,
-		      QBD_PROTO_MAX_IO / QBD_RDMA_PAGE + 1);
-	if (conn->pages_per_mr < 2) {
+	dev_pages = conn->ibdev->attrs.max_fast_reg_page_list_len;
+	conn->pages_per_mr = qbd_rdma_mr_pages(dev_pages);
+	if (!qbd_rdma_max_io(conn->pages_per_mr)) {
 		*why = "RDMA device registers too few pages per MR";
 		return -EOPNOTSUPP;
 	}
 	conn->depth = qdev->depth;
-	conn->nr_recv = conn->depth + QBD_RDMA_SPARE_RECV;
-	/* REG_MR, SEND and LOCAL_INV per request, the PING, the drain */
-	send_wr = 3 * conn->depth + 2;
-	recv_wr = conn->nr_recv + 1; /* + the drain */
+	ret = qbd_rdma_sizes(conn->depth, &sz);
+	if (ret) {
+		*why = "queue depth out of range";
+		return ret;
+	}
+	conn->nr_recv = sz.nr_recv;
 
 	conn->pd = ib_alloc_pd(conn->ibdev, 0);
 	if (IS_ERR(conn->pd)) {
@@ -710,7 +712,7 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 		*why = "allocating a protection domain failed";
 		return ret;
 	}
-	conn->cq_size = send_wr + recv_wr;
+	conn->cq_size = sz.cqe;
 	conn->cq = ib_cq_pool_get(conn->ibdev, conn->cq_size,
 				  conn->queue->io_cpu %
 					  conn->ibdev->num_comp_vectors,
@@ -721,8 +723,8 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 		*why = "getting a completion queue failed";
 		return ret;
 	}
-	attr.cap.max_send_wr = send_wr;
-	attr.cap.max_recv_wr = recv_wr;
+	attr.cap.max_send_wr = sz.send_wr;
+	attr.cap.max_recv_wr = sz.recv_wr;
 	attr.cap.max_send_sge = 1;
 	attr.cap.max_recv_sge = 1;
 	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
@@ -758,22 +760,12 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 	return 0;
 }
 
-/*
- * Largest request one MR maps: a request may start anywhere in its first
- * page, so it spans up to one page more than its length.
- */
-static u32 qbd_rdma_max_io(struct qbd_rdma_conn *conn)
-{
-	return min_t(u32, QBD_PROTO_MAX_IO,
-		     (conn->pages_per_mr - 1) * QBD_RDMA_PAGE);
-}
-
 /* SEND the hello, wait for its reply, take what it grants. */
 static int qbd_rdma_handshake(struct qbd_rdma_conn *conn,
 			      unsigned long deadline, const char **why)
 {
 	struct qbd_device *qdev = conn->qdev;
-	u32 max_io = qbd_rdma_max_io(conn);
+	u32 max_io = qbd_rdma_max_io(conn->pages_per_mr);
 	struct qbd_hello_expect e;
 	struct qbd_hello_args a;
 	struct ib_send_wr wr;

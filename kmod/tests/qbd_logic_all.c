@@ -9,6 +9,7 @@
 #include "../qbd_proto.c"
 #include "../qbd_validate.c"
 #include "../qbd_throttle.c"
+#include "../qbd_rdma_logic.c"
 
-MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl, throttle");
+MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl, throttle, rdma");
 MODULE_LICENSE("GPL");
