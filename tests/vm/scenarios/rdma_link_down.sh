@@ -5,9 +5,9 @@
 # device itself goes away under IO (`rdma link delete rxe0`, re-added 4 s
 # later): nothing hangs, the device reconnects on the new rxe0, fio's verify
 # passes, and unmap leaves no QP, CQ, MR or PD of ours behind.
+export QBD_TRANSPORT=rdma # before lib.sh: lib.d/e2e.sh picks its wire by it
 . "$QBD_TOP/tests/vm/lib.sh"
 
-export QBD_TRANSPORT=rdma
 QBD_IO_TIMEOUT=60 e2e_setup
 check "create pool1/l" volume_create "$E2E_CONF" pool1/l 128M
 dev=$(volume_map "$E2E_CONF" pool1/l) || bail "map pool1/l"

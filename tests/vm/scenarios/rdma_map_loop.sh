@@ -4,9 +4,9 @@
 # mr) return to their baseline after a failed map (server without an RDMA
 # listener), after map/unmap loops with IO, and after unmapping a device
 # whose connections broke (server killed) and were rebuilt.
+export QBD_TRANSPORT=rdma # before lib.sh: lib.d/e2e.sh picks its wire by it
 . "$QBD_TOP/tests/vm/lib.sh"
 
-export QBD_TRANSPORT=rdma
 e2e_setup
 check "create pool1/loop" volume_create "$E2E_CONF" pool1/loop 64M
 # The shared CQ pool keeps its CQs once made: warm it up, then count.

@@ -4,9 +4,9 @@
 # (tcp:// and rdma:// listeners on the same address): fio verify on both at
 # once, each device reports its own transport. (Remapping a volume between
 # transports needs `qbd -r`, which does not exist yet: not tested here.)
+export QBD_TRANSPORT=rdma # before lib.sh: lib.d/e2e.sh picks its wire by it
 . "$QBD_TOP/tests/vm/lib.sh"
 
-export QBD_TRANSPORT=rdma
 e2e_setup
 check "create pool1/t" volume_create "$E2E_CONF" pool1/t 128M
 check "create pool1/r" volume_create "$E2E_CONF" pool1/r 128M
