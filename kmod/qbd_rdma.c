@@ -47,7 +47,8 @@ enum {
  * @conn: the connection
  * @cmd: the request using the tag here (NULL: none)
  * @send_cqe: completion of the request's SEND
- * @reg_cqe: completion of REG_MR (errors only) and of LOCAL_INV
+ * @reg_cqe: completion of REG_MR
+ * @inv_cqe: completion of LOCAL_INV
  * @reg_wr: the REG_MR work request
  * @mr: the MR mapping the data (READ/WRITE only)
  * @sgt: the data's scatterlist
@@ -63,6 +64,7 @@ struct qbd_rdma_req {
 	struct qbd_cmd *cmd;
 	struct ib_cqe send_cqe;
 	struct ib_cqe reg_cqe;
+	struct ib_cqe inv_cqe;
 	struct ib_reg_wr reg_wr;
 	struct ib_mr *mr;
 	struct sg_table sgt;
@@ -247,7 +249,7 @@ static void qbd_rdma_reg_done(struct ib_cq *cq, struct ib_wc *wc)
 static void qbd_rdma_inv_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct qbd_rdma_req *r =
-		container_of(wc->wr_cqe, struct qbd_rdma_req, reg_cqe);
+		container_of(wc->wr_cqe, struct qbd_rdma_req, inv_cqe);
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		qbd_rdma_wc_error(r->conn, wc, "local invalidate");
@@ -309,9 +311,16 @@ static int qbd_rdma_map_data(struct qbd_rdma_conn *conn, struct qbd_rdma_req *r,
 	}
 	ib_update_fast_reg_key(r->mr, ib_inc_rkey(r->mr->rkey));
 	memset(&r->reg_wr, 0, sizeof(r->reg_wr));
-	r->reg_cqe.done = qbd_rdma_reg_done;
 	r->reg_wr.wr.opcode = IB_WR_REG_MR;
 	r->reg_wr.wr.wr_cqe = &r->reg_cqe;
+	/*
+	 * Signalled, so that its completion is reaped at once: rxe in 6.1
+	 * re-runs a finished local operation still at the head of the send
+	 * queue when it retransmits, and a second REG_MR of a valid MR fails.
+	 * It completes before the SEND (send queue order), so it needs no
+	 * reference of its own.
+	 */
+	r->reg_wr.wr.send_flags = IB_SEND_SIGNALED;
 	r->reg_wr.mr = r->mr;
 	r->reg_wr.key = r->mr->rkey;
 	r->reg_wr.access = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_READ |
@@ -462,8 +471,7 @@ static int qbd_rdma_handle_reply(struct qbd_rdma_conn *conn,
 	} else if (r->mr) {
 		/* the reply's reference now waits for the invalidation */
 		memset(&inv_wr, 0, sizeof(inv_wr));
-		r->reg_cqe.done = qbd_rdma_inv_done;
-		inv_wr.wr_cqe = &r->reg_cqe;
+		inv_wr.wr_cqe = &r->inv_cqe;
 		inv_wr.opcode = IB_WR_LOCAL_INV;
 		inv_wr.send_flags = IB_SEND_SIGNALED;
 		inv_wr.ex.invalidate_rkey = r->mr->rkey;
@@ -663,6 +671,8 @@ static int qbd_rdma_alloc_bufs(struct qbd_rdma_conn *conn)
 	for (i = 0; i < conn->depth; i++) {
 		conn->reqs[i].conn = conn;
 		conn->reqs[i].send_cqe.done = qbd_rdma_send_done;
+		conn->reqs[i].reg_cqe.done = qbd_rdma_reg_done;
+		conn->reqs[i].inv_cqe.done = qbd_rdma_inv_done;
 	}
 	for (i = 0; i < conn->nr_recv; i++) {
 		conn->rx[i].conn = conn;
