@@ -7,6 +7,7 @@
  * qbd_dev.c	gendisk + blk-mq, device state machine and recovery
  * qbd_tcp.c	the TCP transport (struct qbd_transport_ops)
  * qbd_rdma.c	the RDMA transport (kernel verbs, rdma_cm)
+ * qbd_xport.c	what both transports share (reply lookup, hello)
  * qbd_proc.c	/proc/qbdstat
  * qbd_sysfs.c	attributes under /sys/block/qbdN/qbd/
  * qbd_ops.c	throttle enforcement, suspend/resume, online resize
@@ -42,6 +43,8 @@ struct qbd_queue;
 /**
  * struct qbd_transport_ops - what the device code needs from a transport
  * @name: "tcp", shown in /proc/qbdstat and sysfs
+ * @features: QBD_PF_* asked on top of QBD_PF_ALL (e.g. RDMA_INV)
+ * @virt_boundary: blk-mq virt boundary mask the transport needs (0: none)
  * @connect: open the connection of hardware queue @q to server @srv and do
  *	the handshake; blocks up to conn_timeout. 0 or -errno.
  * @disconnect: close it; on return no transport context touches a request
@@ -54,6 +57,8 @@ struct qbd_queue;
  */
 struct qbd_transport_ops {
 	const char *name;
+	u64 features;
+	unsigned long virt_boundary;
 	int (*connect)(struct qbd_queue *q, unsigned int srv);
 	void (*disconnect)(struct qbd_queue *q, unsigned int srv);
 	void (*queue_rq)(struct qbd_queue *q, unsigned int srv,
@@ -286,6 +291,19 @@ int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 		  const char **why);
 void qbd_dev_ask_remap(struct qbd_device *qdev, u32 reason);
 void qbd_dev_size_notice(struct qbd_device *qdev, u64 size);
+
+/* qbd_xport.c */
+struct sockaddr_storage;
+struct qbd_cmd *qbd_xport_find_cmd(struct qbd_queue *q, unsigned int srv,
+				   u64 handle, const char **why);
+int qbd_xport_reply_status(struct qbd_cmd *cmd, u32 status, const char *peer);
+void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
+		     struct qbd_hello_expect *e);
+int qbd_xport_hello_done(struct qbd_queue *q,
+			 const struct qbd_hello_reply *reply, const char **why);
+int qbd_xport_sockaddr(const struct qbd_server_addr *sa,
+		       struct sockaddr_storage *ss, char *peer,
+		       size_t peer_len);
 
 /* qbd_ops.c */
 void qbd_ops_init(struct qbd_device *qdev);

@@ -81,9 +81,9 @@ static long qbd_ioc_features(void __user *arg)
 	f->hdr.size = sizeof(*f);
 	f->abi_version = QBD_ABI_VERSION;
 	f->max_devices = QBD_MAX_DEVICES;
-	f->features = QBD_FEAT_TCP | QBD_FEAT_DISCARD | QBD_FEAT_FUA |
-		      QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND | QBD_FEAT_RESIZE |
-		      QBD_FEAT_REMAP;
+	f->features = QBD_FEAT_TCP | QBD_FEAT_RDMA | QBD_FEAT_DISCARD |
+		      QBD_FEAT_FUA | QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND |
+		      QBD_FEAT_RESIZE | QBD_FEAT_REMAP;
 	f->max_queues = qbd_defaults.max_queues;
 	f->max_io_depth = QBD_MAX_IO_DEPTH;
 	f->max_servers = QBD_MAX_SERVERS;

@@ -763,6 +763,8 @@ static void qbd_set_limits(struct qbd_device *qdev)
 	blk_queue_max_hw_sectors(q, qdev->max_io >> SECTOR_SHIFT);
 	blk_queue_max_segments(q, 1024);
 	blk_queue_max_segment_size(q, UINT_MAX);
+	if (qdev->ops->virt_boundary) /* RDMA: one MR maps the request */
+		blk_queue_virt_boundary(q, qdev->ops->virt_boundary);
 	blk_queue_chunk_sectors(q, qdev->cfg.shard_size >> SECTOR_SHIFT);
 	blk_queue_write_cache(q, !!(qdev->features & QBD_PF_FUA),
 			      !!(qdev->features & QBD_PF_FUA));
@@ -807,7 +809,7 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	qdev->nr_queues = m->nr_queues;
 	qdev->depth = m->io_depth;
 	qdev->max_io = QBD_PROTO_MAX_IO;
-	qdev->features = QBD_PF_ALL;
+	qdev->features = QBD_PF_ALL | qdev->ops->features;
 	spin_lock_init(&qdev->lock);
 	qdev->state = QBD_STATE_LIVE;
 	INIT_DELAYED_WORK(&qdev->recovery_work, qbd_recovery_work);

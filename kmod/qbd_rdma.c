@@ -1,35 +1,999 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * qbd: the RDMA transport (kernel verbs, rdma_cm). Placeholder: the map
- * ioctl refuses QBD_TRANSPORT_RDMA until this is filled in.
+ * qbd RDMA transport: one rdma_cm reliable-connected QP per (hardware
+ * queue, server), following the RDMA rules in include/proto/qbd_proto.h.
+ *
+ * Connect: resolve address and route, create PD, CQ (from the shared CQ
+ * pool, on the queue's CPU's vector), QP and an FRWR MR pool, post the
+ * receive ring, connect, then SEND the hello and wait for its reply on the
+ * ring. Requests: queue_rq maps the request's pages into one MR (REG_MR
+ * chained before the SEND of the 72-byte header) and the server moves the
+ * data with RDMA READ/WRITE. A request completes when its SEND completion
+ * and its reply are in and its MR is invalidated (by the server with
+ * SEND_WITH_INV, else by our LOCAL_INV): a reference per outstanding event,
+ * as nvme-rdma does. Any bad completion, bad reply or cm event that ends
+ * the connection reports a device error; recovery disconnects (drains the
+ * QP, then frees everything) and resends.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/mr_pool.h>
+#include <rdma/rdma_cm.h>
 #include "qbd.h"
+#include "qbd_rdma.h"
+
+/* struct qbd_rdma_conn.flags */
+enum {
+	QBD_RDMA_DEAD, /* failed or closing: no more IO */
+	QBD_RDMA_LIVE, /* handshake done: errors go to the device */
+	QBD_RDMA_HELLO_IN, /* the hello reply is in conn->hello_reply */
+	QBD_RDMA_PING_INFLIGHT, /* a PING is out, its reply not yet in */
+	QBD_RDMA_PING_SENDING, /* the PING's SEND has not completed */
+};
+
+/* struct qbd_rdma_req.flags */
+enum {
+	QBD_RDMA_REQ_WAIT, /* sent, its reply not yet in */
+};
+
+#define QBD_RDMA_INLINE_SG 4 /* sg entries in the request before chaining */
+
+/**
+ * struct qbd_rdma_req - what the connection keeps for one tag
+ * @conn: the connection
+ * @cmd: the request using the tag here (NULL: none)
+ * @send_cqe: completion of the request's SEND
+ * @reg_cqe: completion of REG_MR
+ * @inv_cqe: completion of LOCAL_INV
+ * @reg_wr: the REG_MR work request
+ * @mr: the MR mapping the data (READ/WRITE only)
+ * @sgt: the data's scatterlist
+ * @first_sgl: its first chunk
+ * @sg_nents: entries DMA-mapped in @sgt (0: not mapped)
+ * @sg_alloced: @sgt is allocated
+ * @dir: DMA direction of the data
+ * @ref: SEND completion + reply (+ LOCAL_INV) still to come
+ * @flags: QBD_RDMA_REQ_*
+ */
+struct qbd_rdma_req {
+	struct qbd_rdma_conn *conn;
+	struct qbd_cmd *cmd;
+	struct ib_cqe send_cqe;
+	struct ib_cqe reg_cqe;
+	struct ib_cqe inv_cqe;
+	struct ib_reg_wr reg_wr;
+	struct ib_mr *mr;
+	struct sg_table sgt;
+	struct scatterlist first_sgl[QBD_RDMA_INLINE_SG];
+	int sg_nents;
+	bool sg_alloced;
+	enum dma_data_direction dir;
+	atomic_t ref;
+	unsigned long flags;
+};
+
+/**
+ * struct qbd_rdma_rx - one preposted receive
+ * @conn: the connection
+ * @cqe: its completion
+ * @idx: slot in the receive ring
+ */
+struct qbd_rdma_rx {
+	struct qbd_rdma_conn *conn;
+	struct ib_cqe cqe;
+	u32 idx;
+};
+
+/**
+ * struct qbd_rdma_conn - one connection of a hardware queue to a server
+ * @queue: the hardware queue
+ * @qdev: its device
+ * @srv: servers[] index
+ * @peer: "addr:port" for messages
+ * @cm_id: the rdma_cm id
+ * @ibdev: the RDMA device the address resolved to
+ * @pd: protection domain
+ * @cq: send and receive CQ, from the CQ pool
+ * @cq_size: CQ entries taken from the pool
+ * @qp: the QP (cm_id->qp)
+ * @mrs_ready: the MR pool is set up
+ * @cm_done: completed by the cm handler for each connect step
+ * @cm_event: last connect-step event (written before @cm_done)
+ * @cm_error: its error, 0 when it is the event asked for
+ * @hello_done: completed when the hello reply came in or the connection
+ *	failed during the handshake
+ * @hello_reply: the hello reply (written by the receive completion)
+ * @flags: QBD_RDMA_* bits
+ * @last_rx: jiffies of the last reply (heartbeat)
+ * @depth: tags the connection has room for
+ * @nr_recv: receives in the ring
+ * @pages_per_mr: pages an MR maps
+ * @rx_buf: the receive ring's buffers (@nr_recv x QBD_RDMA_REPLY_BUF)
+ * @rx_dma: their DMA address
+ * @rx_mapped: @rx_dma is mapped
+ * @rx: the ring
+ * @tx_buf: send buffers: a request header per tag, one for the PING, then
+ *	the hello
+ * @tx_dma: their DMA address
+ * @tx_mapped: @tx_dma is mapped
+ * @ctl_cqe: completion of the hello's and the PING's SEND
+ * @reqs: per tag
+ */
+struct qbd_rdma_conn {
+	struct qbd_queue *queue;
+	struct qbd_device *qdev;
+	unsigned int srv;
+	char peer[64];
+
+	struct rdma_cm_id *cm_id;
+	struct ib_device *ibdev;
+	struct ib_pd *pd;
+	struct ib_cq *cq;
+	unsigned int cq_size;
+	struct ib_qp *qp;
+	bool mrs_ready;
+
+	struct completion cm_done;
+	enum rdma_cm_event_type cm_event;
+	int cm_error;
+	struct completion hello_done;
+	struct qbd_hello_reply hello_reply;
+
+	unsigned long flags;
+	unsigned long last_rx;
+
+	u32 depth;
+	u32 nr_recv;
+	u32 pages_per_mr;
+	void *rx_buf;
+	u64 rx_dma;
+	bool rx_mapped;
+	struct qbd_rdma_rx *rx;
+	void *tx_buf;
+	u64 tx_dma;
+	bool tx_mapped;
+	struct ib_cqe ctl_cqe;
+	struct qbd_rdma_req *reqs;
+};
+
+static size_t qbd_rdma_tx_size(u32 depth)
+{
+	return (depth + 1) * sizeof(struct qbd_req) + sizeof(struct qbd_hello);
+}
+
+static u64 qbd_rdma_tx_off(struct qbd_rdma_conn *conn, u32 slot)
+{
+	return (u64)slot * sizeof(struct qbd_req);
+}
+
+static u64 qbd_rdma_hello_off(struct qbd_rdma_conn *conn)
+{
+	return qbd_rdma_tx_off(conn, conn->depth + 1);
+}
+
+static void qbd_rdma_fail(struct qbd_rdma_conn *conn, int err, const char *why)
+{
+	if (test_and_set_bit(QBD_RDMA_DEAD, &conn->flags))
+		return;
+	/* before that, connect says what failed */
+	if (test_bit(QBD_RDMA_LIVE, &conn->flags)) {
+		pr_warn_ratelimited("%s: queue %u: server %s (rdma): %s (%d)\n",
+				    qbd_name(conn->qdev), conn->queue->qid,
+				    conn->peer, why, err);
+		qbd_dev_error(conn->qdev);
+	}
+	/* a connect waiting for the hello reply gives up */
+	complete(&conn->hello_done);
+}
+
+static void qbd_rdma_wc_error(struct qbd_rdma_conn *conn, struct ib_wc *wc,
+			      const char *op)
+{
+	/* flushes follow the first error or our own disconnect */
+	if (wc->status != IB_WC_WR_FLUSH_ERR)
+		/* clang-format off */
+		pr_warn_ratelimited("%s: queue %u: server %s (rdma): %s failed: %s (%d)\n",
+				    qbd_name(conn->qdev), conn->queue->qid,
+				    conn->peer, op,
+				    ib_wc_status_msg(wc->status), wc->status);
+	/* clang-format on */
+	qbd_rdma_fail(conn, -EIO, "work request failed");
+}
+
+/* ---- per-request data mapping ---- */
+
+/* Give back what the request holds (MR, DMA mapping, sg table). */
+static void qbd_rdma_unmap(struct qbd_rdma_conn *conn, struct qbd_rdma_req *r)
+{
+	if (r->mr) {
+		ib_mr_pool_put(conn->qp, &conn->qp->rdma_mrs, r->mr);
+		r->mr = NULL;
+	}
+	if (r->sg_nents) {
+		ib_dma_unmap_sg(conn->ibdev, r->sgt.sgl, r->sg_nents, r->dir);
+		r->sg_nents = 0;
+	}
+	if (r->sg_alloced) {
+		sg_free_table_chained(&r->sgt, QBD_RDMA_INLINE_SG);
+		r->sg_alloced = false;
+	}
+}
+
+/* One event of the request is done; the last one completes it. */
+static void qbd_rdma_req_put(struct qbd_rdma_req *r)
+{
+	struct qbd_cmd *cmd;
+
+	if (!atomic_dec_and_test(&r->ref))
+		return;
+	qbd_rdma_unmap(r->conn, r);
+	cmd = r->cmd;
+	/* the tag may be reused as soon as the request completes */
+	WRITE_ONCE(r->cmd, NULL);
+	qbd_complete_cmd(cmd);
+}
+
+static void qbd_rdma_reg_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct qbd_rdma_req *r =
+		container_of(wc->wr_cqe, struct qbd_rdma_req, reg_cqe);
+
+	if (unlikely(wc->status != IB_WC_SUCCESS))
+		qbd_rdma_wc_error(r->conn, wc, "memory registration");
+}
+
+static void qbd_rdma_inv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct qbd_rdma_req *r =
+		container_of(wc->wr_cqe, struct qbd_rdma_req, inv_cqe);
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		qbd_rdma_wc_error(r->conn, wc, "local invalidate");
+		return;
+	}
+	qbd_rdma_req_put(r);
+}
+
+static void qbd_rdma_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct qbd_rdma_req *r =
+		container_of(wc->wr_cqe, struct qbd_rdma_req, send_cqe);
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		qbd_rdma_wc_error(r->conn, wc, "request send");
+		return;
+	}
+	qbd_rdma_req_put(r);
+}
+
+/*
+ * Map the data of @rq into one MR and prepare its REG_MR. 0 or -errno
+ * (nothing held then).
+ */
+static int qbd_rdma_map_data(struct qbd_rdma_conn *conn, struct qbd_rdma_req *r,
+			     struct request *rq, struct qbd_cmd *cmd,
+			     const char **why)
+{
+	int nents, count, n, ret;
+
+	r->sgt.sgl = r->first_sgl;
+	ret = sg_alloc_table_chained(&r->sgt, blk_rq_nr_phys_segments(rq),
+				     r->first_sgl, QBD_RDMA_INLINE_SG);
+	if (ret) {
+		*why = "no memory for the scatterlist";
+		return -ENOMEM;
+	}
+	r->sg_alloced = true;
+	nents = blk_rq_map_sg(rq->q, rq, r->sgt.sgl);
+	r->dir = rq_data_dir(rq) == WRITE ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	count = ib_dma_map_sg(conn->ibdev, r->sgt.sgl, nents, r->dir);
+	if (!count) {
+		*why = "DMA mapping failed";
+		ret = -EIO;
+		goto out_unmap;
+	}
+	r->sg_nents = nents;
+	r->mr = ib_mr_pool_get(conn->qp, &conn->qp->rdma_mrs);
+	if (!r->mr) {
+		*why = "no free MR";
+		ret = -EAGAIN;
+		goto out_unmap;
+	}
+	n = ib_map_mr_sg(r->mr, r->sgt.sgl, count, NULL, QBD_RDMA_PAGE);
+	if (n != count || r->mr->length != cmd->length) {
+		*why = "the pages do not fit one MR";
+		ret = n < 0 ? n : -EINVAL;
+		goto out_unmap;
+	}
+	ib_update_fast_reg_key(r->mr, ib_inc_rkey(r->mr->rkey));
+	memset(&r->reg_wr, 0, sizeof(r->reg_wr));
+	r->reg_wr.wr.opcode = IB_WR_REG_MR;
+	r->reg_wr.wr.wr_cqe = &r->reg_cqe;
+	/*
+	 * Signalled, so that its completion is reaped at once: rxe in 6.1
+	 * re-runs a finished local operation still at the head of the send
+	 * queue when it retransmits, and a second REG_MR of a valid MR fails.
+	 * It completes before the SEND (send queue order), so it needs no
+	 * reference of its own.
+	 */
+	r->reg_wr.wr.send_flags = IB_SEND_SIGNALED;
+	r->reg_wr.mr = r->mr;
+	r->reg_wr.key = r->mr->rkey;
+	r->reg_wr.access = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_READ |
+			   IB_ACCESS_REMOTE_WRITE;
+	return 0;
+
+out_unmap:
+	qbd_rdma_unmap(conn, r);
+	return ret;
+}
+
+static int qbd_rdma_post_send(struct qbd_rdma_conn *conn, u64 off, u32 len,
+			      struct ib_cqe *cqe, struct ib_send_wr *first,
+			      struct ib_send_wr *wr)
+{
+	struct ib_sge sge = {
+		.addr = conn->tx_dma + off,
+		.length = len,
+		.lkey = conn->pd->local_dma_lkey,
+	};
+
+	ib_dma_sync_single_for_device(conn->ibdev, sge.addr, len,
+				      DMA_TO_DEVICE);
+	memset(wr, 0, sizeof(*wr));
+	wr->wr_cqe = cqe;
+	wr->sg_list = &sge;
+	wr->num_sge = 1;
+	wr->opcode = IB_WR_SEND;
+	wr->send_flags = IB_SEND_SIGNALED;
+	return ib_post_send(conn->qp, first ? first : wr, NULL);
+}
+
+/*
+ * Send one request. Returns 0, -EIO for a request that cannot be mapped
+ * (complete it with an error), or another -errno (the connection broke).
+ */
+static int qbd_rdma_send_cmd(struct qbd_rdma_conn *conn, struct request *rq,
+			     struct qbd_cmd *cmd)
+{
+	struct qbd_rdma_req *r;
+	struct ib_send_wr wr, *first = NULL;
+	struct qbd_req *hdr;
+	const char *why = "";
+	u64 off;
+	int ret;
+
+	if (rq->tag < 0 || rq->tag >= conn->depth)
+		return -EINVAL;
+	r = &conn->reqs[rq->tag];
+	if (r->cmd)
+		return -EBUSY; /* the tag's last use is not done: a bug */
+	off = qbd_rdma_tx_off(conn, rq->tag);
+	hdr = conn->tx_buf + off;
+	memcpy(hdr, &cmd->hdr, sizeof(*hdr));
+	if (cmd->length) {
+		ret = qbd_rdma_map_data(conn, r, rq, cmd, &why);
+		if (ret) {
+			/* clang-format off */
+			pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: %s (%d)\n",
+					    qbd_name(conn->qdev), conn->queue->qid,
+					    cmd->opcode,
+					    (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+					    cmd->length, why, ret);
+			/* clang-format on */
+			return -EIO;
+		}
+		hdr->rdma_addr = cpu_to_le64(r->mr->iova);
+		hdr->rdma_key = cpu_to_le32(r->mr->rkey);
+		r->reg_wr.wr.next = &wr;
+		first = &r->reg_wr.wr;
+	}
+	r->cmd = cmd;
+	atomic_set(&r->ref, 2); /* SEND completion and reply */
+	set_bit(QBD_RDMA_REQ_WAIT, &r->flags);
+	WRITE_ONCE(cmd->state, QBD_CMD_SENT);
+	/* on failure the disconnect gives back what the request holds */
+	return qbd_rdma_post_send(conn, off, sizeof(*hdr), &r->send_cqe, first,
+				  &wr);
+}
+
+/* ---- receive ---- */
+
+static int qbd_rdma_post_recv(struct qbd_rdma_conn *conn, u32 idx)
+{
+	struct ib_sge sge = {
+		.addr = conn->rx_dma + (u64)idx * QBD_RDMA_REPLY_BUF,
+		.length = QBD_RDMA_REPLY_BUF,
+		.lkey = conn->pd->local_dma_lkey,
+	};
+	struct ib_recv_wr wr = {
+		.wr_cqe = &conn->rx[idx].cqe,
+		.sg_list = &sge,
+		.num_sge = 1,
+	};
+
+	return ib_post_recv(conn->qp, &wr, NULL);
+}
+
+static int qbd_rdma_bad_reply(struct qbd_rdma_conn *conn,
+			      const struct qbd_reply *reply, const char *why)
+{
+	/* clang-format off */
+	pr_warn_ratelimited("%s: queue %u: server %s (rdma): bad reply (handle 0x%llx): %s\n",
+			    qbd_name(conn->qdev), conn->queue->qid, conn->peer,
+			    le64_to_cpu(reply->handle), why);
+	/* clang-format on */
+	return -EPROTO;
+}
+
+/* A reply came in. 0 or -errno (the connection is then failed). */
+static int qbd_rdma_handle_reply(struct qbd_rdma_conn *conn,
+				 const struct qbd_reply *reply,
+				 struct ib_wc *wc)
+{
+	bool inv = wc->wc_flags & IB_WC_WITH_INVALIDATE;
+	struct qbd_reply_info ri;
+	struct qbd_rdma_req *r;
+	struct qbd_cmd *cmd;
+	const char *why = "";
+	struct ib_send_wr inv_wr;
+	int tag, ret;
+
+	if (qbd_proto_check_reply(reply, conn->qdev->max_io, &ri, &why))
+		return qbd_rdma_bad_reply(conn, reply, why);
+	if (ri.handle & QBD_HANDLE_PING) {
+		if (ri.handle != QBD_HANDLE_PING || ri.length || inv ||
+		    !test_and_clear_bit(QBD_RDMA_PING_INFLIGHT, &conn->flags))
+			return qbd_rdma_bad_reply(conn, reply,
+						  "unexpected heartbeat reply");
+		qbd_dev_size_notice(conn->qdev, le64_to_cpu(reply->vol_size));
+		return 0;
+	}
+	cmd = qbd_xport_find_cmd(conn->queue, conn->srv, ri.handle, &why);
+	if (!cmd)
+		return qbd_rdma_bad_reply(conn, reply, why);
+	tag = blk_mq_rq_from_pdu(cmd)->tag;
+	r = tag >= 0 && tag < conn->depth ? &conn->reqs[tag] : NULL;
+	if (!r || READ_ONCE(r->cmd) != cmd ||
+	    !test_and_clear_bit(QBD_RDMA_REQ_WAIT, &r->flags))
+		return qbd_rdma_bad_reply(conn, reply,
+					  "reply to a request not sent here");
+	if (qbd_proto_check_reply_for(&ri, cmd->opcode, cmd->length, &why))
+		return qbd_rdma_bad_reply(conn, reply, why);
+	ret = qbd_xport_reply_status(cmd, ri.status, conn->peer);
+	if (ret)
+		return ret;
+	if (inv) {
+		if (!r->mr || wc->ex.invalidate_rkey != r->mr->rkey)
+			return qbd_rdma_bad_reply(conn, reply,
+						  "invalidated another key");
+	} else if (r->mr) {
+		/* the reply's reference now waits for the invalidation */
+		memset(&inv_wr, 0, sizeof(inv_wr));
+		inv_wr.wr_cqe = &r->inv_cqe;
+		inv_wr.opcode = IB_WR_LOCAL_INV;
+		inv_wr.send_flags = IB_SEND_SIGNALED;
+		inv_wr.ex.invalidate_rkey = r->mr->rkey;
+		return ib_post_send(conn->qp, &inv_wr, NULL);
+	}
+	qbd_rdma_req_put(r);
+	return 0;
+}
+
+static void qbd_rdma_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct qbd_rdma_rx *rx =
+		container_of(wc->wr_cqe, struct qbd_rdma_rx, cqe);
+	struct qbd_rdma_conn *conn = rx->conn;
+	u64 dma = conn->rx_dma + (u64)rx->idx * QBD_RDMA_REPLY_BUF;
+	void *buf = conn->rx_buf + (size_t)rx->idx * QBD_RDMA_REPLY_BUF;
+	struct qbd_reply reply;
+	int ret;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		qbd_rdma_wc_error(conn, wc, "receive");
+		return;
+	}
+	if (test_bit(QBD_RDMA_DEAD, &conn->flags))
+		return;
+	ib_dma_sync_single_for_cpu(conn->ibdev, dma, QBD_RDMA_REPLY_BUF,
+				   DMA_FROM_DEVICE);
+	if (!test_bit(QBD_RDMA_LIVE, &conn->flags)) {
+		/* handshake: the one message may be the hello reply */
+		if (wc->byte_len != sizeof(conn->hello_reply) ||
+		    (wc->wc_flags & IB_WC_WITH_INVALIDATE) ||
+		    test_bit(QBD_RDMA_HELLO_IN, &conn->flags)) {
+			qbd_rdma_fail(conn, -EPROTO,
+				      "handshake: not one hello reply");
+			return;
+		}
+		memcpy(&conn->hello_reply, buf, sizeof(conn->hello_reply));
+		set_bit(QBD_RDMA_HELLO_IN, &conn->flags);
+		complete(&conn->hello_done);
+		ret = qbd_rdma_post_recv(conn, rx->idx);
+		if (ret)
+			qbd_rdma_fail(conn, ret, "posting a receive failed");
+		return;
+	}
+	if (wc->byte_len != sizeof(reply)) {
+		qbd_rdma_fail(conn, -EPROTO,
+			      "message is not one reply (32 bytes)");
+		return;
+	}
+	memcpy(&reply, buf, sizeof(reply));
+	ret = qbd_rdma_post_recv(conn, rx->idx);
+	if (ret) {
+		qbd_rdma_fail(conn, ret, "posting a receive failed");
+		return;
+	}
+	WRITE_ONCE(conn->last_rx, jiffies);
+	ret = qbd_rdma_handle_reply(conn, &reply, wc);
+	if (ret)
+		qbd_rdma_fail(conn, ret,
+			      ret == -EPROTO ? "protocol error" :
+					       "posting LOCAL_INV failed");
+}
+
+/* The hello's or a PING's SEND completed. */
+static void qbd_rdma_ctl_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct qbd_rdma_conn *conn =
+		container_of(wc->wr_cqe, struct qbd_rdma_conn, ctl_cqe);
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		qbd_rdma_wc_error(conn, wc, "hello or heartbeat send");
+		return;
+	}
+	clear_bit(QBD_RDMA_PING_SENDING, &conn->flags);
+}
+
+/* ---- connection setup and teardown ---- */
+
+static int qbd_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	struct qbd_rdma_conn *conn = id->context;
+	int err = 0;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+	case RDMA_CM_EVENT_ESTABLISHED:
+		break;
+	case RDMA_CM_EVENT_REJECTED:
+		err = -ECONNREFUSED;
+		break;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		err = -EHOSTUNREACH;
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+		err = -ECONNRESET;
+		qbd_rdma_fail(conn, err, rdma_event_msg(ev->event));
+		break;
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		/*
+		 * The id may not be destroyed here: recovery does it from its
+		 * work, and the device removal waits for that.
+		 */
+		err = -ENODEV;
+		qbd_rdma_fail(conn, err, "RDMA device removed");
+		break;
+	default:
+		return 0;
+	}
+	conn->cm_event = ev->event;
+	conn->cm_error = err;
+	complete(&conn->cm_done);
+	return 0;
+}
+
+/* Wait for the connect step started last; 0 when @want came. */
+static int qbd_rdma_wait_cm(struct qbd_rdma_conn *conn,
+			    enum rdma_cm_event_type want,
+			    unsigned long deadline)
+{
+	long left = (long)(deadline - jiffies);
+
+	if (left <= 0 || !wait_for_completion_timeout(&conn->cm_done, left))
+		return -ETIMEDOUT;
+	if (conn->cm_error)
+		return conn->cm_error;
+	return conn->cm_event == want ? 0 : -ECONNABORTED;
+}
+
+/*
+ * Free everything of @conn. The QP is drained first, so no completion
+ * runs any more when its buffers and requests go.
+ */
+static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
+{
+	u32 i;
+
+	set_bit(QBD_RDMA_DEAD, &conn->flags);
+	if (conn->qp) {
+		rdma_disconnect(conn->cm_id);
+		ib_drain_qp(conn->qp);
+	}
+	if (conn->reqs)
+		for (i = 0; i < conn->depth; i++)
+			qbd_rdma_unmap(conn, &conn->reqs[i]);
+	if (conn->mrs_ready)
+		ib_mr_pool_destroy(conn->qp, &conn->qp->rdma_mrs);
+	if (conn->qp)
+		rdma_destroy_qp(conn->cm_id);
+	if (conn->cq)
+		ib_cq_pool_put(conn->cq, conn->cq_size);
+	if (conn->tx_mapped)
+		ib_dma_unmap_single(conn->ibdev, conn->tx_dma,
+				    qbd_rdma_tx_size(conn->depth),
+				    DMA_TO_DEVICE);
+	if (conn->rx_mapped)
+		ib_dma_unmap_single(conn->ibdev, conn->rx_dma,
+				    conn->nr_recv * QBD_RDMA_REPLY_BUF,
+				    DMA_FROM_DEVICE);
+	if (conn->pd)
+		ib_dealloc_pd(conn->pd);
+	if (conn->cm_id)
+		rdma_destroy_id(conn->cm_id);
+	kfree(conn->tx_buf);
+	kfree(conn->rx_buf);
+	kfree(conn->rx);
+	kfree(conn->reqs);
+	kfree(conn);
+}
+
+static int qbd_rdma_alloc_bufs(struct qbd_rdma_conn *conn)
+{
+	u32 i;
+
+	conn->reqs = kcalloc(conn->depth, sizeof(*conn->reqs), GFP_KERNEL);
+	conn->rx = kcalloc(conn->nr_recv, sizeof(*conn->rx), GFP_KERNEL);
+	conn->rx_buf = kcalloc(conn->nr_recv, QBD_RDMA_REPLY_BUF, GFP_KERNEL);
+	conn->tx_buf = kzalloc(qbd_rdma_tx_size(conn->depth), GFP_KERNEL);
+	if (!conn->reqs || !conn->rx || !conn->rx_buf || !conn->tx_buf)
+		return -ENOMEM;
+	conn->rx_dma = ib_dma_map_single(conn->ibdev, conn->rx_buf,
+					 conn->nr_recv * QBD_RDMA_REPLY_BUF,
+					 DMA_FROM_DEVICE);
+	if (ib_dma_mapping_error(conn->ibdev, conn->rx_dma))
+		return -ENOMEM;
+	conn->rx_mapped = true;
+	conn->tx_dma = ib_dma_map_single(conn->ibdev, conn->tx_buf,
+					 qbd_rdma_tx_size(conn->depth),
+					 DMA_TO_DEVICE);
+	if (ib_dma_mapping_error(conn->ibdev, conn->tx_dma))
+		return -ENOMEM;
+	conn->tx_mapped = true;
+	for (i = 0; i < conn->depth; i++) {
+		conn->reqs[i].conn = conn;
+		conn->reqs[i].send_cqe.done = qbd_rdma_send_done;
+		conn->reqs[i].reg_cqe.done = qbd_rdma_reg_done;
+		conn->reqs[i].inv_cqe.done = qbd_rdma_inv_done;
+	}
+	for (i = 0; i < conn->nr_recv; i++) {
+		conn->rx[i].conn = conn;
+		conn->rx[i].idx = i;
+		conn->rx[i].cqe.done = qbd_rdma_recv_done;
+	}
+	conn->ctl_cqe.done = qbd_rdma_ctl_done;
+	return 0;
+}
+
+/*
+ * The address resolved to an RDMA device: PD, CQ, QP, MR pool, buffers
+ * and the posted receive ring. Undone by qbd_rdma_destroy().
+ */
+static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
+{
+	struct qbd_device *qdev = conn->qdev;
+	struct ib_qp_init_attr attr = {};
+	struct qbd_rdma_sizes sz;
+	u32 dev_pages, i;
+	int ret;
+
+	conn->ibdev = conn->cm_id->device;
+	if (!(conn->ibdev->attrs.device_cap_flags &
+	      IB_DEVICE_MEM_MGT_EXTENSIONS)) {
+		*why = "RDMA device cannot do fast registration";
+		return -EOPNOTSUPP;
+	}
+	dev_pages = conn->ibdev->attrs.max_fast_reg_page_list_len;
+	conn->pages_per_mr = qbd_rdma_mr_pages(dev_pages);
+	if (!qbd_rdma_max_io(conn->pages_per_mr)) {
+		*why = "RDMA device registers too few pages per MR";
+		return -EOPNOTSUPP;
+	}
+	conn->depth = qdev->depth;
+	ret = qbd_rdma_sizes(conn->depth, &sz);
+	if (ret) {
+		*why = "queue depth out of range";
+		return ret;
+	}
+	conn->nr_recv = sz.nr_recv;
+
+	conn->pd = ib_alloc_pd(conn->ibdev, 0);
+	if (IS_ERR(conn->pd)) {
+		ret = PTR_ERR(conn->pd);
+		conn->pd = NULL;
+		*why = "allocating a protection domain failed";
+		return ret;
+	}
+	conn->cq_size = sz.cqe;
+	conn->cq = ib_cq_pool_get(conn->ibdev, conn->cq_size,
+				  conn->queue->io_cpu %
+					  conn->ibdev->num_comp_vectors,
+				  IB_POLL_SOFTIRQ);
+	if (IS_ERR(conn->cq)) {
+		ret = PTR_ERR(conn->cq);
+		conn->cq = NULL;
+		*why = "getting a completion queue failed";
+		return ret;
+	}
+	attr.cap.max_send_wr = sz.send_wr;
+	attr.cap.max_recv_wr = sz.recv_wr;
+	attr.cap.max_send_sge = 1;
+	attr.cap.max_recv_sge = 1;
+	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	attr.qp_type = IB_QPT_RC;
+	attr.send_cq = conn->cq;
+	attr.recv_cq = conn->cq;
+	attr.qp_context = conn;
+	ret = rdma_create_qp(conn->cm_id, conn->pd, &attr);
+	if (ret) {
+		*why = "creating the queue pair failed";
+		return ret;
+	}
+	conn->qp = conn->cm_id->qp;
+	ret = ib_mr_pool_init(conn->qp, &conn->qp->rdma_mrs, conn->depth,
+			      IB_MR_TYPE_MEM_REG, conn->pages_per_mr, 0);
+	if (ret) {
+		*why = "allocating the MR pool failed";
+		return ret;
+	}
+	conn->mrs_ready = true;
+	ret = qbd_rdma_alloc_bufs(conn);
+	if (ret) {
+		*why = "allocating message buffers failed";
+		return ret;
+	}
+	for (i = 0; i < conn->nr_recv; i++) {
+		ret = qbd_rdma_post_recv(conn, i);
+		if (ret) {
+			*why = "posting the receive ring failed";
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* SEND the hello, wait for its reply, take what it grants. */
+static int qbd_rdma_handshake(struct qbd_rdma_conn *conn,
+			      unsigned long deadline, const char **why)
+{
+	struct qbd_device *qdev = conn->qdev;
+	u32 max_io = qbd_rdma_max_io(conn->pages_per_mr);
+	struct qbd_hello_expect e;
+	struct qbd_hello_args a;
+	struct ib_send_wr wr;
+	long left;
+	int ret;
+
+	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
+	if (!smp_load_acquire(&qdev->io_ready)) {
+		qdev->max_io = min(qdev->max_io, max_io);
+	} else if (max_io < qdev->max_io) {
+		*why = "RDMA device maps less than the disk's max_io per MR";
+		return -EINVAL;
+	}
+	qbd_xport_hello(conn->queue, &a, &e);
+	qbd_proto_encode_hello(conn->tx_buf + qbd_rdma_hello_off(conn), &a);
+	ret = qbd_rdma_post_send(conn, qbd_rdma_hello_off(conn),
+				 sizeof(struct qbd_hello), &conn->ctl_cqe, NULL,
+				 &wr);
+	if (ret) {
+		*why = "sending hello failed";
+		return ret;
+	}
+	left = (long)(deadline - jiffies);
+	if (left <= 0 ||
+	    !wait_for_completion_timeout(&conn->hello_done, left)) {
+		*why = "no hello reply";
+		return -ETIMEDOUT;
+	}
+	if (!test_bit(QBD_RDMA_HELLO_IN, &conn->flags) ||
+	    test_bit(QBD_RDMA_DEAD, &conn->flags)) {
+		*why = "connection failed during the handshake";
+		return -ECONNRESET;
+	}
+	return qbd_xport_hello_done(conn->queue, &conn->hello_reply, why);
+}
 
 static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
 {
-	return -EOPNOTSUPP;
+	struct qbd_device *qdev = q->qdev;
+	const struct qbd_server_addr *sa = &qdev->cfg.servers[srv];
+	u32 tmo = qdev->cfg.conn_timeout_ms;
+	unsigned long deadline = jiffies + msecs_to_jiffies(tmo);
+	struct rdma_conn_param param = {};
+	struct sockaddr_storage ss;
+	struct qbd_rdma_conn *conn;
+	const char *why = "";
+	int ret;
+
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		return -ENOMEM;
+	conn->queue = q;
+	conn->qdev = qdev;
+	conn->srv = srv;
+	init_completion(&conn->cm_done);
+	init_completion(&conn->hello_done);
+
+	ret = qbd_xport_sockaddr(sa, &ss, conn->peer, sizeof(conn->peer));
+	if (ret < 0) {
+		why = "bad server address";
+		goto out_destroy;
+	}
+	conn->cm_id = rdma_create_id(&init_net, qbd_rdma_cm_handler, conn,
+				     RDMA_PS_TCP, IB_QPT_RC);
+	if (IS_ERR(conn->cm_id)) {
+		ret = PTR_ERR(conn->cm_id);
+		conn->cm_id = NULL;
+		why = "rdma_create_id failed";
+		goto out_destroy;
+	}
+	ret = rdma_resolve_addr(conn->cm_id, NULL, (struct sockaddr *)&ss, tmo);
+	if (!ret)
+		ret = qbd_rdma_wait_cm(conn, RDMA_CM_EVENT_ADDR_RESOLVED,
+				       deadline);
+	if (ret) {
+		why = "resolving the address to an RDMA device failed";
+		goto out_destroy;
+	}
+	ret = qbd_rdma_create_queue(conn, &why);
+	if (ret)
+		goto out_destroy;
+	reinit_completion(&conn->cm_done);
+	ret = rdma_resolve_route(conn->cm_id, tmo);
+	if (!ret)
+		ret = qbd_rdma_wait_cm(conn, RDMA_CM_EVENT_ROUTE_RESOLVED,
+				       deadline);
+	if (ret) {
+		why = "resolving the route failed";
+		goto out_destroy;
+	}
+	param.qp_num = conn->qp->qp_num;
+	param.flow_control = 1;
+	/* the server RDMA READs write data from us */
+	param.responder_resources = conn->ibdev->attrs.max_qp_rd_atom;
+	param.initiator_depth = conn->ibdev->attrs.max_qp_init_rd_atom;
+	param.retry_count = 7;
+	param.rnr_retry_count = 7;
+	reinit_completion(&conn->cm_done);
+	ret = rdma_connect(conn->cm_id, &param);
+	if (!ret)
+		ret = qbd_rdma_wait_cm(conn, RDMA_CM_EVENT_ESTABLISHED,
+				       deadline);
+	if (ret) {
+		why = "connect failed";
+		goto out_destroy;
+	}
+	ret = qbd_rdma_handshake(conn, deadline, &why);
+	if (ret)
+		goto out_destroy;
+	/* an authentication step would go here, before the connection is live */
+
+	conn->last_rx = jiffies;
+	set_bit(QBD_RDMA_LIVE, &conn->flags);
+	if (test_bit(QBD_RDMA_DEAD, &conn->flags)) {
+		ret = -ECONNRESET;
+		why = "connection failed right after the handshake";
+		goto out_destroy;
+	}
+	q->conns[srv] = conn;
+	return 0;
+
+out_destroy:
+	/* clang-format off */
+	pr_warn_ratelimited("%s (%s/%s): queue %u: server %s (rdma): %s (%d)\n",
+			    qbd_name(qdev), qdev->cfg.pool, qdev->cfg.volume,
+			    q->qid, conn->peer, why, ret);
+	/* clang-format on */
+	qbd_rdma_destroy(conn);
+	return ret;
 }
+
+/* ---- transport ops ---- */
 
 static void qbd_rdma_disconnect(struct qbd_queue *q, unsigned int srv)
 {
+	struct qbd_rdma_conn *conn = q->conns[srv];
+
+	if (!conn)
+		return;
+	qbd_rdma_destroy(conn);
+	q->conns[srv] = NULL;
 }
 
 static void qbd_rdma_queue_rq(struct qbd_queue *q, unsigned int srv,
 			      struct request *rq, bool last)
 {
+	struct qbd_rdma_conn *conn = q->conns[srv];
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	int ret;
+
+	WRITE_ONCE(cmd->state, QBD_CMD_QUEUED);
+	if (!conn) {
+		/* only between an error and recovery quiescing: it cancels us */
+		qbd_dev_error(q->qdev);
+		return;
+	}
+	if (test_bit(QBD_RDMA_DEAD, &conn->flags))
+		return; /* recovery cancels and resends it */
+	ret = qbd_rdma_send_cmd(conn, rq, cmd);
+	if (ret == -EIO) {
+		/* this request cannot be mapped; the connection is fine */
+		WRITE_ONCE(cmd->state, QBD_CMD_IDLE);
+		cmd->status = BLK_STS_IOERR;
+		qbd_complete_cmd(cmd);
+	} else if (ret) {
+		qbd_rdma_fail(conn, ret, "posting a request failed");
+	}
 }
 
 static void qbd_rdma_commit_rqs(struct qbd_queue *q)
 {
+	/* queue_rq posts every request at once */
 }
 
 static int qbd_rdma_heartbeat(struct qbd_queue *q, unsigned int srv)
 {
+	struct qbd_rdma_conn *conn = q->conns[srv];
+	struct qbd_device *qdev = q->qdev;
+	struct qbd_req_args a = {
+		.opcode = QBD_OP_PING,
+		.handle = QBD_HANDLE_PING,
+		.vol_id = qdev->cfg.vol_id,
+		.layout_version = qdev->cfg.layout_version,
+	};
+	struct ib_send_wr wr;
+	unsigned long last;
+	u64 off;
+	int ret;
+
+	if (!conn || test_bit(QBD_RDMA_DEAD, &conn->flags))
+		return -ENOTCONN;
+	last = READ_ONCE(conn->last_rx);
+	if (time_after(jiffies,
+		       last + msecs_to_jiffies(qdev->cfg.hb_timeout_ms)))
+		return -ETIMEDOUT;
+	if (time_before(jiffies,
+			last + msecs_to_jiffies(qdev->cfg.hb_interval_ms) /
+					2) ||
+	    test_bit(QBD_RDMA_PING_INFLIGHT, &conn->flags) ||
+	    test_and_set_bit(QBD_RDMA_PING_SENDING, &conn->flags))
+		return 0;
+	set_bit(QBD_RDMA_PING_INFLIGHT, &conn->flags);
+	off = qbd_rdma_tx_off(conn, conn->depth);
+	qbd_proto_encode_req(conn->tx_buf + off, &a);
+	ret = qbd_rdma_post_send(conn, off, sizeof(struct qbd_req),
+				 &conn->ctl_cqe, NULL, &wr);
+	if (ret)
+		qbd_rdma_fail(conn, ret, "posting a heartbeat failed");
 	return 0;
 }
 
 const struct qbd_transport_ops qbd_rdma_ops = {
 	.name = "rdma",
+	.features = QBD_PF_RDMA_INV,
+	.virt_boundary = QBD_RDMA_PAGE - 1,
 	.connect = qbd_rdma_connect,
 	.disconnect = qbd_rdma_disconnect,
 	.queue_rq = qbd_rdma_queue_rq,

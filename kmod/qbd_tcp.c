@@ -354,40 +354,12 @@ static int qbd_tcp_bad_reply(struct qbd_tcp_conn *conn, const char *why)
 static struct qbd_cmd *qbd_tcp_find_cmd(struct qbd_tcp_conn *conn, u64 handle,
 					const char **why)
 {
-	struct qbd_device *qdev = conn->qdev;
 	struct qbd_cmd *cmd;
-	struct request *rq;
-	u32 qid, tag;
-	u16 gen;
 	int state;
 
-	if (qbd_handle_unpack(handle, &qid, &tag, &gen)) {
-		*why = "handle has bits outside tag, generation and queue";
+	cmd = qbd_xport_find_cmd(conn->queue, conn->srv, handle, why);
+	if (!cmd)
 		return NULL;
-	}
-	if (qid != conn->queue->qid) {
-		*why = "handle names another hardware queue";
-		return NULL;
-	}
-	/* pairs with qbd_dev_create(): the tag set is set up */
-	if (!smp_load_acquire(&qdev->io_ready) || tag >= qdev->depth) {
-		*why = "tag out of range";
-		return NULL;
-	}
-	rq = blk_mq_tag_to_rq(qdev->tag_set.tags[qid], tag);
-	if (!rq || !blk_mq_request_started(rq)) {
-		*why = "no request with this tag in flight";
-		return NULL;
-	}
-	cmd = blk_mq_rq_to_pdu(rq);
-	if (cmd->gen != gen) {
-		*why = "stale generation (reply to an earlier use of the tag)";
-		return NULL;
-	}
-	if (cmd->srv != conn->srv) {
-		*why = "request went to another server";
-		return NULL;
-	}
 	/* pairs with the release in qbd_tcp_send_cmd() */
 	state = smp_load_acquire(&cmd->state);
 	if (state != QBD_CMD_SENT) {
@@ -411,7 +383,7 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	struct qbd_cmd *cmd;
 	const char *why = "";
 	struct request *rq;
-	int err;
+	int ret;
 
 	if (qbd_proto_check_reply(&conn->rx_hdr, qdev->max_io, &ri, &why))
 		return qbd_tcp_bad_reply(conn, why);
@@ -429,27 +401,9 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	if (qbd_proto_check_reply_for(&ri, cmd->opcode, cmd->length, &why))
 		return qbd_tcp_bad_reply(conn, why);
 	rq = blk_mq_rq_from_pdu(cmd);
-	if (ri.status == QBD_S_STALE_LAYOUT) {
-		/* held like a reconnect would, resent after the remap */
-		/* clang-format off */
-		pr_warn_ratelimited("%s: queue %u: server %s says our layout %u is stale\n",
-				    qbd_name(qdev), conn->queue->qid, conn->peer,
-				    qdev->cfg.layout_version);
-		/* clang-format on */
-		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_STALE_LAYOUT);
-		return -ESTALE;
-	}
-	if (ri.status != QBD_S_OK) {
-		err = qbd_proto_status_errno(ri.status);
-		cmd->status = errno_to_blk_status(err);
-		/* clang-format off */
-		pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
-				    qbd_name(qdev), conn->queue->qid, cmd->opcode,
-				    (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
-				    blk_rq_bytes(rq), conn->peer,
-				    qbd_proto_status_name(ri.status));
-		/* clang-format on */
-	}
+	ret = qbd_xport_reply_status(cmd, ri.status, conn->peer);
+	if (ret)
+		return ret;
 	if (ri.length) {
 		cmd->curr_bio = rq->bio;
 		cmd->bi = rq->bio->bi_iter;
@@ -724,23 +678,9 @@ static int qbd_tcp_xfer_all(struct socket *sock, void *buf, size_t len,
 static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 {
 	struct qbd_device *qdev = conn->qdev;
-	struct qbd_hello_args a = {
-		.features = qdev->features,
-		.vol_id = qdev->cfg.vol_id,
-		.queue_id = conn->queue->qid,
-		.queue_depth = qdev->depth,
-		.max_io = qdev->max_io,
-		.pool = qdev->cfg.pool,
-		.volume = qdev->cfg.volume,
-	};
-	struct qbd_hello_expect e = {
-		.size = qdev->cfg.size,
-		.block_size = qdev->cfg.block_size,
-		.features = qdev->features,
-		.queue_depth = qdev->depth,
-	};
 	struct qbd_hello_reply *reply;
-	struct qbd_hello_result res;
+	struct qbd_hello_expect e;
+	struct qbd_hello_args a;
 	struct qbd_hello *hello;
 	const char *why = "";
 	int ret;
@@ -751,6 +691,7 @@ static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 		ret = -ENOMEM;
 		goto out_free;
 	}
+	qbd_xport_hello(conn->queue, &a, &e);
 	qbd_proto_encode_hello(hello, &a);
 	ret = qbd_tcp_xfer_all(conn->sock, hello, sizeof(*hello), true);
 	if (ret) {
@@ -762,26 +703,9 @@ static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 		why = "no hello reply";
 		goto out_msg;
 	}
-	ret = qbd_proto_check_hello_reply(reply, &e, &res, &why);
+	ret = qbd_xport_hello_done(conn->queue, reply, &why);
 	if (ret)
 		goto out_msg;
-
-	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
-	if (smp_load_acquire(&qdev->io_ready)) {
-		/* reconnect: the disk's limits are set; the server must meet them */
-		if (res.queue_depth < qdev->depth ||
-		    res.features != qdev->features ||
-		    res.max_io < qdev->max_io) {
-			why = "server grants less depth, features or max_io than the disk uses";
-			ret = -EPROTO;
-			goto out_msg;
-		}
-	} else {
-		qdev->depth = res.queue_depth;
-		qdev->features = res.features;
-		qdev->max_io = min(qdev->max_io, rounddown(res.max_io, 4096));
-	}
-	ret = 0;
 	goto out_free;
 
 out_msg:
@@ -792,32 +716,6 @@ out_free:
 	kfree(reply);
 	kfree(hello);
 	return ret;
-}
-
-static int qbd_tcp_sockaddr(const struct qbd_server_addr *sa,
-			    struct sockaddr_storage *ss, char *peer,
-			    size_t peer_len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (sa->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(sa->port);
-		memcpy(&sin->sin_addr, sa->addr, 4);
-		snprintf(peer, peer_len, "%pI4:%u", sa->addr, sa->port);
-		return sizeof(*sin);
-	}
-	if (sa->family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(sa->port);
-		memcpy(&sin6->sin6_addr, sa->addr, 16);
-		snprintf(peer, peer_len, "[%pI6c]:%u", sa->addr, sa->port);
-		return sizeof(*sin6);
-	}
-	return -EAFNOSUPPORT;
 }
 
 static int qbd_tcp_connect(struct qbd_queue *q, unsigned int srv)
@@ -842,7 +740,7 @@ static int qbd_tcp_connect(struct qbd_queue *q, unsigned int srv)
 	mutex_init(&conn->send_mutex);
 	INIT_LIST_HEAD(&conn->send_list);
 
-	alen = qbd_tcp_sockaddr(sa, &ss, conn->peer, sizeof(conn->peer));
+	alen = qbd_xport_sockaddr(sa, &ss, conn->peer, sizeof(conn->peer));
 	if (alen < 0) {
 		ret = alen;
 		goto out_free_conn;

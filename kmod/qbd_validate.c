@@ -162,11 +162,8 @@ int qbd_validate_map(const struct qbd_map *m, const char **why)
 		*why = "size / shard_size is above 2^32 shards";
 		return -EINVAL;
 	}
-	if (m->transport == QBD_TRANSPORT_RDMA) {
-		*why = "transport RDMA is not supported by this module yet";
-		return -EOPNOTSUPP;
-	}
-	if (m->transport != QBD_TRANSPORT_TCP) {
+	if (m->transport != QBD_TRANSPORT_TCP &&
+	    m->transport != QBD_TRANSPORT_RDMA) {
 		*why = "transport is not QBD_TRANSPORT_TCP (1) or QBD_TRANSPORT_RDMA (2)";
 		return -EINVAL;
 	}

@@ -143,7 +143,7 @@ static const struct qbd_map_case qbd_map_cases[] = {
 	{ "2^32 shards", m_shard_count_max, 0 },
 	{ "transport 0", m_transport_0, -EINVAL },
 	{ "transport 3", m_transport_3, -EINVAL },
-	{ "transport RDMA", m_transport_rdma, -EOPNOTSUPP },
+	{ "transport RDMA", m_transport_rdma, 0 },
 	{ "nr_servers 0", m_nsrv_0, -EINVAL },
 	{ "nr_servers 9", m_nsrv_9, -EINVAL },
 	{ "family 0", m_family_0, -EINVAL },

@@ -10,6 +10,7 @@
 #include "../qbd_validate.c"
 #include "../qbd_throttle.c"
 #include "../qbd_state.c"
+#include "../qbd_rdma_logic.c"
 
-MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl, throttle, state");
+MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl, throttle, state, rdma");
 MODULE_LICENSE("GPL");

@@ -184,7 +184,8 @@ TEST(ServerConfig, GoodAndBad)
 {
 	server::ServerConfigFile base;
 	auto r = server::parse_server_config(
-		"[server]\ndata_dir = /var/lib/qbd\nlisten = tcp://127.0.0.1:7100, [::1]\n"
+		"[server]\ndata_dir = /var/lib/qbd\nlisten = tcp://127.0.0.1:7100, [::1], rdma://10.0.0.1, "
+		"rdma://10.0.0.2:7300\n"
 		"max_connections = 10\nmax_queue_depth = 64\nmax_io = 512K\nreactors = 3\n"
 		"direct_io = no\nlog_level = debug\n",
 		"s.conf", base);
@@ -193,6 +194,9 @@ TEST(ServerConfig, GoodAndBad)
 	ASSERT_EQ(r->opts.listen.size(), 2u);
 	EXPECT_EQ(r->opts.listen[0], (Endpoint{"127.0.0.1", 7100}));
 	EXPECT_EQ(r->opts.listen[1], (Endpoint{"::1", 7000}));
+	ASSERT_EQ(r->opts.listen_rdma.size(), 2u);
+	EXPECT_EQ(r->opts.listen_rdma[0], (Endpoint{"10.0.0.1", QBD_DEFAULT_RDMA_PORT}));
+	EXPECT_EQ(r->opts.listen_rdma[1], (Endpoint{"10.0.0.2", 7300}));
 	EXPECT_EQ(r->opts.limits.max_connections, 10u);
 	EXPECT_EQ(r->opts.limits.max_queue_depth, 64u);
 	EXPECT_EQ(r->opts.limits.max_io, 512u << 10);
@@ -205,7 +209,8 @@ TEST(ServerConfig, GoodAndBad)
 		{"data_dir = x\n", "outside of the [server]"},
 		{"[srv]\n", "unknown section"},
 		{"[server]\ndata_dir =\n", "empty"},
-		{"[server]\nlisten = rdma://1.2.3.4\n", "only tcp://"},
+		{"[server]\nlisten = udp://1.2.3.4\n", "not tcp:// or rdma://"},
+		{"[server]\nlisten = rdma://1.2.3.4:0\n", "not in 1..65535"},
 		{"[server]\nlisten = tcp://h:0\n", "not in 1..65535"},
 		{"[server]\nmax_connections = 0\n", "not in"},
 		{"[server]\nmax_queue_depth = 5000\n", "not in"},

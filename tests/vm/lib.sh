@@ -6,7 +6,9 @@
 # The harness (tests/vm/run.sh) sets QBD_TOP (the repository), QBD_BUILD (its
 # build dir), QBD_MODROOT (module tree for `modprobe -d`), QBD_RESULTS (the
 # writable results share, kept on the host as build/vm/results/<scenario>/),
-# QBD_KVER and QBD_NATIVE (1 when running on the host without a VM).
+# QBD_KVER, QBD_NATIVE (1 when running on the host without a VM) and
+# QBD_TRANSPORT (tcp, or rdma for the rdma_* variants of `# qbd-vm: rdma`
+# scenarios).
 #
 # TAP: every check prints `ok N - name` or `not ok N - name`; there is no
 # plan. A scenario fails if it prints any `not ok`, prints no `ok` at all, or
@@ -22,7 +24,8 @@
 : "${QBD_NATIVE:=0}"
 : "${QBD_KVER:=$(uname -r)}"
 : "${QBD_MODROOT:=$QBD_BUILD/vm/modroot}"
-export QBD_TOP QBD_BUILD QBD_RESULTS QBD_NATIVE QBD_KVER QBD_MODROOT
+: "${QBD_TRANSPORT:=tcp}"
+export QBD_TOP QBD_BUILD QBD_RESULTS QBD_NATIVE QBD_KVER QBD_MODROOT QBD_TRANSPORT
 
 # The freshly built userspace programs (`make userspace`).
 QBD_SERVER_BIN=${QBD_SERVER_BIN:-$QBD_BUILD/userspace/server/qbd-server}
@@ -391,13 +394,15 @@ qbd_conf_write() {
 # volume_create CONF POOL/VOL SIZE: qbdadm -c CONF create POOL/VOL --size SIZE
 volume_create() { "$QBDADM_BIN" -c "$1" create "$2" --size "$3"; }
 
-# volume_map CONF POOL/VOL [ARGS...]: map with `qbd -c CONF -m tcp://POOL/VOL`
-# and print the /dev/qbdN it got (from qbd's output, else from sysfs).
+# volume_map CONF POOL/VOL [ARGS...]: map with `qbd -c CONF -m
+# $QBD_TRANSPORT://POOL/VOL` (VOL_TRANSPORT=tcp|rdma overrides the transport
+# for one call) and print the /dev/qbdN it got (from qbd's output).
 volume_map() {
-	local conf=$1 vol=$2 out dev
+	local conf=$1 vol=$2 out dev url
 	shift 2
-	out=$("$QBD_BIN" -c "$conf" -m "tcp://$vol" "$@" 2>&1) || {
-		echo "volume_map: qbd -c $conf -m tcp://$vol failed: $out" >&2
+	url=${VOL_TRANSPORT:-$QBD_TRANSPORT}://$vol
+	out=$("$QBD_BIN" -c "$conf" -m "$url" "$@" 2>&1) || {
+		echo "volume_map: qbd -c $conf -m $url failed: $out" >&2
 		return 1
 	}
 	dev=$(grep -oE '/dev/qbd[0-9]+' <<<"$out" | head -n1)
@@ -459,6 +464,56 @@ mkfs_and_check() {
 	check "mount $dev $mnt again" mount "$dev" "$mnt" || return 1
 	check "checksums of the file tree on $dev" fs_verify "$mnt" || { umount "$mnt"; return 1; }
 	check "umount $mnt again" umount "$mnt"
+}
+
+# ---- soft-RoCE ------------------------------------------------------------
+# rxe in Debian's 6.1 works only in the initial network namespace, and not on
+# lo: two rxe devices across a veth pair v0 (client, 10.99.2.1) <-> v1
+# (server, 10.99.2.2) in init_net, with policy routing so traffic between the
+# two local addresses really crosses the veth (taking v0 down cuts it).
+QBD_RDMA_CLIENT_IP=10.99.2.1
+QBD_RDMA_SERVER_IP=10.99.2.2
+
+# rdma_wire_routes: the per-source routes; link down drops them, so call it
+# again after `ip link set v0 up`. The unreachable fallback keeps the
+# client's traffic from short-cutting through the local table meanwhile.
+rdma_wire_routes() {
+	local c=$QBD_RDMA_CLIENT_IP s=$QBD_RDMA_SERVER_IP
+	ip route replace "$s" dev v0 src "$c" table 201 || return 1
+	ip route replace "$c" dev v1 src "$s" table 202 || return 1
+	ip route show table 201 | grep -q unreachable ||
+		ip route add unreachable "$s" table 201 metric 4096
+}
+
+rdma_wire_setup() {
+	local c=$QBD_RDMA_CLIENT_IP s=$QBD_RDMA_SERVER_IP i
+	modprobe veth && modprobe rdma_rxe && modprobe rdma_cm || return 1
+	modprobe ib_uverbs && modprobe rdma_ucm || return 1 # the server's verbs
+	ip link set lo up
+	ip link add v0 type veth peer name v1 || return 1
+	at_exit "ip link del v0"
+	ip addr add "$c/24" dev v0 && ip addr add "$s/24" dev v1 || return 1
+	ip link set v0 up && ip link set v1 up || return 1
+	for i in all default v0 v1; do
+		sysctl -qw net.ipv4.conf.$i.accept_local=1 net.ipv4.conf.$i.rp_filter=0 || return 1
+	done
+	ip rule add pref 100 iif v0 lookup local && ip rule add pref 100 iif v1 lookup local &&
+		ip rule add pref 150 to "$s" lookup 201 &&
+		ip rule add pref 200 from "$c" lookup 201 &&
+		ip rule add pref 200 from "$s" lookup 202 || return 1
+	rdma_wire_routes || return 1
+	ip rule del pref 0 lookup local && ip rule add pref 300 lookup local || return 1
+	rdma link add rxe0 type rxe netdev v0 && rdma link add rxe1 type rxe netdev v1 || return 1
+	at_exit "rdma link delete rxe1"
+	at_exit "rdma link delete rxe0"
+	wait_until 10 ping -c1 -W1 -I "$c" "$s"
+}
+
+# rdma_res_counts: "pd N cq N qp N mr N" summed over every RDMA device.
+rdma_res_counts() {
+	rdma resource show | awk '
+		{ for (i = 1; i < NF; i++) if ($i ~ /^(pd|cq|qp|mr)$/) n[$i] += $(i + 1) }
+		END { printf "pd %d cq %d qp %d mr %d\n", n["pd"], n["cq"], n["qp"], n["mr"] }'
 }
 
 # ---- extensions -----------------------------------------------------------

@@ -5,8 +5,11 @@
 #
 # SCENARIO is a name (tests/vm/scenarios/NAME.sh) or a path to a script. No
 # argument (and no SCENARIO env var) = every tests/vm/scenarios/*.sh whose
-# header does not say `# qbd-vm: manual`. Each scenario gets its own VM:
-# Debian's kernel under qemu TCG, the host's / read-only over 9p, tmpfs on
+# header does not say `# qbd-vm: manual`, plus the RDMA variant of each
+# scenario whose header says `# qbd-vm: rdma`: tcp_NAME.sh runs again as
+# rdma_NAME with QBD_TRANSPORT=rdma (lib.d/e2e.sh then sets up soft-RoCE and
+# maps with rdma://). `rdma_NAME` on the command line picks that variant.
+# Each scenario gets its own VM: Debian's kernel under qemu TCG, the host's / read-only over 9p, tmpfs on
 # /tmp /run /var/tmp /var/log /root /mnt /media /srv, and a writable results
 # share (build/vm/results/<scenario>/, seen as /tmp/results in the guest).
 # The harness loads qbd.ko (`modprobe -d $QBD_MODROOT qbd`) unless the header
@@ -21,6 +24,7 @@
 #   # qbd-vm: manual        not part of the default suite
 #   # qbd-vm: no-load       do not load qbd.ko before the scenario
 #   # qbd-vm: timeout=SEC   host-side timeout for the whole VM
+#   # qbd-vm: rdma          tcp_NAME.sh also runs as rdma_NAME over RDMA
 #
 # Env: KVER       kernel to boot (default: newest /boot/vmlinuz-* whose
 #                 /lib/modules/<ver>/kernel exists)
@@ -55,6 +59,7 @@ die() {
 }
 
 # ---- which scenarios ------------------------------------------------------
+# Each entry of scenarios[] is "NAME|PATH|TRANSPORT".
 scenario_path() {
 	local s=$1
 	if [[ $s == */* || $s == *.sh ]]; then
@@ -97,23 +102,41 @@ args=("$@")
 if [[ ${#args[@]} -eq 0 && -n ${SCENARIO:-} ]]; then
 	read -r -a args <<<"${SCENARIO//,/ }"
 fi
+# rdma_NAME: the RDMA variant of tcp_NAME.sh (which must say `rdma`).
+rdma_variant() {
+	local base=${1#rdma_} f
+	f=$HERE/scenarios/tcp_$base.sh
+	[[ $1 == rdma_* && -f $f && -n $(header rdma "$f") ]] || return 1
+	echo "$f"
+}
+
 scenarios=()
 if [[ ${#args[@]} -eq 0 ]]; then
+	rdma=()
 	for f in "$HERE"/scenarios/*.sh; do
 		[[ -f $f ]] || continue
 		[[ -n $(header manual "$f") ]] && continue
-		scenarios+=("$f")
+		n=$(basename "$f" .sh)
+		scenarios+=("$n|$f|tcp")
+		[[ -n $(header rdma "$f") ]] && rdma+=("rdma_${n#tcp_}|$f|rdma")
 	done
+	scenarios+=("${rdma[@]}")
 	[[ ${#scenarios[@]} -gt 0 ]] || die "no scenario in $HERE/scenarios"
 else
 	for a in "${args[@]}"; do
-		p=$(scenario_path "$a") || die "no scenario '$a' (looked for $a, $HERE/$a and $HERE/scenarios/$a.sh)"
-		scenarios+=("$p")
+		if p=$(scenario_path "$a"); then
+			scenarios+=("$(basename "$p" .sh)|$p|tcp")
+		elif p=$(rdma_variant "$a"); then
+			scenarios+=("$a|$p|rdma")
+		else
+			die "no scenario '$a' (looked for $a, $HERE/$a, $HERE/scenarios/$a.sh and, for rdma_NAME, tcp_NAME.sh with '# qbd-vm: rdma')"
+		fi
 	done
 fi
 LIVE=${LIVE:-${VERBOSE:-}}
-if [[ -z $LIVE && ${#scenarios[@]} -eq 1 && -n $(header manual "${scenarios[0]}") ]]; then
-	LIVE=1
+if [[ -z $LIVE && ${#scenarios[@]} -eq 1 ]]; then
+	IFS='|' read -r _ p _ <<<"${scenarios[0]}"
+	[[ -n $(header manual "$p") ]] && LIVE=1
 fi
 [[ $LIVE == 1 ]] || LIVE=0
 
@@ -224,7 +247,7 @@ scan_log() {
 }
 
 run_vm() {
-	local script=$1 dir=$2 tmo=$3 load=$4 name=$5
+	local script=$1 dir=$2 tmo=$3 load=$4 name=$5 transport=$6
 	cat > "$dir/guest.env" <<-EOF
 	export QBD_TOP=$(printf %q "$(guest_path "$TOP")")
 	export QBD_BUILD=$(printf %q "$(guest_path "$BUILD")")
@@ -235,6 +258,7 @@ run_vm() {
 	export QBD_KVER=$(printf %q "$KVER")
 	export QBD_NATIVE=0
 	export QBD_LOAD=$load
+	export QBD_TRANSPORT=$transport
 	EOF
 	local bios=() out=/dev/null
 	[[ -f /usr/share/qemu/qboot.rom ]] && bios=(-bios /usr/share/qemu/qboot.rom)
@@ -250,7 +274,7 @@ run_vm() {
 }
 
 run_native() {
-	local script=$1 dir=$2 tmo=$3 load=$4 name=$5 rc deps
+	local script=$1 dir=$2 tmo=$3 load=$4 name=$5 transport=$6 rc deps
 	local marker="qbd-vm: native scenario $name start $$-$RANDOM"
 	echo "$marker" > /dev/kmsg
 	if [[ $load == 1 ]] && ! grep -q '^qbd ' /proc/modules; then
@@ -266,6 +290,7 @@ run_native() {
 	(
 		export QBD_TOP=$TOP QBD_BUILD=$BUILD QBD_MODROOT=$MODROOT QBD_SCENARIO=$script
 		export QBD_SCENARIO_NAME=$name QBD_RESULTS=$dir QBD_KVER=$KVER QBD_NATIVE=1 QBD_LOAD=$load
+		export QBD_TRANSPORT=$transport
 		cd "$dir" && timeout -k 10 "$tmo" bash "$script" 2>&1 | tee -a "$dir/output.log" > \
 			"$([[ $LIVE == 1 ]] && echo /dev/stdout || echo /dev/null)"
 		exit "${PIPESTATUS[0]}"
@@ -284,8 +309,8 @@ tap_notok=0
 summary=$RESULTS/summary.txt
 : > "$summary"
 t_all=$SECONDS
-for script in "${scenarios[@]}"; do
-	name=$(basename "$script" .sh)
+for entry in "${scenarios[@]}"; do
+	IFS='|' read -r name script transport <<<"$entry"
 	dir=$RESULTS/$name
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -301,9 +326,9 @@ for script in "${scenarios[@]}"; do
 	fi
 	t0=$SECONDS
 	if [[ $NATIVE == 1 ]]; then
-		run_native "$script" "$dir" "$tmo" "$load" "$name"
+		run_native "$script" "$dir" "$tmo" "$load" "$name" "$transport"
 	else
-		run_vm "$script" "$dir" "$tmo" "$load" "$name"
+		run_vm "$script" "$dir" "$tmo" "$load" "$name" "$transport"
 	fi
 	vrc=$?
 	secs=$((SECONDS - t0))

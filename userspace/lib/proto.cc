@@ -84,7 +84,15 @@ const char *op_name(uint8_t op)
 	return "UNKNOWN_OP";
 }
 
-ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo)
+uint64_t grant_features(uint64_t asked, Transport transport)
+{
+	uint64_t supported = QBD_PF_ALL;
+	if (transport == Transport::rdma)
+		supported |= QBD_PF_RDMA_INV;
+	return asked & supported;
+}
+
+ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo, Transport transport)
 {
 	ReqVerdict v;
 	auto reply = [&](uint32_t status, std::string rule) {
@@ -127,8 +135,18 @@ ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo)
 		return reply(QBD_S_INVALID, std::string("FUA flag on ") + op_name(op));
 	if (req.reserved0 || req.reserved1)
 		return reply(QBD_S_INVALID, "reserved fields are not zero");
-	if (req.rdma_addr || req.rdma_key)
-		return reply(QBD_S_INVALID, "rdma_addr/rdma_key set on a TCP connection");
+	if (transport == Transport::rdma && (op == QBD_OP_READ || op == QBD_OP_WRITE)) {
+		if (!req.rdma_key) {
+			v.action = ReqVerdict::kClose;
+			v.status = QBD_S_INVALID;
+			v.rule = std::string(op_name(op)) + " with rdma_key 0 (no client buffer)";
+			return v;
+		}
+	} else if (req.rdma_addr || req.rdma_key) {
+		return reply(QBD_S_INVALID, transport == Transport::rdma
+						    ? std::string("rdma_addr/rdma_key set on ") + op_name(op)
+						    : "rdma_addr/rdma_key set on a TCP connection");
+	}
 	if (req.snap_seq)
 		return reply(QBD_S_UNSUPPORTED, "snapshots are not supported (snap_seq " +
 						 std::to_string(le64(req.snap_seq)) + ")");

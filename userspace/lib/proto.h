@@ -12,6 +12,7 @@
 
 #include "qbd_proto.h"
 #include "result.h"
+#include "volume_url.h"
 
 namespace qbd {
 
@@ -22,8 +23,9 @@ inline uint16_t to_le16(uint16_t v) { return htole16(v); }
 inline uint32_t to_le32(uint32_t v) { return htole32(v); }
 inline uint64_t to_le64(uint64_t v) { return htole64(v); }
 
-inline constexpr size_t kPoolNameMax = QBD_PROTO_POOL_MAX - 1;      // 63
-inline constexpr size_t kVolumeNameMax = QBD_PROTO_VOLUME_MAX - 1;  // 127
+// kPoolNameMax, kVolumeNameMax come from volume_url.h (one definition).
+static_assert(kPoolNameMax == QBD_PROTO_POOL_MAX - 1, "pool name limit");
+static_assert(kVolumeNameMax == QBD_PROTO_VOLUME_MAX - 1, "volume name limit");
 
 // Pool names: [A-Za-z0-9._-], 1..63 characters, not "." or "..".
 Status check_pool_name(std::string_view name);
@@ -75,6 +77,14 @@ struct ReqVerdict {
 // Magic mismatch closes the connection (the stream is out of sync);
 // a WRITE length over max_io closes it too (we would have to swallow an
 // untrusted amount of data). Anything else gets an error reply.
-ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo);
+// @transport decides the rdma_addr/rdma_key rule: over TCP both must be 0;
+// over RDMA a READ or WRITE needs a non-zero rdma_key (a 0 key closes: the
+// client cannot have meant it) and every other opcode needs both 0.
+ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo,
+		     Transport transport = Transport::tcp);
+
+// The QBD_PF_* a server grants for @asked on @transport: the common
+// features it supports plus QBD_PF_RDMA_INV, over RDMA only.
+uint64_t grant_features(uint64_t asked, Transport transport);
 
 }  // namespace qbd

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	app.add_option("-c,--config", config_path,
 		       std::string("configuration file (default ") + kDefaultServerConfig + " when present)");
 	app.add_option("-d,--data-dir", data_dir, "directory with the catalog and the volume files");
-	app.add_option("-l,--listen", listen, "tcp://ADDR[:PORT] to listen on (repeatable; port 7000)");
+	app.add_option("-l,--listen", listen, "tcp://ADDR[:PORT] or rdma://ADDR[:PORT] to listen on (repeatable; ports 7000, 7001)");
 	app.add_option("--max-connections", max_conns, "most connections open at once (1024)")
 		->check(CLI::Range(1u, 1u << 20));
 	app.add_option("--max-queue-depth", max_qd, "most requests in flight per connection (128)")
@@ -67,11 +67,12 @@ int main(int argc, char **argv)
 		o.data_dir = data_dir;
 	if (!listen.empty()) {
 		o.listen.clear();
+		o.listen_rdma.clear();
 		for (auto &l : listen) {
 			auto ep = parse_listen(l);
 			if (!ep)
 				return fail(ep.error().message);
-			o.listen.push_back(*ep);
+			add_listen(o, *ep);
 		}
 	}
 	if (app.count("--max-connections"))

@@ -16,22 +16,35 @@
 #include <thread>
 
 #include "log.h"
+#include "rdma.h"
 #include "reactor.h"
 
 namespace qbd::server {
 
-Result<Endpoint> parse_listen(std::string_view s)
+Result<ListenAddr> parse_listen(std::string_view s)
 {
 	std::string_view rest = s;
-	if (rest.substr(0, 6) == "tcp://")
+	ListenAddr a;
+	if (rest.substr(0, 6) == "tcp://") {
 		rest.remove_prefix(6);
-	else if (rest.find("://") != std::string_view::npos)
+	} else if (rest.substr(0, 7) == "rdma://") {
+		rest.remove_prefix(7);
+		a.transport = Transport::rdma;
+	} else if (rest.find("://") != std::string_view::npos) {
 		return make_error(EINVAL, "listen address '" + std::string(s) +
-						  "': only tcp:// is supported by this server");
-	auto ep = parse_endpoint(rest, QBD_DEFAULT_TCP_PORT);
+						  "': the scheme is not tcp:// or rdma://");
+	}
+	auto ep = parse_endpoint(rest, a.transport == Transport::rdma ? QBD_DEFAULT_RDMA_PORT
+								      : QBD_DEFAULT_TCP_PORT);
 	if (!ep)
 		return make_error(EINVAL, "listen address '" + std::string(s) + "': " + ep.error().message);
-	return ep;
+	a.ep = *ep;
+	return a;
+}
+
+void add_listen(ServerOptions &opts, const ListenAddr &a)
+{
+	(a.transport == Transport::rdma ? opts.listen_rdma : opts.listen).push_back(a.ep);
 }
 
 struct Server::Impl {
@@ -42,6 +55,7 @@ struct Server::Impl {
 	Fd stop_ev;
 	std::thread acceptor;
 	std::vector<std::unique_ptr<Reactor>> reactors;
+	std::unique_ptr<RdmaEngine> rdma;
 	size_t next_reactor = 0;
 	std::atomic<bool> stopped{false};
 
@@ -95,7 +109,7 @@ static std::string peer_name(const sockaddr_storage &ss)
 
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 {
-	if (opts.listen.empty())
+	if (opts.listen.empty() && opts.listen_rdma.empty())
 		return make_error(EINVAL, "no listen address");
 	if (opts.limits.max_io < QBD_PROTO_SECTOR || opts.limits.max_io > QBD_PROTO_MAX_IO ||
 	    opts.limits.max_io % QBD_PROTO_SECTOR)
@@ -137,6 +151,15 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 			return r.error();
 		}
 		im.reactors.push_back(std::move(*r));
+	}
+	if (!opts.listen_rdma.empty()) {
+		auto e = RdmaEngine::start(opts.listen_rdma, shared);
+		if (!e) {
+			for (auto &x : im.reactors)
+				x->stop();
+			return e.error();
+		}
+		im.rdma = std::move(*e);
 	}
 	LOG_INFO("%u reactor(s), max %u connections, queue depth %u, max IO %u", n,
 		 opts.limits.max_connections, opts.limits.max_queue_depth, opts.limits.max_io);
@@ -195,6 +218,11 @@ void Server::Impl::accept_loop()
 
 std::vector<uint16_t> Server::ports() const { return impl_ ? impl_->ports : std::vector<uint16_t>{}; }
 
+std::vector<uint16_t> Server::rdma_ports() const
+{
+	return impl_ && impl_->rdma ? impl_->rdma->ports() : std::vector<uint16_t>{};
+}
+
 void Server::stop()
 {
 	if (!impl_ || impl_->stopped.exchange(true))
@@ -205,6 +233,9 @@ void Server::stop()
 	if (impl_->acceptor.joinable())
 		impl_->acceptor.join();
 	impl_->listeners.clear();
+	if (impl_->rdma)
+		impl_->rdma->stop();  // drains in-flight requests, disconnects QPs
+	impl_->rdma.reset();
 	for (auto &r : impl_->reactors)
 		r->stop();  // drains in-flight requests, closes connections
 	impl_->reactors.clear();

@@ -11,12 +11,14 @@
 #include "catalog.h"
 #include "config.h"
 #include "session.h"
+#include "volume_url.h"
 
 namespace qbd::server {
 
 struct ServerOptions {
 	std::string data_dir;
-	std::vector<Endpoint> listen;  // port 0: an ephemeral port (tests)
+	std::vector<Endpoint> listen;       // tcp://; port 0: an ephemeral port (tests)
+	std::vector<Endpoint> listen_rdma;  // rdma:// (rdma.h)
 	Limits limits;
 	unsigned reactors = 0;  // 0: one per online CPU
 	bool direct = true;     // try O_DIRECT on volume files
@@ -32,6 +34,8 @@ public:
 
 	// The bound ports, in the order of ServerOptions::listen.
 	std::vector<uint16_t> ports() const;
+	// The bound RDMA ports, in the order of ServerOptions::listen_rdma.
+	std::vector<uint16_t> rdma_ports() const;
 	// Stops accepting, lets every connection finish the requests it has
 	// read (replies are sent), closes them and joins the threads.
 	// Idempotent; called by the destructor.
@@ -46,7 +50,14 @@ private:
 	std::unique_ptr<Impl> impl_;
 };
 
-// Parses "tcp://ADDR:PORT", "ADDR:PORT", "ADDR" (port 7000).
-Result<Endpoint> parse_listen(std::string_view s);
+// A --listen address: "tcp://ADDR:PORT", "ADDR:PORT", "ADDR" (port 7000),
+// "rdma://ADDR:PORT" or "rdma://ADDR" (port 7001).
+struct ListenAddr {
+	Transport transport = Transport::tcp;
+	Endpoint ep;
+};
+Result<ListenAddr> parse_listen(std::string_view s);
+// Appends @a to opts.listen or opts.listen_rdma by its transport.
+void add_listen(ServerOptions &opts, const ListenAddr &a);
 
 }  // namespace qbd::server

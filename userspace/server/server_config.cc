@@ -32,14 +32,16 @@ Result<ServerConfigFile> parse_server_config(std::string_view text, std::string_
 				return fail("data_dir is empty");
 			o.data_dir = std::string(val);
 		} else if (key == "listen") {
-			if (!listen_seen)
+			if (!listen_seen) {
 				o.listen.clear();
+				o.listen_rdma.clear();
+			}
 			listen_seen = true;
 			for (std::string_view item : ini::split_list(val)) {
 				auto ep = parse_listen(item);
 				if (!ep)
 					return fail(ep.error().message);
-				o.listen.push_back(*ep);
+				add_listen(o, *ep);
 			}
 		} else if (key == "max_connections") {
 			auto v = ini::parse_u32(val, 1, 1u << 20, key);

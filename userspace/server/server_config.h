@@ -2,7 +2,7 @@
 //
 //   [server]
 //   data_dir = /var/lib/qbd
-//   listen = tcp://0.0.0.0:7000, tcp://[::]:7000
+//   listen = tcp://0.0.0.0:7000, tcp://[::]:7000, rdma://10.0.0.1:7001
 //   max_connections = 1024
 //   max_queue_depth = 128
 //   max_io = 1M

@@ -31,7 +31,7 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
-HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim)
+HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim, Transport transport)
 {
 	HelloResult r;
 	memset(&r.reply, 0, sizeof(r.reply));
@@ -80,7 +80,7 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim)
 	r.geo.shard_size = info.shard_size;
 	r.geo.layout_version = info.layout_version;
 	r.geo.max_io = std::min(max_io, lim.max_io);
-	r.geo.features = le64(h.features) & QBD_PF_ALL;
+	r.geo.features = grant_features(le64(h.features), transport);
 	r.reply.status = to_le32(QBD_S_OK);
 	r.reply.queue_depth = to_le32(r.queue_depth);
 	r.reply.features = to_le64(r.geo.features);

@@ -29,7 +29,11 @@ struct HelloResult {
 	std::string name;  // "pool/vol" for log lines
 	std::string rule;  // why it failed, for the log
 };
-HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim);
+// @transport decides which features can be granted (grant_features()).
+// The caller sends the reply; a later handshake step (authentication) can
+// run between this and the send.
+HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim,
+			 Transport transport = Transport::tcp);
 
 // Checks the first 8 bytes of a connection. Returns an empty string when
 // fine, else the rule that broke.

@@ -3,14 +3,25 @@
 # its own network namespace across a veth pair, its data directory on ext4
 # over a brd ramdisk (so the server's O_DIRECT path is the one exercised),
 # a qbd.conf naming it, and volumes created with qbdadm.
+#
+# QBD_TRANSPORT=rdma (the rdma_* variants): soft-RoCE instead (see
+# rdma_wire_setup in lib.sh): the server runs in init_net on the v1 end and
+# listens on tcp://ADDR:7000 (admin) and rdma://ADDR:7001 (IO), and
+# volume_map maps with rdma://.
 
 # Process substitution needs /dev/fd, which devtmpfs does not provide.
 [[ -e /dev/fd ]] || ln -s /proc/self/fd /dev/fd
 
+if [[ $QBD_TRANSPORT == rdma ]]; then
+	E2E_NS=- # rxe works only in init_net
+	E2E_HOST_IP=$QBD_RDMA_CLIENT_IP
+	E2E_SERVER_IP=$QBD_RDMA_SERVER_IP
+fi
 E2E_NS=${E2E_NS:-srv1}
 E2E_HOST_IP=${E2E_HOST_IP:-10.77.1.1}
 E2E_SERVER_IP=${E2E_SERVER_IP:-10.77.1.2}
 E2E_PORT=${E2E_PORT:-7000}
+E2E_RDMA_PORT=${E2E_RDMA_PORT:-7001}
 E2E_CONF=${E2E_CONF:-/tmp/qbd/qbd.conf}
 E2E_DATA=${E2E_DATA:-/srv/qbd}
 
@@ -26,8 +37,16 @@ e2e_datadir() {
 
 e2e_listen() { echo "tcp://$E2E_SERVER_IP:$E2E_PORT"; }
 
+# e2e_rdma_args: the server's RDMA listener when the transport is rdma (the
+# server also serves TCP for the admin lookups `qbd -m` makes), else nothing.
+e2e_rdma_args() {
+	[[ $QBD_TRANSPORT == rdma ]] && echo "--listen rdma://$E2E_SERVER_IP:$E2E_RDMA_PORT"
+	return 0
+}
+
 # e2e_server_start [EXTRA ARGS...]: the server in $E2E_NS on $E2E_DATA.
-e2e_server_start() { server_start "$E2E_NS" "$E2E_DATA" "$(e2e_listen)" "$@"; }
+# shellcheck disable=SC2046 # e2e_rdma_args is words on purpose
+e2e_server_start() { server_start "$E2E_NS" "$E2E_DATA" "$(e2e_listen)" $(e2e_rdma_args) "$@"; }
 e2e_server_kill9() { server_kill9 "$E2E_NS" "$(e2e_listen)"; }
 e2e_server_stop() { server_stop "$E2E_NS" "$(e2e_listen)"; }
 
@@ -35,7 +54,11 @@ e2e_server_stop() { server_stop "$E2E_NS" "$(e2e_listen)"; }
 # prerequisite: the scenario bails out when one fails.
 e2e_setup() {
 	require_bins "$QBD_SERVER_BIN" "$QBD_BIN" "$QBDADM_BIN"
-	require "network namespace $E2E_NS" netns_create "$E2E_NS" "$E2E_HOST_IP" "$E2E_SERVER_IP"
+	if [[ $QBD_TRANSPORT == rdma ]]; then
+		require "soft-RoCE across veth v0<->v1 (rxe0, rxe1)" rdma_wire_setup
+	else
+		require "network namespace $E2E_NS" netns_create "$E2E_NS" "$E2E_HOST_IP" "$E2E_SERVER_IP"
+	fi
 	require "server data dir on ext4 (brd)" e2e_datadir "${1:-1024}"
 	require "qbd-server starts in $E2E_NS" e2e_server_start
 	require "qbd.conf written" qbd_conf_write "$E2E_CONF" "$E2E_SERVER_IP:$E2E_PORT"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=420
+# qbd-vm: timeout=420 rdma
 # blkdiscard, blkdiscard -z and fallocate --zero-range read back as zeros; the
 # device advertises discard and write-zeroes; data around the ranges survives.
 . "$QBD_TOP/tests/vm/lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=600
+# qbd-vm: timeout=600 rdma
 # fio randrw 4k..512k, two jobs, QD32, crc32c verification on the raw device.
 . "$QBD_TOP/tests/vm/lib.sh"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=420
+# qbd-vm: timeout=420 rdma
 # Acknowledged writes survive a server crash: write + fsync through ext4 on the
 # device, kill -9 the server, restart it, and the data is there. A FLUSH is
 # fdatasync on the server, so this also holds on a real disk.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=420
+# qbd-vm: timeout=420 rdma
 # map -> mkfs.ext4 -> mount -> a tree of files -> umount -> unmap -> map again
 # -> mount -> every checksum matches; /dev/qbd/POOL/VOL and its partition
 # links come from the udev rules; /proc/qbdstat and qbd -l/-i show it.
@@ -10,7 +10,7 @@ require "udevd with the qbd rules" udev_start
 check "qbdadm create pool1/vol1 --size 512M" volume_create "$E2E_CONF" pool1/vol1 512M
 
 dev=$(volume_map "$E2E_CONF" pool1/vol1) || bail "map pool1/vol1"
-ok "qbd -m tcp://pool1/vol1 -> $dev"
+ok "qbd -m $QBD_TRANSPORT://pool1/vol1 -> $dev"
 name=${dev#/dev/}
 check_eq "size of $dev is 512 MiB" "$(blockdev --getsize64 "$dev")" $((512 << 20))
 check "udev link /dev/qbd/pool1/vol1 -> $dev" \

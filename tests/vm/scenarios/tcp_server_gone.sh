@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=420
+# qbd-vm: timeout=420 rdma
 # The server goes away for good: IO fails with EIO within io_timeout (plus a
 # margin), nothing hangs, and unmap succeeds.
 . "$QBD_TOP/tests/vm/lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=600
+# qbd-vm: timeout=600 rdma
 # The server is killed (SIGKILL) during fio verify and restarted within
 # io_timeout: fio completes and verifies, the kernel log shows reconnects,
 # /proc/qbdstat counts them.

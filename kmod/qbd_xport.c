@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qbd: what every transport does the same way: find the request a reply
+ * names, and ask for / take the hello of a new connection.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/socket.h>
+#include "qbd.h"
+
+/**
+ * qbd_xport_find_cmd - the request a reply's handle names
+ * @q: hardware queue of the connection the reply came on
+ * @srv: servers[] index of that connection
+ * @handle: the reply's handle (not a PING)
+ * @why: set to the broken rule when there is none
+ *
+ * Checks everything but the transport's own send state: the caller still
+ * makes sure the request was fully sent on this connection.
+ */
+struct qbd_cmd *qbd_xport_find_cmd(struct qbd_queue *q, unsigned int srv,
+				   u64 handle, const char **why)
+{
+	struct qbd_device *qdev = q->qdev;
+	struct qbd_cmd *cmd;
+	struct request *rq;
+	u32 qid, tag;
+	u16 gen;
+
+	if (qbd_handle_unpack(handle, &qid, &tag, &gen)) {
+		*why = "handle has bits outside tag, generation and queue";
+		return NULL;
+	}
+	if (qid != q->qid) {
+		*why = "handle names another hardware queue";
+		return NULL;
+	}
+	/* pairs with qbd_dev_create(): the tag set is set up */
+	if (!smp_load_acquire(&qdev->io_ready) || tag >= qdev->depth) {
+		*why = "tag out of range";
+		return NULL;
+	}
+	rq = blk_mq_tag_to_rq(qdev->tag_set.tags[qid], tag);
+	if (!rq || !blk_mq_request_started(rq)) {
+		*why = "no request with this tag in flight";
+		return NULL;
+	}
+	cmd = blk_mq_rq_to_pdu(rq);
+	if (cmd->gen != gen) {
+		*why = "stale generation (reply to an earlier use of the tag)";
+		return NULL;
+	}
+	if (cmd->srv != srv) {
+		*why = "request went to another server";
+		return NULL;
+	}
+	return cmd;
+}
+
+/**
+ * qbd_xport_reply_status - take a reply's status into its request
+ * @cmd: the request
+ * @status: QBD_S_* of the checked reply
+ * @peer: "addr:port" of the server, for the message
+ *
+ * Return: 0, or -ESTALE for QBD_S_STALE_LAYOUT: the caller fails the
+ * connection so the request is held and resent (after a remap) like on any
+ * connection loss, and userspace has been asked for the remap.
+ */
+int qbd_xport_reply_status(struct qbd_cmd *cmd, u32 status, const char *peer)
+{
+	struct qbd_device *qdev = cmd->queue->qdev;
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+
+	if (status == QBD_S_OK)
+		return 0;
+	if (status == QBD_S_STALE_LAYOUT) {
+		pr_warn_ratelimited("%s: queue %u: server %s says our layout %u is stale\n",
+				    qbd_name(qdev), cmd->queue->qid, peer,
+				    qdev->cfg.layout_version);
+		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_STALE_LAYOUT);
+		return -ESTALE;
+	}
+	cmd->status = errno_to_blk_status(qbd_proto_status_errno(status));
+	/* clang-format off */
+	pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
+			    qbd_name(qdev), cmd->queue->qid,
+			    cmd->opcode, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+			    blk_rq_bytes(rq), peer,
+			    qbd_proto_status_name(status));
+	/* clang-format on */
+	return 0;
+}
+
+/**
+ * qbd_xport_hello - the hello a new connection of @q sends
+ * @q: hardware queue
+ * @a: filled with what goes into the hello
+ * @e: filled with what the reply must satisfy
+ */
+void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
+		     struct qbd_hello_expect *e)
+{
+	struct qbd_device *qdev = q->qdev;
+
+	*a = (struct qbd_hello_args){
+		.features = qdev->features,
+		.vol_id = qdev->cfg.vol_id,
+		.queue_id = q->qid,
+		.queue_depth = qdev->depth,
+		.max_io = qdev->max_io,
+		.pool = qdev->cfg.pool,
+		.volume = qdev->cfg.volume,
+	};
+	*e = (struct qbd_hello_expect){
+		.size = qdev->cfg.size,
+		.block_size = qdev->cfg.block_size,
+		.features = qdev->features,
+		.queue_depth = qdev->depth,
+	};
+}
+
+/**
+ * qbd_xport_hello_done - check a hello reply and take what it grants
+ * @q: hardware queue
+ * @reply: as received
+ * @why: set to the broken rule on failure
+ *
+ * The first connections of a map narrow depth, features and max_io; once
+ * the disk exists (reconnect) the server must grant at least what it uses.
+ * 0 or -errno.
+ */
+int qbd_xport_hello_done(struct qbd_queue *q,
+			 const struct qbd_hello_reply *reply, const char **why)
+{
+	struct qbd_device *qdev = q->qdev;
+	struct qbd_hello_result res;
+	struct qbd_hello_expect e;
+	struct qbd_hello_args a;
+	int ret;
+
+	qbd_xport_hello(q, &a, &e);
+	ret = qbd_proto_check_hello_reply(reply, &e, &res, why);
+	if (ret)
+		return ret;
+	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
+	if (smp_load_acquire(&qdev->io_ready)) {
+		if (res.queue_depth < qdev->depth ||
+		    res.features != qdev->features ||
+		    res.max_io < qdev->max_io) {
+			*why = "server grants less depth, features or max_io than the disk uses";
+			return -EPROTO;
+		}
+		return 0;
+	}
+	qdev->depth = res.queue_depth;
+	qdev->features = res.features;
+	qdev->max_io = min(qdev->max_io, rounddown(res.max_io, 4096));
+	return 0;
+}
+
+/**
+ * qbd_xport_sockaddr - a map's server address as a sockaddr
+ * @sa: servers[i] of the map
+ * @ss: filled
+ * @peer: filled with "addr:port" for messages
+ * @peer_len: size of @peer
+ *
+ * Return: the sockaddr's length, or -EAFNOSUPPORT.
+ */
+int qbd_xport_sockaddr(const struct qbd_server_addr *sa,
+		       struct sockaddr_storage *ss, char *peer, size_t peer_len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sa->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(sa->port);
+		memcpy(&sin->sin_addr, sa->addr, 4);
+		snprintf(peer, peer_len, "%pI4:%u", sa->addr, sa->port);
+		return sizeof(*sin);
+	}
+	if (sa->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(sa->port);
+		memcpy(&sin6->sin6_addr, sa->addr, 16);
+		snprintf(peer, peer_len, "[%pI6c]:%u", sa->addr, sa->port);
+		return sizeof(*sin6);
+	}
+	return -EAFNOSUPPORT;
+}

@@ -1,0 +1,948 @@
+// The RDMA engine (docs/architecture.md, "Server RDMA engine").
+//
+// Threading: one dedicated thread serves every rdma:// listener and every
+// RDMA connection. It poll()s the rdma_cm event channel, the completion
+// channel of each device's CQ and a stop eventfd. A thread of its own rather
+// than the io_uring reactors because verbs completions are not file IO: the
+// reactor would need a poll request per completion channel and then call
+// into verbs outside io_uring anyway, and a second owner of the CQ would
+// need locking. One thread keeps every RDMA object single-owner (no locks
+// below). Per device (ibv_context) it owns a PD, one CQ, one shared receive
+// queue with QBD_RDMA_REQ_BUF-byte receive buffers registered once, and a
+// data buffer pool (max_queue_depth buffers of max_io bytes) registered
+// once: no per-request registration.
+//
+// Disk IO: execute_sync() (session.cc), the same backend calls the TCP
+// path's synchronous fallback makes, O_DIRECT on the pool's page-aligned
+// buffers, RWF_DSYNC for FUA. Synchronous because correctness comes first:
+// the thread then never holds a request whose disk IO is half done when a
+// QP dies, and on soft-RoCE the wire, not the disk, is the bottleneck.
+// Moving disk IO to io_uring is the next step if real NICs show the thread
+// waiting on the disk.
+//
+// Message rules (include/proto/qbd_proto.h): every receive must be exactly
+// one qbd_hello (first) or qbd_req; request checks are check_req() with
+// Transport::rdma, the hello is handle_hello() with Transport::rdma. Any
+// check that closes a TCP connection, a wrong-size message or a failed
+// RDMA READ/WRITE disconnects that QP only, logged once with the peer.
+#include "rdma.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <rdma/rdma_cma.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "log.h"
+#include "rdma_pool.h"
+#include "server.h"
+
+namespace qbd::server {
+
+namespace {
+
+// wr_id of send-queue work requests: kind << 32 | io slot.
+enum WrKind : uint64_t { kWrHelloReply = 1, kWrReply, kWrRdmaRead, kWrRdmaWrite };
+inline uint64_t wr_id(WrKind k, uint32_t slot) { return (static_cast<uint64_t>(k) << 32) | slot; }
+
+struct Device {
+	ibv_context *ctx = nullptr;  // owned by rdma_cm
+	ibv_device_attr attr{};
+	ibv_pd *pd = nullptr;
+	ibv_comp_channel *channel = nullptr;
+	ibv_cq *cq = nullptr;
+	ibv_srq *srq = nullptr;
+	char *recv_bufs = nullptr;  // n_recv * QBD_RDMA_REQ_BUF
+	uint32_t n_recv = 0;
+	ibv_mr *recv_mr = nullptr;
+	char *data = nullptr;  // pool.size() * buf_size, page-aligned
+	size_t data_len = 0;
+	uint32_t buf_size = 0;
+	ibv_mr *data_mr = nullptr;
+	BufferPool pool{0};
+	RecvBudget budget{0};
+	uint32_t max_send_wr = 0;
+	// Requests (conn id, io slot) waiting for a free data buffer.
+	std::deque<std::pair<uint64_t, uint32_t>> wait_buf;
+
+	~Device()
+	{
+		if (data_mr)
+			ibv_dereg_mr(data_mr);
+		if (data)
+			munmap(data, data_len);
+		if (srq)
+			ibv_destroy_srq(srq);
+		if (recv_mr)
+			ibv_dereg_mr(recv_mr);
+		free(recv_bufs);
+		if (cq)
+			ibv_destroy_cq(cq);
+		if (channel)
+			ibv_destroy_comp_channel(channel);
+		if (pd)
+			ibv_dealloc_pd(pd);
+	}
+	char *buf(uint32_t i) { return data + static_cast<size_t>(i) * buf_size; }
+	char *recv_buf(uint32_t i) { return recv_bufs + static_cast<size_t>(i) * QBD_RDMA_REQ_BUF; }
+};
+
+struct Io {
+	qbd_req req{};
+	int64_t buf = -1;  // data pool index while one is held
+	bool busy = false;
+};
+
+struct Conn {
+	uint64_t id = 0;
+	std::string peer;
+	rdma_cm_id *cm = nullptr;
+	Device *dev = nullptr;
+	uint32_t qp_num = 0;
+	enum State { kHello, kOpen, kClosing } state = kHello;
+	bool peer_gone = false;      // DISCONNECTED (or a failed connect) seen
+	bool close_after_reply = false;  // hello refused: disconnect once sent
+	uint32_t rd_atom = 1;        // RDMA READs we may have outstanding
+	uint32_t reads_out = 0;
+	uint32_t sends_out = 0;      // posted send WRs not completed yet
+	std::deque<uint32_t> read_wait;  // WRITE slots waiting for rd_atom
+	std::shared_ptr<Volume> vol;
+	VolumeGeometry geo;
+	std::string name = "-";
+	std::vector<Io> ios;
+	std::vector<uint32_t> free_ios;
+	uint32_t busy_ios = 0;
+};
+
+const char *wc_status(ibv_wc_status s) { return ibv_wc_status_str(s); }
+
+}  // namespace
+
+struct RdmaEngine::Impl {
+	std::shared_ptr<ReactorShared> shared;
+	// Every object below is touched by the engine thread only (after
+	// start() returns), so none needs a lock.
+	rdma_event_channel *ech = nullptr;
+	std::vector<rdma_cm_id *> listeners;
+	std::vector<uint16_t> ports;
+	Fd stop_ev;
+	std::thread thread;
+	bool stopped = false;  // stop() ran (caller's thread only)
+	bool draining = false;
+	std::map<ibv_context *, std::unique_ptr<Device>> devices;
+	std::map<uint64_t, std::unique_ptr<Conn>> conns;
+	std::unordered_map<uint32_t, Conn *> by_qp;
+	uint64_t next_id = 0;
+
+	~Impl()
+	{
+		for (auto *l : listeners)
+			rdma_destroy_id(l);
+		devices.clear();
+		if (ech)
+			rdma_destroy_event_channel(ech);
+	}
+
+	Catalog &catalog() { return shared->catalog; }
+	const Limits &limits() { return shared->limits; }
+
+	void loop();
+	void on_cm_event(rdma_cm_event *ev);
+	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &param);
+	Result<Device *> device_for(ibv_context *ctx);
+	void poll_cq(Device &d);
+	void on_recv(Device &d, const ibv_wc &wc);
+	void on_send(Conn &c, const ibv_wc &wc);
+	void on_message(Conn &c, const char *msg, uint32_t len);
+	void on_hello(Conn &c, const qbd_hello &h);
+	void on_req(Conn &c, const qbd_req &r);
+	void start_io(Conn &c, uint32_t slot);
+	void start_read(Conn &c, uint32_t slot);
+	void finish_write(Conn &c, uint32_t slot);
+	void release_buf(Conn &c, Io &io);
+	void feed_waiters(Device &d);
+	bool post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size);
+	bool post_send(Conn &c, ibv_send_wr &wr);
+	void close_conn(Conn &c, const std::string &why, bool hostile);
+	void maybe_destroy(Conn &c);
+	void free_io(Conn &c, uint32_t slot);
+	Conn *find(uint64_t id)
+	{
+		auto it = conns.find(id);
+		return it == conns.end() ? nullptr : it->second.get();
+	}
+};
+
+static std::string addr_name(const sockaddr *sa)
+{
+	if (!sa)
+		return "?";
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET) {
+		auto *a = reinterpret_cast<const sockaddr_in *>(sa);
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+	}
+	if (sa->sa_family == AF_INET6) {
+		auto *a = reinterpret_cast<const sockaddr_in6 *>(sa);
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+	}
+	return "?";
+}
+
+Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint> &listen,
+						      std::shared_ptr<ReactorShared> shared)
+{
+	std::unique_ptr<RdmaEngine> e(new RdmaEngine());
+	e->impl_ = std::make_unique<Impl>();
+	Impl &im = *e->impl_;
+	im.shared = std::move(shared);
+	im.ech = rdma_create_event_channel();
+	if (!im.ech)
+		return make_error(errno, std::string("rdma_create_event_channel: ") + strerror(errno) +
+						 " (is rdma_ucm loaded?)");
+	int fl = fcntl(im.ech->fd, F_GETFL);
+	if (fl < 0 || fcntl(im.ech->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return make_error(errno, std::string("rdma event channel: fcntl: ") + strerror(errno));
+	for (auto &ep : listen) {
+		std::string where = "listen rdma://" + ep.str();
+		struct addrinfo hints = {};
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		hints.ai_socktype = SOCK_STREAM;
+		struct addrinfo *res = nullptr;
+		std::string port = std::to_string(ep.port);
+		int rc = ::getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
+		if (rc)
+			return make_error(EINVAL, where + ": cannot resolve: " + gai_strerror(rc));
+		std::unique_ptr<struct addrinfo, void (*)(struct addrinfo *)> guard(res, freeaddrinfo);
+		rdma_cm_id *id = nullptr;
+		if (rdma_create_id(im.ech, &id, nullptr, RDMA_PS_TCP))
+			return make_error(errno, where + ": rdma_create_id: " + strerror(errno));
+		im.listeners.push_back(id);  // destroyed by ~Impl on any error below
+		if (rdma_bind_addr(id, res->ai_addr))
+			return make_error(errno, where + ": bind: " + strerror(errno) +
+							 (errno == ENODEV || errno == EADDRNOTAVAIL
+								  ? " (no RDMA device on that address?)"
+								  : ""));
+		if (rdma_listen(id, 128))
+			return make_error(errno, where + ": listen: " + strerror(errno));
+		uint16_t bound = ntohs(rdma_get_src_port(id));
+		im.ports.push_back(bound);
+		LOG_INFO("listening on rdma://%s", Endpoint{ep.host, bound}.str().c_str());
+	}
+	im.stop_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!im.stop_ev)
+		return make_error(errno, std::string("eventfd: ") + strerror(errno));
+	im.thread = std::thread([&im] { im.loop(); });
+	return e;
+}
+
+std::vector<uint16_t> RdmaEngine::ports() const { return impl_ ? impl_->ports : std::vector<uint16_t>{}; }
+
+void RdmaEngine::stop()
+{
+	if (!impl_ || impl_->stopped)
+		return;
+	impl_->stopped = true;
+	uint64_t one = 1;
+	ssize_t w = ::write(impl_->stop_ev.get(), &one, sizeof(one));
+	(void)w;
+	if (impl_->thread.joinable())
+		impl_->thread.join();
+}
+
+RdmaEngine::~RdmaEngine() { stop(); }
+
+Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
+{
+	auto it = devices.find(ctx);
+	if (it != devices.end())
+		return it->second.get();
+	auto d = std::make_unique<Device>();
+	const char *dname = ibv_get_device_name(ctx->device);
+	auto fail = [&](const char *what) {
+		return make_error(errno ? errno : EIO, std::string(dname) + ": " + what + ": " + strerror(errno));
+	};
+	d->ctx = ctx;
+	if (ibv_query_device(ctx, &d->attr))
+		return fail("ibv_query_device");
+	const Limits &lim = limits();
+	d->pd = ibv_alloc_pd(ctx);
+	if (!d->pd)
+		return fail("ibv_alloc_pd");
+	d->channel = ibv_create_comp_channel(ctx);
+	if (!d->channel)
+		return fail("ibv_create_comp_channel");
+	int fl = fcntl(d->channel->fd, F_GETFL);
+	if (fl < 0 || fcntl(d->channel->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return fail("fcntl on the completion channel");
+	// Receives: a budget of max_queue_depth + spare per connection, as
+	// many as the device allows up to 16384.
+	d->n_recv = std::min<uint32_t>(static_cast<uint32_t>(d->attr.max_srq_wr), 16384);
+	d->n_recv = std::min<uint32_t>(d->n_recv, static_cast<uint32_t>(std::max(d->attr.max_cqe - 64, 0) / 3));
+	if (d->n_recv < RecvBudget::per_connection(lim.max_queue_depth)) {
+		errno = EOPNOTSUPP;
+		return fail("shared receive queue too small for one connection of max_queue_depth");
+	}
+	d->budget = RecvBudget(d->n_recv);
+	// Send queue: a READ takes an RDMA WRITE and a SEND, a WRITE an RDMA
+	// READ and a SEND, per request slot; +1 for the hello reply.
+	d->max_send_wr = std::min<uint32_t>(2 * RecvBudget::per_connection(lim.max_queue_depth) + 1,
+					    static_cast<uint32_t>(d->attr.max_qp_wr));
+	// Every WR is signaled: one CQE per receive and per send.
+	int cqe = std::min<int>(d->attr.max_cqe, static_cast<int>(d->n_recv) * 3 + 64);
+	d->cq = ibv_create_cq(ctx, cqe, nullptr, d->channel, 0);
+	if (!d->cq)
+		return fail("ibv_create_cq");
+	if (ibv_req_notify_cq(d->cq, 0))
+		return fail("ibv_req_notify_cq");
+	if (posix_memalign(reinterpret_cast<void **>(&d->recv_bufs), 4096,
+			   static_cast<size_t>(d->n_recv) * QBD_RDMA_REQ_BUF)) {
+		d->recv_bufs = nullptr;
+		errno = ENOMEM;
+		return fail("receive buffers");
+	}
+	d->recv_mr = ibv_reg_mr(d->pd, d->recv_bufs, static_cast<size_t>(d->n_recv) * QBD_RDMA_REQ_BUF,
+				IBV_ACCESS_LOCAL_WRITE);
+	if (!d->recv_mr)
+		return fail("ibv_reg_mr (receive buffers)");
+	ibv_srq_init_attr sa = {};
+	sa.attr.max_wr = d->n_recv;
+	sa.attr.max_sge = 1;
+	d->srq = ibv_create_srq(d->pd, &sa);
+	if (!d->srq)
+		return fail("ibv_create_srq");
+	for (uint32_t i = 0; i < d->n_recv; i++) {
+		ibv_sge sge = {reinterpret_cast<uintptr_t>(d->recv_buf(i)), QBD_RDMA_REQ_BUF, d->recv_mr->lkey};
+		ibv_recv_wr wr = {}, *bad = nullptr;
+		wr.wr_id = i;
+		wr.sg_list = &sge;
+		wr.num_sge = 1;
+		if (ibv_post_srq_recv(d->srq, &wr, &bad))
+			return fail("ibv_post_srq_recv");
+	}
+	// Data pool: max_queue_depth buffers of max_io, registered once.
+	d->buf_size = (lim.max_io + 4095) & ~4095u;
+	uint32_t nbuf = lim.max_queue_depth;
+	d->data_len = static_cast<size_t>(nbuf) * d->buf_size;
+	void *p = mmap(nullptr, d->data_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap of the data buffer pool");
+	d->data = static_cast<char *>(p);
+	d->data_mr = ibv_reg_mr(d->pd, d->data, d->data_len, IBV_ACCESS_LOCAL_WRITE);
+	if (!d->data_mr)
+		return fail("ibv_reg_mr (data buffer pool)");
+	d->pool = BufferPool(nbuf);
+	LOG_INFO("rdma device %s: %u receives in the SRQ, %u data buffers of %u bytes, "
+		 "max_qp_init_rd_atom %d",
+		 dname, d->n_recv, nbuf, d->buf_size, d->attr.max_qp_init_rd_atom);
+	Device *raw = d.get();
+	devices.emplace(ctx, std::move(d));
+	return raw;
+}
+
+void RdmaEngine::Impl::on_connect_request(rdma_cm_id *id, const rdma_conn_param &param)
+{
+	std::string peer = addr_name(rdma_get_peer_addr(id));
+	auto refuse = [&](const std::string &why) {
+		LOG_RL_WARN("rdma conn from %s refused: %s", peer.c_str(), why.c_str());
+		rdma_reject(id, nullptr, 0);
+		rdma_destroy_id(id);
+	};
+	if (draining)
+		return refuse("the server is stopping");
+	uint32_t live = shared->connections.load();
+	if (live >= limits().max_connections)
+		return refuse(std::to_string(live) + " connections open, the limit is " +
+			      std::to_string(limits().max_connections));
+	auto dev = device_for(id->verbs);
+	if (!dev)
+		return refuse(dev.error().message);
+	Device &d = **dev;
+	// We RDMA READ from the client: as many outstanding as it can respond
+	// to and our device can initiate; further READs queue (Conn::read_wait).
+	uint32_t rd_atom = std::min<uint32_t>(param.responder_resources,
+					      static_cast<uint32_t>(d.attr.max_qp_init_rd_atom));
+	if (rd_atom == 0)
+		return refuse("the client offers 0 responder resources (RDMA READ carries WRITE data)");
+	if (!d.budget.reserve(limits().max_queue_depth))
+		return refuse("the shared receive queue is fully reserved (" +
+			      std::to_string(d.budget.reserved()) + " of " +
+			      std::to_string(d.budget.capacity()) + " receives)");
+	ibv_qp_init_attr qa = {};
+	qa.send_cq = d.cq;
+	qa.recv_cq = d.cq;
+	qa.srq = d.srq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = d.max_send_wr;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_inline_data = sizeof(qbd_hello_reply);  // replies go inline
+	if (rdma_create_qp(id, d.pd, &qa)) {
+		d.budget.release(limits().max_queue_depth);
+		return refuse(std::string("rdma_create_qp: ") + strerror(errno));
+	}
+	auto c = std::make_unique<Conn>();
+	c->id = ++next_id;
+	c->peer = peer;
+	c->cm = id;
+	c->dev = &d;
+	c->qp_num = id->qp->qp_num;
+	c->rd_atom = rd_atom;
+	rdma_conn_param acc = {};
+	acc.initiator_depth = static_cast<uint8_t>(std::min<uint32_t>(rd_atom, 255));
+	acc.responder_resources = 0;  // the client never reads or atomics from us
+	acc.rnr_retry_count = 7;
+	if (rdma_accept(id, &acc)) {
+		int err = errno;
+		rdma_destroy_qp(id);
+		d.budget.release(limits().max_queue_depth);
+		return refuse(std::string("rdma_accept: ") + strerror(err));
+	}
+	shared->connections++;
+	LOG_INFO("rdma conn=%lu: accepted from %s (%u RDMA READs in flight at most)",
+		 (unsigned long)c->id, peer.c_str(), rd_atom);
+	by_qp[c->qp_num] = c.get();
+	id->context = c.get();
+	conns.emplace(c->id, std::move(c));
+}
+
+void RdmaEngine::Impl::on_cm_event(rdma_cm_event *ev)
+{
+	rdma_cm_event_type type = ev->event;
+	rdma_cm_id *id = ev->id;
+	rdma_conn_param param = ev->param.conn;
+	int status = ev->status;
+	rdma_ack_cm_event(ev);
+	if (type == RDMA_CM_EVENT_CONNECT_REQUEST)
+		return on_connect_request(id, param);
+	auto *c = static_cast<Conn *>(id->context);
+	if (!c)
+		return;  // a listener's event
+	switch (type) {
+	case RDMA_CM_EVENT_ESTABLISHED:
+		LOG_DEBUG("rdma conn=%lu: established", (unsigned long)c->id);
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_REJECTED:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		c->peer_gone = true;
+		if (c->state != Conn::kClosing)
+			close_conn(*c, type == RDMA_CM_EVENT_DISCONNECTED
+					       ? "disconnected by the peer"
+					       : std::string(rdma_event_str(type)) + " (status " +
+							 std::to_string(status) + ")",
+				   false);
+		maybe_destroy(*c);
+		break;
+	default:
+		break;
+	}
+}
+
+void RdmaEngine::Impl::close_conn(Conn &c, const std::string &why, bool hostile)
+{
+	if (c.state == Conn::kClosing)
+		return;
+	if (hostile)
+		LOG_RL_WARN("vol=%s rdma conn=%lu from %s: disconnecting: %s", c.name.c_str(),
+			    (unsigned long)c.id, c.peer.c_str(), why.c_str());
+	else
+		LOG_INFO("vol=%s rdma conn=%lu from %s: closing: %s", c.name.c_str(), (unsigned long)c.id,
+			 c.peer.c_str(), why.c_str());
+	c.state = Conn::kClosing;
+	// WRITEs waiting for an RDMA READ slot hold a data buffer: give it back.
+	for (uint32_t slot : c.read_wait) {
+		release_buf(c, c.ios[slot]);
+		free_io(c, slot);
+	}
+	c.read_wait.clear();
+	rdma_disconnect(c.cm);  // the QP goes to error: posted WRs flush
+	feed_waiters(*c.dev);
+}
+
+void RdmaEngine::Impl::maybe_destroy(Conn &c)
+{
+	if (c.state != Conn::kClosing || !c.peer_gone || c.sends_out || c.reads_out)
+		return;
+	Device &d = *c.dev;
+	for (auto it = d.wait_buf.begin(); it != d.wait_buf.end();)
+		it = it->first == c.id ? d.wait_buf.erase(it) : it + 1;
+	for (auto &io : c.ios)
+		release_buf(c, io);
+	by_qp.erase(c.qp_num);
+	rdma_destroy_qp(c.cm);
+	rdma_destroy_id(c.cm);
+	d.budget.release(limits().max_queue_depth);
+	if (c.vol)
+		catalog().close_volume(c.vol);
+	shared->connections--;
+	LOG_DEBUG("rdma conn=%lu: freed", (unsigned long)c.id);
+	uint64_t id = c.id;
+	conns.erase(id);  // c is gone
+	feed_waiters(d);
+}
+
+void RdmaEngine::Impl::free_io(Conn &c, uint32_t slot)
+{
+	Io &io = c.ios[slot];
+	if (!io.busy)
+		return;
+	io.busy = false;
+	c.busy_ios--;
+	c.free_ios.push_back(slot);
+}
+
+void RdmaEngine::Impl::release_buf(Conn &c, Io &io)
+{
+	if (io.buf < 0)
+		return;
+	c.dev->pool.release(static_cast<uint32_t>(io.buf));
+	io.buf = -1;
+}
+
+bool RdmaEngine::Impl::post_send(Conn &c, ibv_send_wr &wr)
+{
+	ibv_send_wr *bad = nullptr;
+	wr.send_flags |= IBV_SEND_SIGNALED;
+	int r = ibv_post_send(c.cm->qp, &wr, &bad);
+	if (r) {
+		close_conn(c, std::string("ibv_post_send: ") + strerror(r), false);
+		return false;
+	}
+	c.sends_out++;
+	return true;
+}
+
+bool RdmaEngine::Impl::post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length,
+				  uint64_t vol_size)
+{
+	const qbd_req &req = c.ios[slot].req;
+	qbd_reply rep;
+	fill_reply(rep, req.handle, status, length);
+	rep.vol_size = to_le64(vol_size);
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(&rep), sizeof(rep), 0};
+	ibv_send_wr wr = {};
+	wr.wr_id = wr_id(kWrReply, slot);
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_INLINE;
+	if ((c.geo.features & QBD_PF_RDMA_INV) &&
+	    (req.opcode == QBD_OP_READ || req.opcode == QBD_OP_WRITE) && req.rdma_key) {
+		wr.opcode = IBV_WR_SEND_WITH_INV;
+		wr.invalidate_rkey = le32(req.rdma_key);
+	}
+	return post_send(c, wr);
+}
+
+void RdmaEngine::Impl::on_hello(Conn &c, const qbd_hello &h)
+{
+	if (std::string bad = check_msg_hdr(h.hdr); !bad.empty())
+		return close_conn(c, "hello: " + bad, true);
+	if (le16(h.hdr.type) != QBD_MSG_HELLO)
+		return close_conn(c, "message type " + std::to_string(le16(h.hdr.type)) +
+					     " as the first message (admin is TCP only)",
+				  true);
+	HelloResult hr = handle_hello(catalog(), h, limits(), Transport::rdma);
+	if (!hr.name.empty())
+		c.name = hr.name;
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(&hr.reply), sizeof(hr.reply), 0};
+	ibv_send_wr wr = {};
+	wr.wr_id = wr_id(kWrHelloReply, 0);
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_INLINE;
+	if (le32(hr.reply.status) != QBD_S_OK) {
+		LOG_RL_WARN("vol=%s rdma conn=%lu from %s: hello refused (%s): %s", c.name.c_str(),
+			    (unsigned long)c.id, c.peer.c_str(), status_name(le32(hr.reply.status)),
+			    hr.rule.c_str());
+		c.close_after_reply = true;
+		post_send(c, wr);
+		return;
+	}
+	c.vol = hr.volume;
+	c.geo = hr.geo;
+	uint32_t slots = RecvBudget::per_connection(hr.queue_depth);
+	c.ios.assign(slots, Io{});
+	c.free_ios.clear();
+	for (uint32_t i = slots; i > 0; i--)
+		c.free_ios.push_back(i - 1);
+	c.state = Conn::kOpen;
+	LOG_INFO("vol=%s rdma conn=%lu: opened (queue %u, depth %u, features 0x%lx, max IO %u)",
+		 c.name.c_str(), (unsigned long)c.id, le32(h.queue_id), hr.queue_depth,
+		 (unsigned long)c.geo.features, c.geo.max_io);
+	post_send(c, wr);
+}
+
+void RdmaEngine::Impl::on_message(Conn &c, const char *msg, uint32_t len)
+{
+	if (c.state == Conn::kClosing || draining)
+		return;  // closing: the client's later messages are moot
+	if (c.state == Conn::kHello) {
+		if (len != sizeof(qbd_hello))
+			return close_conn(c, "first message is " + std::to_string(len) +
+						     " bytes, a qbd_hello is " +
+						     std::to_string(sizeof(qbd_hello)),
+					  true);
+		qbd_hello h;
+		memcpy(&h, msg, sizeof(h));
+		return on_hello(c, h);
+	}
+	if (len != sizeof(qbd_req))
+		return close_conn(c, "message of " + std::to_string(len) + " bytes, a qbd_req is " +
+					     std::to_string(sizeof(qbd_req)),
+				  true);
+	qbd_req r;
+	memcpy(&r, msg, sizeof(r));
+	on_req(c, r);
+}
+
+void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r)
+{
+	ReqVerdict v = check_req(r, current_geometry(c.geo, *c.vol), Transport::rdma);
+	if (v.action == ReqVerdict::kClose)
+		return close_conn(c, "tag=0x" + [&] {
+			char b[24];
+			snprintf(b, sizeof(b), "%lx", (unsigned long)le64(r.handle));
+			return std::string(b);
+		}() + ": " + v.rule, true);
+	if (c.free_ios.empty())
+		return close_conn(c, "more than queue_depth + " + std::to_string(QBD_RDMA_SPARE_RECV) +
+					     " requests in flight",
+				  true);
+	uint32_t slot = c.free_ios.back();
+	c.free_ios.pop_back();
+	Io &io = c.ios[slot];
+	io.busy = true;
+	io.req = r;
+	io.buf = -1;
+	c.busy_ios++;
+	if (v.action == ReqVerdict::kReply) {
+		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: %s refused with %s: %s", c.name.c_str(),
+			    (unsigned long)c.id, (unsigned long)le64(r.handle), op_name(r.opcode),
+			    status_name(v.status), v.rule.c_str());
+		post_reply(c, slot, v.status, 0, 0);
+		return;
+	}
+	start_io(c, slot);
+}
+
+void RdmaEngine::Impl::start_io(Conn &c, uint32_t slot)
+{
+	Io &io = c.ios[slot];
+	const qbd_req &r = io.req;
+	if (r.opcode != QBD_OP_READ && r.opcode != QBD_OP_WRITE) {
+		uint32_t st = execute_sync(*c.vol, r, nullptr);
+		uint64_t size = r.opcode == QBD_OP_PING ? c.vol->size.load(std::memory_order_relaxed) : 0;
+		post_reply(c, slot, st, 0, size);
+		return;
+	}
+	Device &d = *c.dev;
+	auto b = d.pool.acquire();
+	if (!b) {
+		d.wait_buf.emplace_back(c.id, slot);
+		return;
+	}
+	io.buf = *b;
+	const uint32_t len = le32(r.length);
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.buf(*b)), len, d.data_mr->lkey};
+	ibv_send_wr wr = {};
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.wr.rdma.remote_addr = le64(r.rdma_addr);
+	wr.wr.rdma.rkey = le32(r.rdma_key);
+	if (r.opcode == QBD_OP_WRITE)
+		return start_read(c, slot);
+	uint32_t st = execute_sync(*c.vol, r, d.buf(*b));
+	if (st != QBD_S_OK) {
+		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: READ offset %lu length %u failed: %s",
+			    c.name.c_str(), (unsigned long)c.id, (unsigned long)le64(r.handle),
+			    (unsigned long)le64(r.offset), len, status_name(st));
+		release_buf(c, io);
+		post_reply(c, slot, st, 0, 0);
+		return;
+	}
+	// RDMA WRITE then the reply SEND on the same QP: the data is placed
+	// before the client sees the reply.
+	wr.wr_id = wr_id(kWrRdmaWrite, slot);
+	wr.opcode = IBV_WR_RDMA_WRITE;
+	if (post_send(c, wr))
+		post_reply(c, slot, QBD_S_OK, len, 0);
+}
+
+void RdmaEngine::Impl::start_read(Conn &c, uint32_t slot)
+{
+	if (c.reads_out >= c.rd_atom) {
+		c.read_wait.push_back(slot);
+		return;
+	}
+	Io &io = c.ios[slot];
+	Device &d = *c.dev;
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.buf(static_cast<uint32_t>(io.buf))),
+		       le32(io.req.length), d.data_mr->lkey};
+	ibv_send_wr wr = {};
+	wr.wr_id = wr_id(kWrRdmaRead, slot);
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_RDMA_READ;
+	wr.wr.rdma.remote_addr = le64(io.req.rdma_addr);
+	wr.wr.rdma.rkey = le32(io.req.rdma_key);
+	if (post_send(c, wr))
+		c.reads_out++;
+}
+
+void RdmaEngine::Impl::finish_write(Conn &c, uint32_t slot)
+{
+	Io &io = c.ios[slot];
+	uint32_t st = execute_sync(*c.vol, io.req, c.dev->buf(static_cast<uint32_t>(io.buf)));
+	release_buf(c, io);
+	if (st != QBD_S_OK)
+		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: WRITE offset %lu length %u failed: %s",
+			    c.name.c_str(), (unsigned long)c.id, (unsigned long)le64(io.req.handle),
+			    (unsigned long)le64(io.req.offset), le32(io.req.length), status_name(st));
+	post_reply(c, slot, st, 0, 0);
+	feed_waiters(*c.dev);
+}
+
+// Hands freed data buffers to requests waiting for one, oldest first.
+void RdmaEngine::Impl::feed_waiters(Device &d)
+{
+	while (!d.wait_buf.empty() && d.pool.free_count()) {
+		auto [id, slot] = d.wait_buf.front();
+		d.wait_buf.pop_front();
+		Conn *c = find(id);
+		if (!c || c->state != Conn::kOpen) {
+			if (c)
+				free_io(*c, slot);
+			continue;
+		}
+		start_io(*c, slot);
+	}
+}
+
+void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
+{
+	c.sends_out--;
+	auto kind = static_cast<WrKind>(wc.wr_id >> 32);
+	auto slot = static_cast<uint32_t>(wc.wr_id);
+	bool ok = wc.status == IBV_WC_SUCCESS;
+	if (kind == kWrHelloReply) {
+		if (!ok)
+			close_conn(c, std::string("hello reply SEND failed: ") + wc_status(wc.status), true);
+		else if (c.close_after_reply)
+			close_conn(c, "hello refused", false);
+		return maybe_destroy(c);
+	}
+	if (slot >= c.ios.size())
+		return maybe_destroy(c);
+	Io &io = c.ios[slot];
+	switch (kind) {
+	case kWrRdmaRead:
+		c.reads_out--;
+		if (!ok) {
+			release_buf(c, io);
+			free_io(c, slot);
+			close_conn(c, std::string("RDMA READ of WRITE data (tag=0x") + [&] {
+				char b[24];
+				snprintf(b, sizeof(b), "%lx", (unsigned long)le64(io.req.handle));
+				return std::string(b);
+			}() + ") failed: " + wc_status(wc.status) + " (bad rdma_key or rdma_addr?)", true);
+			break;
+		}
+		if (c.state != Conn::kClosing)
+			finish_write(c, slot);
+		else {
+			release_buf(c, io);
+			free_io(c, slot);
+		}
+		while (c.state == Conn::kOpen && !c.read_wait.empty() && c.reads_out < c.rd_atom) {
+			uint32_t next = c.read_wait.front();
+			c.read_wait.pop_front();
+			start_read(c, next);
+		}
+		break;
+	case kWrRdmaWrite:
+		release_buf(c, io);
+		if (!ok)
+			close_conn(c, std::string("RDMA WRITE of READ data (tag=0x") + [&] {
+				char b[24];
+				snprintf(b, sizeof(b), "%lx", (unsigned long)le64(io.req.handle));
+				return std::string(b);
+			}() + ") failed: " + wc_status(wc.status) + " (bad rdma_key or rdma_addr?)", true);
+		feed_waiters(*c.dev);
+		break;
+	case kWrReply:
+		release_buf(c, io);
+		free_io(c, slot);
+		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
+			close_conn(c, std::string("reply SEND failed: ") + wc_status(wc.status), true);
+		break;
+	default:
+		break;
+	}
+	maybe_destroy(c);
+}
+
+void RdmaEngine::Impl::on_recv(Device &d, const ibv_wc &wc)
+{
+	auto idx = static_cast<uint32_t>(wc.wr_id);
+	char msg[QBD_RDMA_REQ_BUF];
+	uint32_t len = std::min<uint32_t>(wc.byte_len, QBD_RDMA_REQ_BUF);
+	bool ok = wc.status == IBV_WC_SUCCESS;
+	bool imm = ok && (wc.wc_flags & IBV_WC_WITH_IMM);
+	if (ok)
+		memcpy(msg, d.recv_buf(idx), len);
+	// Give the buffer back to the SRQ before anything else.
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.recv_buf(idx)), QBD_RDMA_REQ_BUF, d.recv_mr->lkey};
+	ibv_recv_wr wr = {}, *bad = nullptr;
+	wr.wr_id = idx;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	if (int r = ibv_post_srq_recv(d.srq, &wr, &bad))
+		LOG_RL_WARN("rdma: ibv_post_srq_recv: %s", strerror(r));
+	auto it = by_qp.find(wc.qp_num);
+	if (it == by_qp.end())
+		return;
+	Conn &c = *it->second;
+	if (!ok) {
+		if (wc.status != IBV_WC_WR_FLUSH_ERR)
+			close_conn(c, std::string("receive failed: ") + wc_status(wc.status) +
+					      (wc.status == IBV_WC_LOC_LEN_ERR ? " (message over " +
+											 std::to_string(QBD_RDMA_REQ_BUF) +
+											 " bytes)"
+									       : ""),
+				   true);
+		return;
+	}
+	if (imm)
+		return close_conn(c, "a message with immediate data", true);
+	if (wc.opcode != IBV_WC_RECV)
+		return close_conn(c, "an RDMA WRITE with immediate data", true);
+	on_message(c, msg, wc.byte_len);
+}
+
+void RdmaEngine::Impl::poll_cq(Device &d)
+{
+	ibv_cq *cq = nullptr;
+	void *ctx = nullptr;
+	while (ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
+		ibv_ack_cq_events(cq, 1);
+		if (ibv_req_notify_cq(cq, 0))
+			LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
+	}
+	ibv_wc wcs[32];
+	for (;;) {
+		int n = ibv_poll_cq(d.cq, 32, wcs);
+		if (n <= 0) {
+			if (n < 0)
+				LOG_RL_WARN("rdma: ibv_poll_cq failed");
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			const ibv_wc &wc = wcs[i];
+			// Receives carry a buffer index (< 2^32), sends a kind << 32;
+			// wc.opcode is undefined in error completions.
+			if (!(wc.wr_id >> 32)) {
+				on_recv(d, wc);
+				continue;
+			}
+			auto it = by_qp.find(wc.qp_num);
+			if (it != by_qp.end())
+				on_send(*it->second, wc);
+		}
+	}
+}
+
+void RdmaEngine::Impl::loop()
+{
+	log_set_thread_name("rdma");
+	std::vector<pollfd> pfds;
+	std::vector<Device *> pdevs;
+	bool disconnect_sent = false;
+	auto drain_deadline = std::chrono::steady_clock::time_point::max();
+	for (;;) {
+		pfds.clear();
+		pdevs.clear();
+		pfds.push_back({ech->fd, POLLIN, 0});
+		pfds.push_back({stop_ev.get(), POLLIN, 0});
+		for (auto &[ctx, d] : devices) {
+			pfds.push_back({d->channel->fd, POLLIN, 0});
+			pdevs.push_back(d.get());
+		}
+		int r = ::poll(pfds.data(), pfds.size(), draining ? 100 : -1);
+		if (r < 0 && errno != EINTR) {
+			LOG_ERR("rdma: poll: %s", strerror(errno));
+			break;
+		}
+		if (pfds[1].revents && !draining) {
+			draining = true;
+			drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+			for (auto *l : listeners)
+				rdma_destroy_id(l);
+			listeners.clear();
+			LOG_INFO("rdma: draining %zu connection(s)", conns.size());
+		}
+		rdma_cm_event *ev = nullptr;
+		while (rdma_get_cm_event(ech, &ev) == 0)
+			on_cm_event(ev);
+		for (auto *d : pdevs)
+			poll_cq(*d);
+		if (!draining)
+			continue;
+		// Draining: requests already received finish (their replies are
+		// sent), then every QP is disconnected and freed.
+		bool idle = true;
+		for (auto &[id, c] : conns)
+			if (c->busy_ios || c->sends_out || c->reads_out)
+				idle = false;
+		bool late = std::chrono::steady_clock::now() > drain_deadline;
+		if ((idle || late) && !disconnect_sent) {
+			disconnect_sent = true;
+			drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+			std::vector<Conn *> all;
+			for (auto &[id, c] : conns)
+				all.push_back(c.get());
+			for (auto *c : all)
+				close_conn(*c, "the server is stopping", false);
+		} else if (disconnect_sent && late) {
+			LOG_WARN("rdma: %zu connection(s) did not finish disconnecting; freeing them",
+				 conns.size());
+			std::vector<Conn *> all;
+			for (auto &[id, c] : conns)
+				all.push_back(c.get());
+			for (auto *c : all) {
+				c->peer_gone = true;
+				c->sends_out = c->reads_out = 0;
+				maybe_destroy(*c);
+			}
+		}
+		if (disconnect_sent && conns.empty())
+			break;
+	}
+	// Anything left (poll failed): free it.
+	std::vector<Conn *> all;
+	for (auto &[id, c] : conns)
+		all.push_back(c.get());
+	for (auto *c : all) {
+		c->state = Conn::kClosing;
+		c->peer_gone = true;
+		c->sends_out = c->reads_out = 0;
+		maybe_destroy(*c);
+	}
+}
+
+}  // namespace qbd::server

@@ -1,0 +1,37 @@
+// The RDMA engine: rdma:// listeners and the connections they accept,
+// served by one dedicated thread (see rdma.cc for why).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "config.h"
+#include "reactor.h"
+
+namespace qbd::server {
+
+class RdmaEngine {
+public:
+	// Binds every endpoint (port 0: ephemeral) and starts the thread. An
+	// error when there is no RDMA device for an address or a bind fails.
+	static Result<std::unique_ptr<RdmaEngine>> start(const std::vector<Endpoint> &listen,
+							 std::shared_ptr<ReactorShared> shared);
+	~RdmaEngine();
+	RdmaEngine(const RdmaEngine &) = delete;
+	RdmaEngine &operator=(const RdmaEngine &) = delete;
+
+	// Bound ports, in the order of @listen.
+	std::vector<uint16_t> ports() const;
+	// Stops accepting, finishes the requests already received (replies are
+	// sent), disconnects every QP, frees everything and joins the thread.
+	// Idempotent.
+	void stop();
+
+	struct Impl;
+
+private:
+	RdmaEngine() = default;
+	std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qbd::server
