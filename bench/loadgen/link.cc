@@ -335,8 +335,18 @@ private:
 		std::string port = std::to_string(o_.server.port);
 		if (int rc = ::getaddrinfo(o_.server.host.c_str(), port.c_str(), &hints, &res))
 			return make_error(EINVAL, std::string("cannot resolve: ") + gai_strerror(rc));
-		int rc = rdma_resolve_addr(id_, nullptr, res->ai_addr, 5000);
+		struct addrinfo *src = nullptr;
+		if (!o_.source.empty()) {
+			if (int e = ::getaddrinfo(o_.source.c_str(), nullptr, &hints, &src)) {
+				freeaddrinfo(res);
+				return make_error(EINVAL, "cannot resolve --source " + o_.source + ": " +
+								  gai_strerror(e));
+			}
+		}
+		int rc = rdma_resolve_addr(id_, src ? src->ai_addr : nullptr, res->ai_addr, 5000);
 		freeaddrinfo(res);
+		if (src)
+			freeaddrinfo(src);
 		if (rc)
 			return make_error(errno, std::string("rdma_resolve_addr: ") + strerror(errno));
 		if (auto s = cm_wait(RDMA_CM_EVENT_ADDR_RESOLVED); !s)

@@ -372,7 +372,9 @@ void RdmaEngine::Impl::on_connect_request(rdma_cm_id *id, const rdma_conn_param 
 	Device &d = **dev;
 	// We RDMA READ from the client: as many outstanding as it can respond
 	// to and our device can initiate; further READs queue (Conn::read_wait).
-	uint32_t rd_atom = std::min<uint32_t>(param.responder_resources,
+	// The CM hands the request over from our side: param.initiator_depth
+	// is what we may initiate (the client's responder_resources).
+	uint32_t rd_atom = std::min<uint32_t>(param.initiator_depth,
 					      static_cast<uint32_t>(d.attr.max_qp_init_rd_atom));
 	if (rd_atom == 0)
 		return refuse("the client offers 0 responder resources (RDMA READ carries WRITE data)");
