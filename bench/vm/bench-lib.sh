@@ -168,6 +168,9 @@ bench_rdma_wire() {
 	ip link show bn0 >/dev/null 2>&1 || nvme_wire_setup || return 1
 	rdma link show brxe0/1 >/dev/null 2>&1 && return 0
 	modprobe rdma_rxe && modprobe ib_uverbs && modprobe rdma_ucm || return 1
+	# Room for a 1 MiB RDMA READ response burst (~1000 packets) at the
+	# receiving end: rxe drops and retransmits otherwise.
+	sysctl -qw net.core.netdev_max_backlog=65536 || return 1
 	rdma link add brxe0 type rxe netdev bn0 && rdma link add brxe1 type rxe netdev bn1 || return 1
 	at_exit "rdma link del brxe0; rdma link del brxe1"
 }
