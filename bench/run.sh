@@ -15,6 +15,8 @@
 #   FILE_ENGINES [$ENGINES]  engines for the file backend (to save VM time)
 #   DEVICES ["local nbd nvme qbd nvme-rdma qbd-rdma"]  WORKLOADS [all six, see bench/vm/bench-lib.sh]
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
+#   LOADGEN_RUNS   qbd-loadgen rdma:// runs in the VM, "conns:qd:rw:bs ..."
+#                  [see B_LOADGEN_RUNS in bench/vm/matrix.sh]
 #   CONNS ["1 8 64"]  NATIVE_QD [4]  NATIVE_RUNTIME [10]   native server runs
 #   OUT   results directory [bench/results, build/bench when QUICK=1]
 #   TAG   results name [<date>-tcp]
@@ -66,6 +68,7 @@ run_vm() {
 	${QUEUES:+B_QUEUES=$QUEUES}
 	${IO_DEPTH:+B_IO_DEPTH=$IO_DEPTH}
 	CONF
+	[[ -z ${LOADGEN_RUNS:-} ]] || echo "B_LOADGEN_RUNS=\"$LOADGEN_RUNS\"" >> "$BUILD/bench/config.env"
 	echo "bench: VM matrix: $(grep -v '^$' "$BUILD/bench/config.env" | tr '\n' ' ')"
 	# brd ramdisks for 4 raw + 4 ext4 targets need room beside the kernel.
 	QBD_VM_MEM=${QBD_VM_MEM:-3584} LIVE=${LIVE:-1} "$TOP/tests/vm/run.sh" "$HERE/vm/matrix.sh"
