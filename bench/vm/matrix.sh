@@ -191,22 +191,19 @@ qbd_rdma_server() {
 	server_start - "$RDATA" "$RLISTEN" --listen rdma://10.78.3.2:7001 || return 1
 	wait_until 20 grep -q "listening on rdma://" "$QBD_RESULTS/server-$(server_id - "$RLISTEN").log"
 }
-qbd_rdma_map() {
-	local out
-	if ! out=$("$QBD_BIN" -c "$RCONF" -m rdma://bench/raw -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH" 2>&1); then
-		if [[ $out == *"not supported by this module"* ]]; then
-			diag "qbd-rdma: SKIPPED, the module cannot map rdma:// yet ($out)"
-			return 0
-		fi
-		echo "$out" >&2
-		return 1
-	fi
-	DEV[brd:qbd-rdma]=$out
-	at_exit "$QBD_BIN -c $RCONF -u bench/raw"
-}
 if want qbd-rdma; then
 	check "qbd-rdma: qbd-server with rdma:// in init_net over rxe" qbd_rdma_server && QBD_RDMA_UP=1
-	((QBD_RDMA_UP)) && check "qbd-rdma: qbd -m rdma://bench/raw, $B_QUEUES hardware queues" qbd_rdma_map
+	if ((QBD_RDMA_UP)); then
+		if out=$("$QBD_BIN" -c "$RCONF" -m rdma://bench/raw -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH" 2>&1); then
+			DEV[brd:qbd-rdma]=$out
+			at_exit "$QBD_BIN -c $RCONF -u bench/raw"
+			ok "qbd-rdma: qbd -m rdma://bench/raw -> $out, $B_QUEUES hardware queues"
+		elif [[ $out == *"not supported by this module"* ]]; then
+			diag "qbd-rdma: SKIPPED (no fio rows): the module cannot map rdma:// yet: $out"
+		else
+			not_ok "qbd-rdma: qbd -m rdma://bench/raw" "$out"
+		fi
+	fi
 fi
 
 # ---- device facts ----------------------------------------------------------
