@@ -126,6 +126,14 @@ struct Conn {
 
 const char *wc_status(ibv_wc_status s) { return ibv_wc_status_str(s); }
 
+// "tag=0x..." of a request, for log lines.
+std::string tag_str(const qbd_req &r)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "tag=0x%lx", (unsigned long)le64(r.handle));
+	return b;
+}
+
 }  // namespace
 
 struct RdmaEngine::Impl {
@@ -624,11 +632,7 @@ void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r)
 {
 	ReqVerdict v = check_req(r, current_geometry(c.geo, *c.vol), Transport::rdma);
 	if (v.action == ReqVerdict::kClose)
-		return close_conn(c, "tag=0x" + [&] {
-			char b[24];
-			snprintf(b, sizeof(b), "%lx", (unsigned long)le64(r.handle));
-			return std::string(b);
-		}() + ": " + v.rule, true);
+		return close_conn(c, tag_str(r) + ": " + v.rule, true);
 	if (c.free_ios.empty())
 		return close_conn(c, "more than queue_depth + " + std::to_string(QBD_RDMA_SPARE_RECV) +
 					     " requests in flight",
@@ -789,11 +793,9 @@ void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
 		if (!ok) {
 			release_buf(c, io);
 			free_io(c, slot);
-			close_conn(c, std::string("RDMA READ of WRITE data (tag=0x") + [&] {
-				char b[24];
-				snprintf(b, sizeof(b), "%lx", (unsigned long)le64(io.req.handle));
-				return std::string(b);
-			}() + ") failed: " + wc_status(wc.status) + " (bad rdma_key or rdma_addr?)", true);
+			close_conn(c, "RDMA READ of WRITE data (" + tag_str(io.req) + ") failed: " +
+					      wc_status(wc.status) + " (bad rdma_key or rdma_addr?)",
+				   true);
 			break;
 		}
 		if (c.state != Conn::kClosing)
