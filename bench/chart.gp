@@ -16,4 +16,6 @@ set bmargin 4
 plot dat using 2:3:4:xtic(1) title "brd (local, ceiling)", \
      '' using 5:6:7 title "NBD", \
      '' using 8:9:10 title "NVMe/TCP", \
-     '' using 11:12:13 title "qbd/TCP"
+     '' using 11:12:13 title "qbd/TCP", \
+     '' using 14:15:16 title "NVMe/RDMA (rxe)", \
+     '' using 17:18:19 title "qbd/RDMA (rxe)"

@@ -15,8 +15,9 @@ import sys
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEVICES = ["local", "nbd", "nvme", "qbd"]
-DEV_NAMES = {"local": "local (ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP", "qbd": "qbd/TCP"}
+DEVICES = ["local", "nbd", "nvme", "qbd", "nvme-rdma", "qbd-rdma"]
+DEV_NAMES = {"local": "local (ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP", "qbd": "qbd/TCP",
+             "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)"}
 WORKLOADS = ["rr4k_qd1", "rw4k_qd1", "rr4k_qd32", "rw4k_qd32", "sr128k_qd16", "sw128k_qd16"]
 WL_NAMES = {
     "rr4k_qd1": "4k randread QD1",
@@ -28,7 +29,7 @@ WL_NAMES = {
 }
 BACKEND_NAMES = {"brd": "brd ramdisk (raw)", "file": "file on ext4 on brd (O_DIRECT where the server does it)"}
 USER_HZ = os.sysconf("SC_CLK_TCK")
-RAW_RE = re.compile(r"^(\w+)\.(\w+)\.(\w+)\.r(\d+)\.json$")
+RAW_RE = re.compile(r"^([\w-]+)\.(\w+)\.(\w+)\.r(\d+)\.json$")
 
 
 def is_bw(wl):
@@ -135,9 +136,12 @@ def vm_tables(groups, out, chart_rows):
         reps = max(len(groups[k]) for k in groups if k[0] == backend and k[1] == engine)
         out.append(f"\n### Backend: {BACKEND_NAMES.get(backend, backend)}, fio ioengine={engine}\n")
         out.append(f"Median of {reps} repetition(s) (min–max). IOPS for 4k, MiB/s for 128k.\n")
+        rdma = "qbd-rdma" in devs or "nvme-rdma" in devs
         head = "| workload | " + " | ".join(DEV_NAMES[d] for d in devs) + " | qbd ÷ NVMe/TCP | qbd ÷ NBD |"
+        if rdma:
+            head += " qbd/RDMA ÷ NVMe/RDMA |"
         out.append(head)
-        out.append("|" + "---|" * (len(devs) + 3))
+        out.append("|" + "---|" * (len(devs) + 3 + rdma))
         for wl in WORKLOADS:
             key = "mibs" if is_bw(wl) else "iops"
             cells = {d: stat(groups.get((backend, engine, wl, d), []), key) for d in devs}
@@ -146,7 +150,8 @@ def vm_tables(groups, out, chart_rows):
             unit = " MiB/s" if is_bw(wl) else " IOPS"
             out.append(f"| {WL_NAMES[wl]}{unit} | " + " | ".join(fmt_stat(cells[d]) for d in devs) +
                        f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nvme')))}"
-                       f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nbd')))} |")
+                       f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nbd')))} |" +
+                       (f" {fmt_ratio(ratio(cells.get('qbd-rdma'), cells.get('nvme-rdma')))} |" if rdma else ""))
             if backend == "brd" and engine == combos[0][1]:
                 chart_rows.append((wl, [cells.get(d) for d in DEVICES]))
         out.append("\nLatency at QD1 (fio `lat`: submission to completion), µs, median over repetitions "
@@ -237,6 +242,41 @@ def native_tables(path, out):
             out.append(f"| {c} × {q} | {rw} {bs // 1024}k | {a['iops'] / b['iops']:.2f}× | {cr} |")
 
 
+def loadgen_rdma_table(raw, out):
+    """qbd-loadgen rdma:// against qbd-server in the VM (the server alone
+    over soft-RoCE): raw/loadgen-rdma/<rw>.<bs>.c<conns>.q<qd>.r<rep>.json,
+    one qbd-loadgen --json object each."""
+    d = os.path.join(raw, "loadgen-rdma")
+    if not os.path.isdir(d):
+        return
+    groups = defaultdict(list)
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(d, name)) as f:
+                r = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"report: {name}: unreadable loadgen JSON ({e})", file=sys.stderr)
+            continue
+        groups[(r["rw"], r["bs"], r["connections"], r["queue_depth"])].append(r)
+    if not groups:
+        return
+    out.append("\n## The server alone over RDMA (in the VM)\n")
+    out.append("`qbd-loadgen rdma://` (bench/loadgen/, librdmacm client, buffers registered once) "
+               "against qbd-server across the soft-RoCE (rxe) veth wire, brd-backed volume; no "
+               "kernel client involved. Median over repetitions (min–max).\n")
+    out.append("| workload | conns × QD | IOPS | MiB/s | lat p50 / p99 µs |")
+    out.append("|---|---|---|---|---|")
+    for (rw, bs, c, q), runs in sorted(groups.items()):
+        iops = stat([{"v": r["iops"]} for r in runs], "v")
+        mibs = stat([{"v": r["mib_s"]} for r in runs], "v")
+        p50 = stat([{"v": r["lat_us"]["p50"]} for r in runs], "v")
+        p99 = stat([{"v": r["lat_us"]["p99"]} for r in runs], "v")
+        out.append(f"| {rw} {bs // 1024}k | {c} × {q} | {fmt_stat(iops)} | {fmt_stat(mibs)} | "
+                   f"{p50[0]:.0f} / {p99[0]:.0f} |")
+
+
 def chart(dirpath, rows):
     if not rows:
         return None
@@ -302,6 +342,10 @@ def main():
         if png:
             out.insert(4, f"![4k IOPS and 128k MiB/s, brd backend]({os.path.basename(png)})\n")
         targets(groups, combos, out)
+        out.append("\nRDMA rows (NVMe/RDMA, qbd/RDMA) run over soft-RoCE (rdma_rxe) on a veth pair in "
+                   "the initial namespace (rxe works nowhere else on this kernel), brd backend only; "
+                   "rxe does in software what a NIC does in hardware, so these rows compare the two "
+                   "RDMA stacks with each other, not RDMA with TCP.\n")
         mem = [read_text(os.path.join(d, f"vm-qbd-mem-{k}.txt")) for k in ("before", "after", "runs")]
         if any(mem):
             out.append("\n## Memory\n")
@@ -315,6 +359,7 @@ def main():
                                    if k in kv[1] and k != "MemFree")
                 out.append(f"\nMapping one qbd device changed: {deltas} (MemFree moves with "
                            "unrelated page cache, so it is not used).")
+    loadgen_rdma_table(os.path.join(d, "raw"), out)
     native_tables(os.path.join(d, "native", "results.jsonl"), out)
     if os.path.exists(os.path.join(d, "native-after", "results.jsonl")):
         out.append("\n### After the fix: qbd-server alone, natively\n")

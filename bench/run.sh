@@ -1,5 +1,6 @@
 #!/bin/bash
-# make bench: qbd vs NBD vs NVMe/TCP in one VM boot, then the server alone
+# make bench: qbd vs NBD vs NVMe/TCP (and qbd/RDMA vs NVMe/RDMA over rxe, with
+# qbd-loadgen rdma:// against the server alone) in one VM boot, then the server alone
 # natively; results in bench/results/<date>-tcp.md with the raw fio JSON
 # and a PNG chart beside it.
 #
@@ -12,8 +13,10 @@
 #   REPS [3]  RUNTIME [10]  RAMP [2]   fio repetitions, seconds per run, ramp
 #   ENGINES ["io_uring libaio"]  BACKENDS ["brd file"]
 #   FILE_ENGINES [$ENGINES]  engines for the file backend (to save VM time)
-#   DEVICES ["local nbd nvme qbd"]  WORKLOADS [all six, see bench/vm/bench-lib.sh]
+#   DEVICES ["local nbd nvme qbd nvme-rdma qbd-rdma"]  WORKLOADS [all six, see bench/vm/bench-lib.sh]
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
+#   LOADGEN_RUNS   qbd-loadgen rdma:// runs in the VM, "conns:qd:rw:bs ..."
+#                  [see B_LOADGEN_RUNS in bench/vm/matrix.sh]
 #   CONNS ["1 8 64"]  NATIVE_QD [4]  NATIVE_RUNTIME [10]   native server runs
 #   OUT   results directory [bench/results, build/bench when QUICK=1]
 #   TAG   results name [<date>-tcp]
@@ -33,7 +36,7 @@ RUNTIME=${RUNTIME:-10}
 RAMP=${RAMP:-2}
 ENGINES=${ENGINES:-io_uring libaio}
 BACKENDS=${BACKENDS:-brd file}
-DEVICES=${DEVICES:-local nbd nvme qbd}
+DEVICES=${DEVICES:-local nbd nvme qbd nvme-rdma qbd-rdma}
 WORKLOADS=${WORKLOADS:-rr4k_qd1 rw4k_qd1 rr4k_qd32 rw4k_qd32 sr128k_qd16 sw128k_qd16}
 SIZE_MIB=${SIZE_MIB:-256}
 OUT=${OUT:-$TOP/bench/results}
@@ -65,6 +68,7 @@ run_vm() {
 	${QUEUES:+B_QUEUES=$QUEUES}
 	${IO_DEPTH:+B_IO_DEPTH=$IO_DEPTH}
 	CONF
+	[[ -z ${LOADGEN_RUNS:-} ]] || echo "B_LOADGEN_RUNS=\"$LOADGEN_RUNS\"" >> "$BUILD/bench/config.env"
 	echo "bench: VM matrix: $(grep -v '^$' "$BUILD/bench/config.env" | tr '\n' ' ')"
 	# brd ramdisks for 4 raw + 4 ext4 targets need room beside the kernel.
 	QBD_VM_MEM=${QBD_VM_MEM:-3584} LIVE=${LIVE:-1} "$TOP/tests/vm/run.sh" "$HERE/vm/matrix.sh"

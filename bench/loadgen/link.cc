@@ -250,7 +250,7 @@ public:
 			r.rdma_addr = to_le64(reinterpret_cast<uintptr_t>(buf(slot)));
 			r.rdma_key = to_le32(data_mr_->rkey);
 		}
-		return send_raw(&r, sizeof(r));
+		return send_msg(slot, &r, sizeof(r));
 	}
 	Status wait(qbd_reply &rep) override
 	{
@@ -264,13 +264,17 @@ public:
 		memcpy(&rep, m, sizeof(rep));
 		return ok_status();
 	}
-	Status send_raw(const void *p, uint32_t len) override
+	// Hello and hostile messages: the buffer after the request slots' ones
+	// (one at a time: each waits for its reply or the disconnect).
+	Status send_raw(const void *p, uint32_t len) override { return send_msg(slots_, p, len); }
+	// A SEND from buffer @i. Request i's buffer is reused only once its
+	// reply came back, so the server has the message: a retransmission
+	// (rxe re-reads the buffer) can never carry a later request instead.
+	Status send_msg(uint32_t i, const void *p, uint32_t len)
 	{
 		if (len > kSendBuf)
 			return make_error(EINVAL, "message over " + std::to_string(kSendBuf) + " bytes");
-		// Send buffers rotate; the send queue is deeper than the number
-		// of buffers can be reused while in flight (credits bound it).
-		char *sb = msg_ + static_cast<size_t>(next_send_++ % send_slots_) * kSendBuf;
+		char *sb = msg_ + static_cast<size_t>(i) * kSendBuf;
 		memcpy(sb, p, len);
 		ibv_sge sge = {reinterpret_cast<uintptr_t>(sb), len, msg_mr_->lkey};
 		ibv_send_wr wr = {}, *bad = nullptr;
@@ -335,8 +339,18 @@ private:
 		std::string port = std::to_string(o_.server.port);
 		if (int rc = ::getaddrinfo(o_.server.host.c_str(), port.c_str(), &hints, &res))
 			return make_error(EINVAL, std::string("cannot resolve: ") + gai_strerror(rc));
-		int rc = rdma_resolve_addr(id_, nullptr, res->ai_addr, 5000);
+		struct addrinfo *src = nullptr;
+		if (!o_.source.empty()) {
+			if (int e = ::getaddrinfo(o_.source.c_str(), nullptr, &hints, &src)) {
+				freeaddrinfo(res);
+				return make_error(EINVAL, "cannot resolve --source " + o_.source + ": " +
+								  gai_strerror(e));
+			}
+		}
+		int rc = rdma_resolve_addr(id_, src ? src->ai_addr : nullptr, res->ai_addr, 5000);
 		freeaddrinfo(res);
+		if (src)
+			freeaddrinfo(src);
 		if (rc)
 			return make_error(errno, std::string("rdma_resolve_addr: ") + strerror(errno));
 		if (auto s = cm_wait(RDMA_CM_EVENT_ADDR_RESOLVED); !s)
@@ -351,7 +365,7 @@ private:
 		pd_ = ibv_alloc_pd(id_->verbs);
 		ch_ = pd_ ? ibv_create_comp_channel(id_->verbs) : nullptr;
 		recv_slots_ = o_.queue_depth + QBD_RDMA_SPARE_RECV;
-		send_slots_ = recv_slots_ + 2;
+		send_slots_ = std::max(slots_, o_.queue_depth) + 1;  // + hello/raw
 		cq_ = ch_ ? ibv_create_cq(id_->verbs, static_cast<int>(recv_slots_ + send_slots_ + 8), nullptr,
 					  ch_, 0)
 			  : nullptr;
@@ -465,7 +479,6 @@ private:
 	char *msg_ = nullptr, *data_ = nullptr;
 	size_t data_len_ = 0;
 	uint32_t slots_ = 0, buf_size_ = 0, recv_slots_ = 0, send_slots_ = 0;
-	uint64_t next_send_ = 0;
 	int64_t pending_repost_ = -1;
 };
 

@@ -19,6 +19,7 @@ enum class Pattern { kRandRead, kRandWrite, kSeqRead, kSeqWrite };
 struct Options {
 	Transport transport = Transport::tcp;
 	Endpoint server{"127.0.0.1", 7000};
+	std::string source;  // rdma://: local address to connect from ("": any)
 	std::string pool = "bench", volume = "native";
 	uint32_t connections = 1;
 	uint32_t queue_depth = 1;

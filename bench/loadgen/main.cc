@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 	std::string span = "0";
 	app.add_option("-s,--server", server,
 		       "[tcp://|rdma://]ADDR[:PORT] of qbd-server (127.0.0.1:7000; rdma:// port 7001)");
+	app.add_option("--source", o.source, "rdma://: local ADDR to connect from (default: any)");
 	app.add_option("-V,--volume", volume, "POOL/VOLUME, opened with a hello on every connection");
 	app.add_option("-c,--connections", o.connections, "TCP connections, 1..4096 (1)")
 		->check(CLI::Range(1u, 4096u));

@@ -17,7 +17,7 @@ bench_config() {
 	B_RAMP=${B_RAMP:-2}
 	B_ENGINES=${B_ENGINES:-io_uring libaio}
 	B_BACKENDS=${B_BACKENDS:-brd}
-	B_DEVICES=${B_DEVICES:-local nbd nvme qbd}
+	B_DEVICES=${B_DEVICES:-local nbd nvme qbd nvme-rdma qbd-rdma}
 	B_WORKLOADS=${B_WORKLOADS:-rr4k_qd1 rw4k_qd1 rr4k_qd32 rw4k_qd32 sr128k_qd16 sw128k_qd16}
 	B_SIZE_MIB=${B_SIZE_MIB:-256}
 	# One queue per guest CPU for everyone: qbd hardware queues = nvme IO
@@ -161,10 +161,25 @@ nvme_wire_setup() {
 	ip rule del pref 0 lookup local && ip rule add pref 300 lookup local
 }
 
-# nvmet_export NQN BACKING PORTID ADDR SVCID: export BACKING (block device
-# or file, O_DIRECT) as namespace 1 of subsystem NQN on an NVMe/TCP port.
+# bench_rdma_wire: soft-RoCE on the nvme wire (bn0 <-> bn1, set up here if
+# nvme-tcp did not): rxe works only in the initial namespace on this
+# kernel, where that wire lives. NVMe/RDMA and qbd/RDMA both run on it.
+bench_rdma_wire() {
+	ip link show bn0 >/dev/null 2>&1 || nvme_wire_setup || return 1
+	rdma link show brxe0/1 >/dev/null 2>&1 && return 0
+	modprobe rdma_rxe && modprobe ib_uverbs && modprobe rdma_ucm || return 1
+	# Room for a 1 MiB RDMA READ response burst (~1000 packets) at the
+	# receiving end: rxe drops and retransmits otherwise.
+	sysctl -qw net.core.netdev_max_backlog=65536 || return 1
+	rdma link add brxe0 type rxe netdev bn0 && rdma link add brxe1 type rxe netdev bn1 || return 1
+	at_exit "rdma link del brxe0; rdma link del brxe1"
+}
+
+# nvmet_export NQN BACKING PORTID ADDR SVCID [TRTYPE=tcp]: export BACKING
+# (block device or file, O_DIRECT) as namespace 1 of subsystem NQN on an
+# NVMe/TCP (or, TRTYPE=rdma, NVMe/RDMA) port.
 nvmet_export() {
-	local n=/sys/kernel/config/nvmet s=/sys/kernel/config/nvmet/subsystems/$1 p
+	local n=/sys/kernel/config/nvmet s=/sys/kernel/config/nvmet/subsystems/$1 p tr=${6:-tcp}
 	p=$n/ports/$3
 	mkdir "$s" && echo 1 > "$s/attr_allow_any_host" || return 1
 	mkdir "$s/namespaces/1" || return 1
@@ -172,7 +187,7 @@ nvmet_export() {
 	echo 1 > "$s/namespaces/1/enable" || return 1
 	if [[ ! -d $p ]]; then
 		mkdir "$p" || return 1
-		echo tcp > "$p/addr_trtype" && echo ipv4 > "$p/addr_adrfam" || return 1
+		echo "$tr" > "$p/addr_trtype" && echo ipv4 > "$p/addr_adrfam" || return 1
 		echo "$4" > "$p/addr_traddr" && echo "$5" > "$p/addr_trsvcid" || return 1
 	fi
 	ln -s "$s" "$p/subsystems/$1"

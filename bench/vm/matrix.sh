@@ -8,6 +8,14 @@
 #          cannot leave the initial namespace), B_QUEUES IO queues
 #   qbd    qbd-server in namespace bqbd across a veth pair, B_QUEUES hardware
 #          queues
+#   nvme-rdma  NVMe/RDMA to the kernel nvmet-rdma target over soft-RoCE (rxe)
+#          on the nvme wire, B_QUEUES IO queues (brd backend: the nvme ramdisk)
+#   qbd-rdma   qbd over rdma:// to a second qbd-server in the initial
+#          namespace on that wire (brd backend: the qbd ramdisk); skipped,
+#          with a message, while the module cannot map rdma://
+# and, beside the matrix, qbd-loadgen rdma:// against that server alone
+# (the server's RDMA path without the kernel client; bench/native.sh cannot
+# do RDMA: the host kernel has no rxe).
 # every one on the same backend: a brd ramdisk of its own ("brd"), then a
 # file on ext4 on a brd ramdisk of its own ("file", O_DIRECT where the server
 # does it). All targets are set up first; the runs interleave the devices
@@ -23,7 +31,7 @@ mkdir -p "$RAW"
 : > "$QBD_RESULTS/devices.txt"
 size=$B_SIZE_MIB
 rd_mib=$((size + 64))
-require_bins fio nbd-server nbd-client nvme "$QBD_SERVER_BIN" "$QBD_BIN" "$QBDADM_BIN"
+require_bins fio nbd-server nbd-client nvme "$QBD_SERVER_BIN" "$QBD_BIN" "$QBDADM_BIN" "$QBD_LOADGEN_BIN"
 want() { [[ " $B_DEVICES " == *" $1 "* ]]; }
 want_backend() { [[ " $B_BACKENDS " == *" $1 "* ]]; }
 
@@ -147,6 +155,57 @@ if want qbd; then
 	check "qbd: qbd-server in bqbd, $B_QUEUES hardware queues" qbd_setup
 fi
 
+# ---- NVMe/RDMA (brd only: it shares ram2 with nvme-tcp, one device at a
+# time, through a subsystem of its own so multipath keeps them apart) -----
+nvme_rdma_setup() {
+	modprobe nvmet && modprobe nvmet_rdma && modprobe nvme_rdma || return 1
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || return 1
+	bench_rdma_wire || return 1
+	nvmet_export bench-rdma-raw /dev/ram2 2 10.78.3.2 4421 rdma || return 1
+	nvme connect -t rdma -a 10.78.3.2 -s 4421 -w 10.78.3.1 -n bench-rdma-raw -i "$B_QUEUES" \
+		-Q "$B_IO_DEPTH" || return 1
+	at_exit "nvme disconnect -n bench-rdma-raw"
+	wait_until 10 nvme_dev bench-rdma-raw || return 1
+	DEV[brd:nvme-rdma]=$(nvme_dev bench-rdma-raw)
+	wait_for_dev "${DEV[brd:nvme-rdma]}"
+}
+want nvme-rdma && check "nvme-rdma: nvmet-rdma over rxe on bn0-bn1, $B_QUEUES IO queues" nvme_rdma_setup
+
+# ---- qbd over RDMA: a second qbd-server, in the initial namespace (rxe
+# lives there), catalog on tmpfs, its bench/raw volume a symlink to ram3
+# (the qbd/TCP ramdisk: the devices run one at a time) ------------------------
+RCONF=/tmp/bench/qbd-rdma.conf
+RLISTEN=tcp://10.78.3.2:7100
+RDATA=/tmp/bqbd-rdma
+QBD_RDMA_UP=0
+qbd_rdma_server() {
+	local p
+	bench_rdma_wire || return 1
+	server_start - "$RDATA" "$RLISTEN" --listen rdma://10.78.3.2:7001 || return 1
+	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$RCONF" 10.78.3.2:7100 || return 1
+	volume_create "$RCONF" bench/raw "${size}M" || return 1
+	server_stop - "$RLISTEN" || return 1
+	p=$(awk '$1 == "vol" && $3 == "bench" && $4 == "raw" { print "'"$RDATA"'/volumes/" $2 ".vol" }' \
+		"$RDATA/catalog")
+	[[ -n $p ]] && rm -f "$p" && ln -s /dev/ram3 "$p" || return 1
+	server_start - "$RDATA" "$RLISTEN" --listen rdma://10.78.3.2:7001 || return 1
+	wait_until 20 grep -q "listening on rdma://" "$QBD_RESULTS/server-$(server_id - "$RLISTEN").log"
+}
+if want qbd-rdma; then
+	check "qbd-rdma: qbd-server with rdma:// in init_net over rxe" qbd_rdma_server && QBD_RDMA_UP=1
+	if ((QBD_RDMA_UP)); then
+		if out=$("$QBD_BIN" -c "$RCONF" -m rdma://bench/raw -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH" 2>&1); then
+			DEV[brd:qbd-rdma]=$out
+			at_exit "$QBD_BIN -c $RCONF -u bench/raw"
+			ok "qbd-rdma: qbd -m rdma://bench/raw -> $out, $B_QUEUES hardware queues"
+		elif [[ $out == *"not supported by this module"* ]]; then
+			diag "qbd-rdma: SKIPPED (no fio rows): the module cannot map rdma:// yet: $out"
+		else
+			not_ok "qbd-rdma: qbd -m rdma://bench/raw" "$out"
+		fi
+	fi
+fi
+
 # ---- device facts ----------------------------------------------------------
 for k in $(printf '%s\n' "${!DEV[@]}" | sort); do
 	if [[ -b ${DEV[$k]} ]]; then
@@ -193,6 +252,26 @@ for backend in $B_BACKENDS; do
 	done
 done
 check_eq "fio: all $nrun runs completed ($((SECONDS - t0)) s)" "$nfail" 0
+
+# ---- the server alone over RDMA: qbd-loadgen rdma:// ---------------------------
+# conns:qd:rw:bs, as bench/native.sh drives the server alone over TCP.
+B_LOADGEN_RUNS=${B_LOADGEN_RUNS:-1:1:randread:4k 1:1:randwrite:4k 2:16:randread:4k 2:16:randwrite:4k 1:16:read:128k 1:16:write:128k}
+if ((QBD_RDMA_UP)); then
+	mkdir -p "$RAW/loadgen-rdma"
+	lfail=0
+	for rep in $(seq 1 "$B_REPS"); do
+		for run in $B_LOADGEN_RUNS; do
+			IFS=: read -r c q rw bs <<<"$run"
+			out=$RAW/loadgen-rdma/$rw.$bs.c$c.q$q.r$rep
+			if ! "$QBD_LOADGEN_BIN" -s rdma://10.78.3.2:7001 --source 10.78.3.1 -V bench/raw -c "$c" -q "$q" --rw "$rw" \
+				--bs "$bs" -t "$B_RUNTIME" --ramp "$B_RAMP" --json > "$out.json" 2> "$out.err"; then
+				lfail=$((lfail + 1))
+				not_ok "qbd-loadgen rdma:// $run rep $rep" "$(tail -n 5 "$out.err")"
+			fi
+		done
+	done
+	check_eq "qbd-loadgen rdma://: every run completed" "$lfail" 0
+fi
 
 # ---- memory after the runs -----------------------------------------------------
 if [[ -n ${DEV[brd:qbd]:-} ]]; then

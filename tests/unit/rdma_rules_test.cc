@@ -7,6 +7,7 @@
 
 #include "proto.h"
 #include "rdma_pool.h"
+#include "server.h"
 #include "session.h"
 
 using namespace qbd;
@@ -150,6 +151,30 @@ TEST(RecvBudget, ReservesPerConnection)
 	b.release(8);
 	EXPECT_TRUE(b.reserve(8));
 	EXPECT_FALSE(b.reserve(100));
+}
+
+TEST(ParseListen, TcpAndRdma)
+{
+	auto a = server::parse_listen("rdma://10.0.0.1");
+	ASSERT_TRUE(a.ok()) << a.error().message;
+	EXPECT_EQ(a->transport, Transport::rdma);
+	EXPECT_EQ(a->ep, (Endpoint{"10.0.0.1", QBD_DEFAULT_RDMA_PORT}));
+	auto b = server::parse_listen("rdma://[::1]:9000");
+	ASSERT_TRUE(b.ok());
+	EXPECT_EQ(b->ep, (Endpoint{"::1", 9000}));
+	auto c = server::parse_listen("10.0.0.2");
+	ASSERT_TRUE(c.ok());
+	EXPECT_EQ(c->transport, Transport::tcp);
+	EXPECT_EQ(c->ep.port, QBD_DEFAULT_TCP_PORT);
+	auto bad = server::parse_listen("iwarp://1.2.3.4");
+	ASSERT_FALSE(bad.ok());
+	EXPECT_NE(bad.error().message.find("not tcp:// or rdma://"), std::string::npos);
+	server::ServerOptions o;
+	server::add_listen(o, *a);
+	server::add_listen(o, *c);
+	ASSERT_EQ(o.listen.size(), 1u);
+	ASSERT_EQ(o.listen_rdma.size(), 1u);
+	EXPECT_EQ(o.listen_rdma[0].port, QBD_DEFAULT_RDMA_PORT);
 }
 
 }  // namespace

@@ -50,7 +50,8 @@ namespace qbd::server {
 
 namespace {
 
-// wr_id of send-queue work requests: kind << 32 | io slot.
+// wr_id of send-queue work requests: kind << 32 | io slot (RDMA READ) or
+// data buffer (RDMA WRITE) or 0 (replies).
 enum WrKind : uint64_t { kWrHelloReply = 1, kWrReply, kWrRdmaRead, kWrRdmaWrite };
 inline uint64_t wr_id(WrKind k, uint32_t slot) { return (static_cast<uint64_t>(k) << 32) | slot; }
 
@@ -124,6 +125,14 @@ struct Conn {
 };
 
 const char *wc_status(ibv_wc_status s) { return ibv_wc_status_str(s); }
+
+// "tag=0x..." of a request, for log lines.
+std::string tag_str(const qbd_req &r)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "tag=0x%lx", (unsigned long)le64(r.handle));
+	return b;
+}
 
 }  // namespace
 
@@ -372,7 +381,9 @@ void RdmaEngine::Impl::on_connect_request(rdma_cm_id *id, const rdma_conn_param 
 	Device &d = **dev;
 	// We RDMA READ from the client: as many outstanding as it can respond
 	// to and our device can initiate; further READs queue (Conn::read_wait).
-	uint32_t rd_atom = std::min<uint32_t>(param.responder_resources,
+	// The CM hands the request over from our side: param.initiator_depth
+	// is what we may initiate (the client's responder_resources).
+	uint32_t rd_atom = std::min<uint32_t>(param.initiator_depth,
 					      static_cast<uint32_t>(d.attr.max_qp_init_rd_atom));
 	if (rd_atom == 0)
 		return refuse("the client offers 0 responder resources (RDMA READ carries WRITE data)");
@@ -535,7 +546,7 @@ bool RdmaEngine::Impl::post_reply(Conn &c, uint32_t slot, uint32_t status, uint3
 	rep.vol_size = to_le64(vol_size);
 	ibv_sge sge = {reinterpret_cast<uintptr_t>(&rep), sizeof(rep), 0};
 	ibv_send_wr wr = {};
-	wr.wr_id = wr_id(kWrReply, slot);
+	wr.wr_id = wr_id(kWrReply, 0);
 	wr.sg_list = &sge;
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
@@ -545,6 +556,12 @@ bool RdmaEngine::Impl::post_reply(Conn &c, uint32_t slot, uint32_t status, uint3
 		wr.opcode = IBV_WR_SEND_WITH_INV;
 		wr.invalidate_rkey = le32(req.rdma_key);
 	}
+	// The request is done once its reply is posted: the client may see
+	// the reply and send the next request before our SEND completes, so
+	// the slot (its credit) is free now. The reply is inline: nothing of
+	// the slot is needed later.
+	release_buf(c, c.ios[slot]);
+	free_io(c, slot);
 	return post_send(c, wr);
 }
 
@@ -615,11 +632,7 @@ void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r)
 {
 	ReqVerdict v = check_req(r, current_geometry(c.geo, *c.vol), Transport::rdma);
 	if (v.action == ReqVerdict::kClose)
-		return close_conn(c, "tag=0x" + [&] {
-			char b[24];
-			snprintf(b, sizeof(b), "%lx", (unsigned long)le64(r.handle));
-			return std::string(b);
-		}() + ": " + v.rule, true);
+		return close_conn(c, tag_str(r) + ": " + v.rule, true);
 	if (c.free_ios.empty())
 		return close_conn(c, "more than queue_depth + " + std::to_string(QBD_RDMA_SPARE_RECV) +
 					     " requests in flight",
@@ -677,11 +690,16 @@ void RdmaEngine::Impl::start_io(Conn &c, uint32_t slot)
 		return;
 	}
 	// RDMA WRITE then the reply SEND on the same QP: the data is placed
-	// before the client sees the reply.
-	wr.wr_id = wr_id(kWrRdmaWrite, slot);
+	// before the client sees the reply. The buffer now belongs to the
+	// RDMA WRITE (released when it completes), not to the slot.
+	wr.wr_id = wr_id(kWrRdmaWrite, *b);
 	wr.opcode = IBV_WR_RDMA_WRITE;
-	if (post_send(c, wr))
-		post_reply(c, slot, QBD_S_OK, len, 0);
+	io.buf = -1;
+	if (!post_send(c, wr)) {
+		d.pool.release(*b);
+		return;
+	}
+	post_reply(c, slot, QBD_S_OK, len, 0);
 }
 
 void RdmaEngine::Impl::start_read(Conn &c, uint32_t slot)
@@ -709,7 +727,6 @@ void RdmaEngine::Impl::finish_write(Conn &c, uint32_t slot)
 {
 	Io &io = c.ios[slot];
 	uint32_t st = execute_sync(*c.vol, io.req, c.dev->buf(static_cast<uint32_t>(io.buf)));
-	release_buf(c, io);
 	if (st != QBD_S_OK)
 		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: WRITE offset %lu length %u failed: %s",
 			    c.name.c_str(), (unsigned long)c.id, (unsigned long)le64(io.req.handle),
@@ -747,20 +764,38 @@ void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
 			close_conn(c, "hello refused", false);
 		return maybe_destroy(c);
 	}
+	if (kind == kWrRdmaWrite) {
+		// @slot is the data buffer here.
+		c.dev->pool.release(slot);
+		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
+			close_conn(c, std::string("RDMA WRITE of READ data failed: ") + wc_status(wc.status) +
+					      " (bad rdma_key or rdma_addr?)",
+				   true);
+		feed_waiters(*c.dev);
+		return maybe_destroy(c);
+	}
+	if (kind == kWrReply) {
+		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
+			close_conn(c, std::string("reply SEND failed: ") + wc_status(wc.status), true);
+		return maybe_destroy(c);
+	}
 	if (slot >= c.ios.size())
 		return maybe_destroy(c);
 	Io &io = c.ios[slot];
 	switch (kind) {
 	case kWrRdmaRead:
 		c.reads_out--;
+		if (!ok && wc.status == IBV_WC_WR_FLUSH_ERR) {
+			release_buf(c, io);
+			free_io(c, slot);
+			break;
+		}
 		if (!ok) {
 			release_buf(c, io);
 			free_io(c, slot);
-			close_conn(c, std::string("RDMA READ of WRITE data (tag=0x") + [&] {
-				char b[24];
-				snprintf(b, sizeof(b), "%lx", (unsigned long)le64(io.req.handle));
-				return std::string(b);
-			}() + ") failed: " + wc_status(wc.status) + " (bad rdma_key or rdma_addr?)", true);
+			close_conn(c, "RDMA READ of WRITE data (" + tag_str(io.req) + ") failed: " +
+					      wc_status(wc.status) + " (bad rdma_key or rdma_addr?)",
+				   true);
 			break;
 		}
 		if (c.state != Conn::kClosing)
@@ -774,22 +809,6 @@ void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
 			c.read_wait.pop_front();
 			start_read(c, next);
 		}
-		break;
-	case kWrRdmaWrite:
-		release_buf(c, io);
-		if (!ok)
-			close_conn(c, std::string("RDMA WRITE of READ data (tag=0x") + [&] {
-				char b[24];
-				snprintf(b, sizeof(b), "%lx", (unsigned long)le64(io.req.handle));
-				return std::string(b);
-			}() + ") failed: " + wc_status(wc.status) + " (bad rdma_key or rdma_addr?)", true);
-		feed_waiters(*c.dev);
-		break;
-	case kWrReply:
-		release_buf(c, io);
-		free_io(c, slot);
-		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
-			close_conn(c, std::string("reply SEND failed: ") + wc_status(wc.status), true);
 		break;
 	default:
 		break;
@@ -820,11 +839,11 @@ void RdmaEngine::Impl::on_recv(Device &d, const ibv_wc &wc)
 	Conn &c = *it->second;
 	if (!ok) {
 		if (wc.status != IBV_WC_WR_FLUSH_ERR)
+			// rxe reports a SEND longer than the receive buffer as a
+			// local QP operation error, hardware as a length error.
 			close_conn(c, std::string("receive failed: ") + wc_status(wc.status) +
-					      (wc.status == IBV_WC_LOC_LEN_ERR ? " (message over " +
-											 std::to_string(QBD_RDMA_REQ_BUF) +
-											 " bytes)"
-									       : ""),
+					      " (a message over " + std::to_string(QBD_RDMA_REQ_BUF) +
+					      " bytes?)",
 				   true);
 		return;
 	}
