@@ -10,7 +10,7 @@
 . "$QBD_TOP/tests/vm/lib.sh"
 
 require_bins "$QBD_SERVER_BIN" "$QBDADM_BIN" "$QBD_LOADGEN_BIN"
-require "rxe wire (veth in init_net, two rxe devices)" rdma_srv_wire_setup
+require "rxe wire (veth in init_net, two rxe devices)" rdma_wire_setup
 require "server data dir on ext4 (brd)" e2e_datadir 512
 S=$RDMA_SRV_SERVER_IP
 TCP=tcp://$S:7000
