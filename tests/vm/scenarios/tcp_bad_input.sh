@@ -1,16 +1,16 @@
 #!/bin/bash
 # qbd-vm: timeout=600
 # Bad input changes nothing: unmap of a mounted device is EBUSY, rmmod while
-# mapped is refused, malformed and random ioctls get EINVAL (never a crash or
-# a kernel warning), non-root gets EPERM, bad CLI input gets a clear error,
-# and a hostile TCP client does not disturb a good client verifying its data.
+# mapped is refused, malformed ioctls get EINVAL (never a crash or a kernel
+# warning), non-root gets EPERM, bad CLI input gets a clear error, and a
+# hostile TCP client does not disturb a good client verifying its data.
+# Random ioctls are in fuzz_ioctl.
 . "$QBD_TOP/tests/vm/lib.sh"
 
 ABUSE=$QBD_BUILD/userspace/vm-tools/qbdctl_abuse
 e2e_setup
 require_bins "$ABUSE"
 check "ioctl table: malformed structs -> EINVAL/EFAULT/ENOENT/ENOTTY" "$ABUSE" checks
-check "10000 random ioctls: no crash, only expected errors" "$ABUSE" random 10000 42
 check "/dev/qbdctl made readable by all for the next check" chmod 0666 /dev/qbdctl
 check "non-root: every ioctl is EPERM" "$ABUSE" eperm
 check "/dev/qbdctl back to 0600" chmod 0600 /dev/qbdctl
