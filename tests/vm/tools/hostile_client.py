@@ -73,17 +73,29 @@ def recv_exact(s, n):
     return buf
 
 
+# The volume as the first good hello described it: requests carry its id,
+# layout and the right shard, so each case breaks only the rule it names.
+GEO = {"vol_id": 0, "layout": 0, "shard_size": 0}
+
+
 def hello(s, pool=pool, vol=vol, depth=32, vol_id=0):
     s.sendall(struct.pack(HELLO_FMT, MAGIC, VERSION, HELLO, 0, vol_id, 0, depth, 1 << 20, 0,
                           pool.encode(), vol.encode(), b""))
     r = recv_exact(s, 80)
     if r is None:
         return None
-    return struct.unpack(HELLO_REPLY_FMT, r)
+    h = struct.unpack(HELLO_REPLY_FMT, r)
+    if h[3] == S_OK and not GEO["vol_id"]:
+        GEO.update(vol_id=h[6], shard_size=h[8], layout=h[10])
+    return h
 
 
-def req(op, offset, length, handle=7, magic=MAGIC, flags=0, shard=0, layout=0):
-    return struct.pack(REQ_FMT, magic, op, flags, 0, handle, 0, shard, layout, offset, length,
+def req(op, offset, length, handle=7, magic=MAGIC, flags=0, shard=None, layout=None, vol_id=None):
+    if shard is None:
+        shard = (offset // GEO["shard_size"]) & 0xFFFFFFFF if GEO["shard_size"] else 0
+    layout = GEO["layout"] if layout is None else layout
+    vol_id = GEO["vol_id"] if vol_id is None else vol_id
+    return struct.pack(REQ_FMT, magic, op, flags, 0, handle, vol_id, shard, layout, offset, length,
                        0, 0, 0, 0, 0)
 
 
