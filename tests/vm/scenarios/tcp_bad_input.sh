@@ -57,7 +57,7 @@ srv_pid=$(pgrep -x qbd-server | head -n1)
 srv_log=$QBD_RESULTS/server-$(server_id "$E2E_NS" "$(e2e_listen)").log
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$srv_pid/status"; }
 fio_verify "good client verifies while a hostile client attacks the server (twice)" "$dev" \
-	--time_based --runtime=100 --numjobs=1 --size=60% &
+	--time_based --runtime=170 --numjobs=1 --size=60% &
 fio_pid=$!
 sleep 3
 rss0=$(rss)

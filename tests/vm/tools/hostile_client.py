@@ -79,7 +79,7 @@ GEO = {"vol_id": 0, "layout": 0, "shard_size": 0}
 
 
 def hello(s, pool=pool, vol=vol, depth=32, vol_id=0):
-    s.sendall(struct.pack(HELLO_FMT, MAGIC, VERSION, HELLO, 0, vol_id, 0, depth, 1 << 20, 0,
+    s.sendall(struct.pack(HELLO_FMT, MAGIC, VERSION, HELLO, 7, vol_id, 0, depth, 1 << 20, 0,
                           pool.encode(), vol.encode(), b""))
     r = recv_exact(s, 80)
     if r is None:
