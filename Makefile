@@ -12,7 +12,7 @@ DESTDIR ?=
 export TOP BUILD KDIR KVER JOBS PREFIX DESTDIR
 
 .PHONY: all help deps kmod userspace userspace-asan test test-unit test-kunit \
-	test-vm demo bench install uninstall dkms-install lint clean check-kdir
+	test-vm fuzz demo bench install uninstall dkms-install lint clean check-kdir
 
 all: kmod userspace
 
@@ -21,6 +21,7 @@ help:
 	@echo "make [all]         build qbd.ko and the userspace programs"
 	@echo "make test          deps, then unit tests (ASan/UBSan), KUnit (UML), VM scenarios"
 	@echo "make test-unit | test-kunit | test-vm [SCENARIO=name]   one ring"
+	@echo "make fuzz [FUZZ_SECONDS=60]   build the libFuzzer targets (clang) and run each N s"
 	@echo "make demo          boot the VM, map a volume, mkfs, mount, verify, show /proc/qbdstat"
 	@echo "make bench         benchmarks (qbd vs NBD vs NVMe/TCP) into bench/results/"
 	@echo "make install [DESTDIR=] [PREFIX=] | uninstall | dkms-install"
@@ -55,6 +56,12 @@ test-kunit: deps
 
 test-vm: deps
 	$(TOP)/tests/run-all.sh vm
+
+# libFuzzer targets (userspace/fuzz): build with clang into build/fuzz, run
+# each for FUZZ_SECONDS; crashes are kept in build/fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(TOP)/tests/fuzz/run.sh
 
 demo: deps all
 	$(TOP)/tests/vm/run.sh demo

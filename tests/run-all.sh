@@ -5,6 +5,9 @@
 #   unit   userspace unit tests: `make userspace-asan` (ASan/UBSan), ctest
 #   dkms   `dkms add/build` of dkms.conf into a scratch tree for the Debian
 #          kernel; one test: qbd.ko is produced
+#   fuzz   the libFuzzer targets (tests/fuzz/run.sh), FUZZ_SECONDS each
+#          (default 15 here); one test per target, a target that does not
+#          build or crashes fails
 #   kunit  the module's KUnit suites on UML (tests/kunit/run.sh)
 #   vm     `make kmod userspace`, the VM scenarios (tests/vm/run.sh) and the
 #          harness self-test (tests/vm/selftest/run.sh, three tests)
@@ -14,7 +17,7 @@
 # `N passed, N failed`, summed over the rings that ran; the exit status is
 # non-zero on any failure.
 # Env: BUILD, KDIR/KVER (passed on to make), NATIVE=1 (vm ring on the host),
-#      SCENARIO (vm ring: scenarios to run), JOBS.
+#      SCENARIO (vm ring: scenarios to run), FUZZ_SECONDS (fuzz ring), JOBS.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +28,7 @@ JOBS=${JOBS:-2}
 mkdir -p "$RES"
 
 usage() {
-	echo "usage: $0 all|unit|dkms|kunit|vm..." >&2
+	echo "usage: $0 all|unit|fuzz|dkms|kunit|vm..." >&2
 	exit 2
 }
 
@@ -112,6 +115,10 @@ ring_dkms() {
 	fi
 }
 
+ring_fuzz() {
+	COUNTS=$RES/fuzz.counts FUZZ_SECONDS=${FUZZ_SECONDS:-15} JOBS=$JOBS "$TOP/tests/fuzz/run.sh"
+}
+
 ring_kunit() {
 	COUNTS=$RES/kunit.counts JOBS=$JOBS "$TOP/tests/kunit/run.sh"
 }
@@ -135,8 +142,8 @@ ring_vm() {
 rings=()
 for a in "$@"; do
 	case $a in
-	all) rings+=(unit dkms kunit vm) ;;
-	unit | dkms | kunit | vm) rings+=("$a") ;;
+	all) rings+=(unit fuzz dkms kunit vm) ;;
+	unit | fuzz | dkms | kunit | vm) rings+=("$a") ;;
 	*) usage ;;
 	esac
 done

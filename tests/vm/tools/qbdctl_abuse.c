@@ -3,7 +3,13 @@
  * qbdctl_abuse: throw bad ioctls at /dev/qbdctl and check the answers.
  *
  *   qbdctl_abuse checks        table of malformed structs -> expected errno
- *   qbdctl_abuse random N SEED N random ioctls (numbers, sizes, contents)
+ *   qbdctl_abuse random N SEED N random ioctls: numbers in and around our
+ *                              magic, random and edge sizes, random bodies
+ *                              behind valid headers, huge and negative
+ *                              counts in the 32-bit fields, bad pointers
+ *                              (random N SEED ID...: never unmap, suspend,
+ *                              throttle or resize devices ID...; afterwards
+ *                              every other device is resumed, unthrottled)
  *   qbdctl_abuse eperm         as uid 65534 every ioctl is EPERM
  *                              (the caller makes the node readable first)
  *
@@ -214,36 +220,151 @@ static void run_checks(void)
 	run_remap_checks();
 }
 
-static void run_random(long n, unsigned int seed)
+/* xorshift64*: cheap enough to fill every buffer under TCG */
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
 {
-	static const unsigned int nrs[] = { 0, 1, 2, 3, 4, 5, 0x7f };
-	unsigned char *buf = malloc(1 << 16);
-	long k;
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1DULL;
+}
 
-	srandom(seed);
-	for (k = 0; k < n; k++) {
-		unsigned int size = random() % 4 ? random() % 1024 : random() % 16384;
-		unsigned int nr = nrs[random() % (sizeof(nrs) / sizeof(nrs[0]))];
-		unsigned int dir = random() % 4;
-		unsigned long cmd = _IOC(dir, QBD_IOC_MAGIC, nr, size & 0x3fff);
-		size_t j;
+/* struct sizes of our commands, by number; 0 = not a command */
+static const unsigned int cmd_size[] = {
+	sizeof(struct qbd_features), sizeof(struct qbd_map), sizeof(struct qbd_unmap),
+	sizeof(struct qbd_list), sizeof(struct qbd_info), sizeof(struct qbd_throttle),
+	sizeof(struct qbd_suspend), sizeof(struct qbd_suspend), sizeof(struct qbd_resize),
+};
+#define NR_CMDS (sizeof(cmd_size) / sizeof(cmd_size[0]))
 
-		for (j = 0; j < (1 << 16); j++)
-			buf[j] = random();
-		/* sometimes a plausible header with the right size, random rest */
-		if (random() % 2 && size >= 8) {
-			__u32 s = _IOC_SIZE(cmd);
-			memcpy(buf, &s, 4);
+/* values for the 32-bit count and id fields: huge, negative-looking, edges */
+static const __u32 edge32[] = {
+	0, 1, 2, 7, 8, 9, 63, 64, 65, 255, 256, 257, 1023, 1024, 1025, 4096,
+	0x7fffffff, 0x80000000u, 0xfffffffeu, 0xffffffffu, 0x10000, 0xffff,
+};
+#define RBUF_SIZE (1 << 16)
+
+/*
+ * One random ioctl: the command number is ours (known commands with their
+ * own size, a wrong size, or an unknown number) or a neighbour's magic;
+ * the argument is a random buffer, a buffer whose header is right (so the
+ * body is what gets checked) with edge values in random 32-bit fields,
+ * or a random pointer.
+ */
+static unsigned long random_cmd(unsigned char *buf, unsigned int *len)
+{
+	static const unsigned int magics[] = { QBD_IOC_MAGIC, QBD_IOC_MAGIC - 1, QBD_IOC_MAGIC + 1, 0 };
+	unsigned int magic = magics[rnd() % 4], nr, size, dir, i, k;
+	struct qbd_ioc_hdr *hdr = (struct qbd_ioc_hdr *)buf;
+
+	if (!magic)
+		magic = rnd() & 0xff;
+	nr = rnd() % 8 ? rnd() % (NR_CMDS + 2) : rnd() & 0xff;
+	if (nr < NR_CMDS && rnd() % 4)
+		size = cmd_size[nr];
+	else
+		size = rnd() % 4 ? rnd() % 1024 : rnd() % (1 << 14);
+	dir = rnd() % 8 ? _IOC_READ | _IOC_WRITE : rnd() % 4;
+	*len = size + 64;
+	for (i = 0; i < *len; i += 8) {
+		uint64_t v = rnd();
+
+		memcpy(buf + i, &v, 8);
+	}
+	switch (rnd() % 4) {
+	case 0:		/* all random */
+		break;
+	case 1:		/* zeroed body: reaches the deeper checks */
+		memset(buf, 0, *len);
+		/* fall through */
+	default:	/* right header, edge values sprinkled in */
+		hdr->size = rnd() % 8 ? size : edge32[rnd() % (sizeof(edge32) / sizeof(edge32[0]))];
+		hdr->flags = rnd() % 8 ? 0 : (__u32)rnd();
+		for (k = rnd() % 6; k > 0 && size >= 12; k--) {
+			__u32 v = edge32[rnd() % (sizeof(edge32) / sizeof(edge32[0]))];
+
+			memcpy(buf + 8 + 4 * (rnd() % ((size - 8) / 4)), &v, 4);
 		}
-		if (random() % 3 == 0)
-			memset(buf + 8, 0, 1 << 15);
-		errno = 0;
-		if (ioctl(fd, cmd, random() % 50 ? (void *)buf : (void *)(uintptr_t)random()) == 0)
+		break;
+	}
+	return _IOC(dir, magic, nr, size & _IOC_SIZEMASK);
+}
+
+/* commands that change a device: never aimed at a protected one */
+static int changes_device(unsigned long cmd)
+{
+	unsigned int nr = _IOC_NR(cmd);
+
+	return _IOC_TYPE(cmd) == QBD_IOC_MAGIC &&
+	       (nr == 2 || (nr >= 5 && nr <= 8) || nr >= NR_CMDS);
+}
+
+/*
+ * Puts every unprotected device back the way a random run may have left
+ * it: resumed (normal mode) and unthrottled.
+ */
+static void random_cleanup(const int *protect, int nprotect)
+{
+	struct qbd_suspend r;
+	struct qbd_throttle t;
+	int id, j;
+
+	for (id = 0; id < QBD_MAX_DEVICES; id++) {
+		for (j = 0; j < nprotect && protect[j] != id; j++)
+			;
+		if (j < nprotect)
 			continue;
+		memset(&r, 0, sizeof(r));
+		r.hdr.size = sizeof(r);
+		r.dev_id = id;
+		r.mode = QBD_RESUME_NORMAL;
+		ioctl(fd, QBD_IOC_RESUME, &r);
+		memset(&t, 0, sizeof(t));
+		t.hdr.size = sizeof(t);
+		t.dev_id = id;
+		ioctl(fd, QBD_IOC_SET_THROTTLE, &t);
+	}
+}
+
+/*
+ * N random ioctls from SEED. Devices in @protect (ids of volumes with a
+ * verifying workload on them) are never unmapped, suspended, resumed,
+ * throttled or resized: such a command is re-aimed at id QBD_MAX_DEVICES-1.
+ */
+static void run_random(long n, unsigned int seed, const int *protect, int nprotect)
+{
+	unsigned char *buf = calloc(1, RBUF_SIZE);
+	unsigned int len;
+	long k, ok = 0;
+	int j;
+
+	rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+	for (k = 0; k < n; k++) {
+		unsigned long cmd = random_cmd(buf, &len);
+		void *arg = rnd() % 50 ? (void *)buf : (void *)(uintptr_t)rnd();
+		__s32 id;
+
+		memcpy(&id, buf + 8, sizeof(id));
+		for (j = 0; j < nprotect; j++) {
+			if (changes_device(cmd) && (id == protect[j] || arg != buf)) {
+				id = QBD_MAX_DEVICES - 1;
+				memcpy(buf + 8, &id, sizeof(id));
+				arg = buf;
+			}
+		}
+
+		errno = 0;
+		if (ioctl(fd, cmd, arg) == 0) {
+			ok++;
+			continue;
+		}
 		switch (errno) {
 		case EINVAL: case ENOTTY: case EFAULT: case ENOENT: case EEXIST:
 		case EBUSY: case ENOMEM: case ECONNREFUSED: case ETIMEDOUT:
-		case EHOSTUNREACH: case ENETUNREACH:
+		case EHOSTUNREACH: case ENETUNREACH: case EOPNOTSUPP: case EALREADY:
+		case ERANGE: case EOVERFLOW: case E2BIG: case ENOSPC:
 			break;
 		default:
 			printf("FAIL random ioctl %ld cmd %#lx: unexpected errno %d (%s)\n",
@@ -251,6 +372,8 @@ static void run_random(long n, unsigned int seed)
 			failures++;
 		}
 	}
+	printf("random: %ld ioctls, %ld returned 0\n", n, ok);
+	random_cleanup(protect, nprotect);
 	free(buf);
 }
 
@@ -281,7 +404,7 @@ static void run_eperm(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s checks | random N SEED | eperm\n", argv[0]);
+		fprintf(stderr, "usage: %s checks | random N SEED [ID...] | eperm\n", argv[0]);
 		return 2;
 	}
 	fd = open("/dev/" QBD_CTL_NAME, O_RDWR);
@@ -291,12 +414,17 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "checks"))
 		run_checks();
-	else if (!strcmp(argv[1], "random") && argc == 4)
-		run_random(atol(argv[2]), (unsigned int)atoi(argv[3]));
+	else if (!strcmp(argv[1], "random") && argc >= 4 && argc <= 4 + 16) {
+		int protect[16], j;
+
+		for (j = 4; j < argc; j++)
+			protect[j - 4] = atoi(argv[j]);
+		run_random(atol(argv[2]), (unsigned int)atoi(argv[3]), protect, argc - 4);
+	}
 	else if (!strcmp(argv[1], "eperm"))
 		run_eperm();
 	else {
-		fprintf(stderr, "usage: %s checks | random N SEED | eperm\n", argv[0]);
+		fprintf(stderr, "usage: %s checks | random N SEED [ID...] | eperm\n", argv[0]);
 		return 2;
 	}
 	printf("%s: %d failure(s)\n", argv[1], failures);
