@@ -5,14 +5,8 @@
 #include <string>
 
 #include "fuzz_util.h"
+#include "proto.h"
 #include "volume_url.h"
-
-// From proto.h, which cannot be included next to volume_url.h (both define
-// kPoolNameMax and kVolumeNameMax).
-namespace qbd {
-Status check_pool_name(std::string_view name);
-Status check_volume_name(std::string_view name);
-}  // namespace qbd
 
 using namespace qbd;
 
