@@ -150,6 +150,8 @@ struct qbd_pcpu_stats {
  * @ops: the transport
  * @max_io: largest request sent (min of our limit and every server's)
  * @features: QBD_PF_* every server granted
+ * @auth_tfm: "hmac(sha256)" holding the map's key, or NULL (no key); set at
+ *	create, freed with the device; the key lives nowhere else
  * @depth: tags per hardware queue
  * @tag_set: blk-mq tag set
  * @disk: the gendisk
@@ -185,6 +187,7 @@ struct qbd_device {
 	const struct qbd_transport_ops *ops;
 	u32 max_io;
 	u64 features;
+	struct crypto_shash *auth_tfm;
 	u32 depth;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
@@ -234,6 +237,10 @@ void qbd_dev_error(struct qbd_device *qdev);
 void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st);
 const char *qbd_state_name(int state);
 void qbd_complete_cmd(struct qbd_cmd *cmd);
+
+/* qbd_auth.c */
+int qbd_auth_init(struct qbd_device *qdev);
+void qbd_auth_free(struct qbd_device *qdev);
 
 /* qbd_ops.c */
 void qbd_ops_init(struct qbd_device *qdev);
