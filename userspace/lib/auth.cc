@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "net.h"
+#include "proto.h"
 
 namespace qbd {
 
@@ -110,6 +111,21 @@ Result<Key> load_key_file(const std::string &path)
 	auto k = Key::parse(std::string_view(buf, got), path);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return k;
+}
+
+Result<std::shared_ptr<const Key>> load_client_key(const ClientConfig &cfg)
+{
+	if (cfg.key_file.empty())
+		return std::shared_ptr<const Key>();
+	auto k = load_key_file(cfg.key_file);
+	if (!k)
+		return k.error();
+	return std::make_shared<const Key>(std::move(*k));
+}
+
+void wipe(void *p, size_t n)
+{
+	OPENSSL_cleanse(p, n);
 }
 
 Result<Nonce> random_nonce()

@@ -6,10 +6,12 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
-#include "proto.h"
+#include "config.h"
+#include "qbd_proto.h"
 #include "result.h"
 
 namespace qbd {
@@ -37,6 +39,12 @@ private:
 // Reads a key file. Refuses one that is not a regular file or that its
 // group or others may read or write (the mode must be 0600 or stricter).
 Result<Key> load_key_file(const std::string &path);
+
+// The key named by a client's key_file, or nullptr when it names none.
+Result<std::shared_ptr<const Key>> load_client_key(const ClientConfig &cfg);
+
+// Overwrites @n bytes at @p in a way the compiler keeps (OPENSSL_cleanse).
+void wipe(void *p, size_t n);
 
 using Nonce = std::array<uint8_t, QBD_AUTH_NONCE_LEN>;
 using Mac = std::array<uint8_t, QBD_AUTH_MAC_LEN>;
