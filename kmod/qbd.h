@@ -173,6 +173,8 @@ struct qbd_pcpu_stats {
  * @ops: the transport
  * @max_io: largest request sent (min of our limit and every server's)
  * @features: QBD_PF_* every server granted
+ * @auth_tfm: "hmac(sha256)" holding the map's key, or NULL (no key); set at
+ *	create, freed with the device; the key lives nowhere else
  * @depth: tags per hardware queue
  * @tag_set: blk-mq tag set
  * @disk: the gendisk
@@ -222,6 +224,7 @@ struct qbd_device {
 	const struct qbd_transport_ops *ops;
 	u32 max_io;
 	u64 features;
+	struct crypto_shash *auth_tfm;
 	u32 depth;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
@@ -304,6 +307,10 @@ int qbd_xport_hello_done(struct qbd_queue *q,
 int qbd_xport_sockaddr(const struct qbd_server_addr *sa,
 		       struct sockaddr_storage *ss, char *peer,
 		       size_t peer_len);
+
+/* qbd_auth.c */
+int qbd_auth_init(struct qbd_device *qdev);
+void qbd_auth_free(struct qbd_device *qdev);
 
 /* qbd_ops.c */
 void qbd_ops_init(struct qbd_device *qdev);

@@ -46,7 +46,7 @@ static void *qbd_copy_in(const char *cmd, void __user *arg, size_t size)
 		return p;
 	/* the size could change between the two copies: check again */
 	if (((struct qbd_ioc_hdr *)p)->size != size) {
-		kfree(p);
+		kfree_sensitive(p); /* a MAP may carry a key */
 		return ERR_PTR(-EINVAL);
 	}
 	return p;
@@ -83,7 +83,7 @@ static long qbd_ioc_features(void __user *arg)
 	f->max_devices = QBD_MAX_DEVICES;
 	f->features = QBD_FEAT_TCP | QBD_FEAT_RDMA | QBD_FEAT_DISCARD |
 		      QBD_FEAT_FUA | QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND |
-		      QBD_FEAT_RESIZE | QBD_FEAT_REMAP;
+		      QBD_FEAT_RESIZE | QBD_FEAT_REMAP | QBD_FEAT_AUTH;
 	f->max_queues = qbd_defaults.max_queues;
 	f->max_io_depth = QBD_MAX_IO_DEPTH;
 	f->max_servers = QBD_MAX_SERVERS;
@@ -141,7 +141,7 @@ static long qbd_ioc_map(void __user *arg)
 	if (copy_to_user(&((struct qbd_map __user *)arg)->dev_id, &m->dev_id,
 			 sizeof(m->dev_id)))
 		ret = -EFAULT; /* the device stays: LIST finds it */
-	kfree(m);
+	kfree_sensitive(m); /* it held the key */
 	return ret;
 
 out_free_id:
@@ -149,7 +149,7 @@ out_free_id:
 out_unlock:
 	mutex_unlock(&qbd_ctl_mutex);
 out_free:
-	kfree(m);
+	kfree_sensitive(m); /* it may hold the key */
 	return ret;
 }
 

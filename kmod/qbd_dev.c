@@ -414,6 +414,7 @@ static void qbd_free_disk(struct gendisk *disk)
 
 	free_percpu(qdev->stats);
 	kfree(qdev->queues);
+	qbd_auth_free(qdev);
 	kfree(qdev);
 	module_put(THIS_MODULE);
 }
@@ -804,6 +805,9 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	}
 	qdev->id = id;
 	qdev->cfg = *m;
+	ret = qbd_auth_init(qdev);
+	if (ret)
+		goto out_free_qdev;
 	qdev->ops = m->transport == QBD_TRANSPORT_RDMA ? &qbd_rdma_ops :
 							 &qbd_tcp_ops;
 	qdev->nr_queues = m->nr_queues;
@@ -908,7 +912,8 @@ out_free_queues:
 out_free_stats:
 	free_percpu(qdev->stats);
 out_free_qdev:
-	kfree(qdev);
+	qbd_auth_free(qdev);
+	kfree_sensitive(qdev);
 out_put_module:
 	module_put(THIS_MODULE);
 	return ERR_PTR(ret);

@@ -77,6 +77,7 @@ struct qbd_hello_args {
 	u32 max_io;
 	const char *pool;
 	const char *volume;
+	const u8 *auth_nonce; /* NULL: no key; else QBD_AUTH_NONCE_LEN bytes */
 };
 
 void qbd_proto_encode_hello(struct qbd_hello *h,
@@ -110,6 +111,15 @@ struct qbd_hello_result {
 int qbd_proto_check_hello_reply(const struct qbd_hello_reply *r,
 				const struct qbd_hello_expect *e,
 				struct qbd_hello_result *out, const char **why);
+
+struct crypto_shash;
+int qbd_proto_auth_proof(struct crypto_shash *tfm, const char *label,
+			 const struct qbd_hello *first, const u8 *server_nonce,
+			 u8 *out);
+int qbd_proto_answer_challenge(struct crypto_shash *tfm,
+			       const struct qbd_hello *first,
+			       const struct qbd_auth_challenge *ch,
+			       struct qbd_auth_proof *proof, const char **why);
 
 /**
  * struct qbd_reply_info - a checked, host-order reply header

@@ -7,6 +7,8 @@
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/errno.h>
+#include <crypto/algapi.h>
+#include <crypto/hash.h>
 #include "qbd_logic.h"
 
 #define QBD_HANDLE_TAG_MASK ((1ULL << QBD_HANDLE_TAG_BITS) - 1)
@@ -86,6 +88,96 @@ void qbd_proto_encode_hello(struct qbd_hello *h, const struct qbd_hello_args *a)
 	h->max_io = cpu_to_le32(a->max_io);
 	strscpy(h->pool, a->pool, sizeof(h->pool));
 	strscpy(h->volume, a->volume, sizeof(h->volume));
+	if (a->auth_nonce) {
+		h->features = cpu_to_le64(a->features | QBD_PF_AUTH);
+		memcpy(h->auth_nonce, a->auth_nonce, sizeof(h->auth_nonce));
+	}
+}
+
+/**
+ * qbd_proto_auth_proof - one side's authentication proof
+ * @tfm: an "hmac(sha256)" transform holding the key
+ * @label: QBD_AUTH_SERVER_LABEL or QBD_AUTH_CLIENT_LABEL
+ * @first: the hello as sent (it carries the client nonce)
+ * @server_nonce: QBD_AUTH_NONCE_LEN bytes from the challenge
+ * @out: QBD_AUTH_MAC_LEN bytes: HMAC-SHA256(K, label | first | server_nonce)
+ *
+ * Return: 0 or the crypto API's -errno.
+ */
+int qbd_proto_auth_proof(struct crypto_shash *tfm, const char *label,
+			 const struct qbd_hello *first, const u8 *server_nonce,
+			 u8 *out)
+{
+	SHASH_DESC_ON_STACK(desc, tfm);
+	int ret;
+
+	desc->tfm = tfm;
+	ret = crypto_shash_init(desc);
+	if (!ret)
+		ret = crypto_shash_update(desc, label, QBD_AUTH_LABEL_LEN);
+	if (!ret)
+		ret = crypto_shash_update(desc, (const u8 *)first,
+					  sizeof(*first));
+	if (!ret)
+		ret = crypto_shash_update(desc, server_nonce,
+					  QBD_AUTH_NONCE_LEN);
+	if (!ret)
+		ret = crypto_shash_final(desc, out);
+	shash_desc_zero(desc);
+	return ret;
+}
+
+/**
+ * qbd_proto_answer_challenge - check the server's challenge, build our proof
+ * @tfm: an "hmac(sha256)" transform holding the key
+ * @first: the hello as sent
+ * @ch: the challenge as received
+ * @proof: filled: our proof, or (on -EACCES) the refusal to send back
+ * @why: set to the broken rule on failure
+ *
+ * The server's proof is compared in constant time.
+ *
+ * Return: 0; -EPROTO for a malformed challenge; -EACCES when the server's
+ * proof does not match our key; a crypto API -errno.
+ */
+int qbd_proto_answer_challenge(struct crypto_shash *tfm,
+			       const struct qbd_hello *first,
+			       const struct qbd_auth_challenge *ch,
+			       struct qbd_auth_proof *proof, const char **why)
+{
+	u8 mac[QBD_AUTH_MAC_LEN];
+	int ret;
+
+	memset(proof, 0, sizeof(*proof));
+	proof->hdr.magic = cpu_to_le32(QBD_PROTO_MAGIC);
+	proof->hdr.version = cpu_to_le16(QBD_PROTO_VERSION);
+	proof->hdr.type = cpu_to_le16(QBD_MSG_AUTH);
+	if (le32_to_cpu(ch->hdr.magic) != QBD_PROTO_MAGIC ||
+	    le16_to_cpu(ch->hdr.version) != QBD_PROTO_VERSION ||
+	    le16_to_cpu(ch->hdr.type) != QBD_MSG_AUTH ||
+	    le32_to_cpu(ch->status) != QBD_S_OK || ch->reserved0) {
+		*why = "auth challenge: malformed (header, status or reserved)";
+		return -EPROTO;
+	}
+	ret = qbd_proto_auth_proof(tfm, QBD_AUTH_SERVER_LABEL, first,
+				   ch->server_nonce, mac);
+	if (ret) {
+		*why = "auth: HMAC-SHA256 failed";
+		goto out;
+	}
+	if (crypto_memneq(mac, ch->server_proof, sizeof(mac))) {
+		*why = "authentication failed: the server's proof does not match our key";
+		proof->status = cpu_to_le32(QBD_S_AUTH_FAILED);
+		ret = -EACCES;
+		goto out;
+	}
+	ret = qbd_proto_auth_proof(tfm, QBD_AUTH_CLIENT_LABEL, first,
+				   ch->server_nonce, proof->client_proof);
+	if (ret)
+		*why = "auth: HMAC-SHA256 failed";
+out:
+	memzero_explicit(mac, sizeof(mac));
+	return ret;
 }
 
 static const char *const qbd_status_names[] = {
@@ -100,6 +192,7 @@ static const char *const qbd_status_names[] = {
 	[QBD_S_UNSUPPORTED] = "UNSUPPORTED",
 	[QBD_S_TOO_BIG] = "TOO_BIG",
 	[QBD_S_OUT_OF_RANGE] = "OUT_OF_RANGE",
+	[QBD_S_AUTH_FAILED] = "AUTH_FAILED",
 };
 
 const char *qbd_proto_status_name(u32 status)
@@ -162,6 +255,10 @@ int qbd_proto_check_hello_reply(const struct qbd_hello_reply *r,
 	if (status == QBD_S_NO_VOLUME) {
 		*why = "hello reply: server has no such volume";
 		return -ENOENT;
+	}
+	if (status == QBD_S_AUTH_FAILED) {
+		*why = "authentication failed: the server refused us (no or wrong key)";
+		return -EACCES;
 	}
 	if (status != QBD_S_OK) {
 		*why = "hello reply: server refused the hello";

@@ -19,6 +19,7 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/net.h>
+#include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <net/sock.h>
@@ -675,9 +676,62 @@ static int qbd_tcp_xfer_all(struct socket *sock, void *buf, size_t len,
 	return 0;
 }
 
+/*
+ * The authentication step (docs/protocol.md): the first 8 bytes of the
+ * server's answer are in @reply. A challenge is checked and answered; then
+ * the real hello reply is read into @reply. 0 or -errno with *why set.
+ */
+static int qbd_tcp_authenticate(struct qbd_tcp_conn *conn,
+				const struct qbd_hello *hello,
+				struct qbd_hello_reply *reply, const char **why)
+{
+	struct crypto_shash *tfm = conn->qdev->auth_tfm;
+	struct qbd_auth_challenge *ch;
+	struct qbd_auth_proof *proof;
+	int ret, sret;
+
+	if (!tfm) {
+		*why = "server sent an auth challenge although we have no key";
+		return -EPROTO;
+	}
+	ch = kmalloc(sizeof(*ch), GFP_KERNEL);
+	proof = kmalloc(sizeof(*proof), GFP_KERNEL);
+	if (!ch || !proof) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	memcpy(ch, reply, sizeof(ch->hdr));
+	ret = qbd_tcp_xfer_all(conn->sock, (u8 *)ch + sizeof(ch->hdr),
+			       sizeof(*ch) - sizeof(ch->hdr), false);
+	if (ret) {
+		*why = "auth challenge cut short";
+		goto out_free;
+	}
+	ret = qbd_proto_answer_challenge(tfm, hello, ch, proof, why);
+	if (ret && ret != -EACCES)
+		goto out_free;
+	/* on -EACCES this tells the server why we leave */
+	sret = qbd_tcp_xfer_all(conn->sock, proof, sizeof(*proof), true);
+	if (ret)
+		goto out_free;
+	ret = sret;
+	if (ret) {
+		*why = "sending the auth proof failed";
+		goto out_free;
+	}
+	ret = qbd_tcp_xfer_all(conn->sock, reply, sizeof(*reply), false);
+	if (ret)
+		*why = "no hello reply after authentication";
+out_free:
+	kfree_sensitive(proof);
+	kfree(ch);
+	return ret;
+}
+
 static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 {
 	struct qbd_device *qdev = conn->qdev;
+	u8 nonce[QBD_AUTH_NONCE_LEN];
 	struct qbd_hello_reply *reply;
 	struct qbd_hello_expect e;
 	struct qbd_hello_args a;
@@ -692,16 +746,39 @@ static int qbd_tcp_handshake(struct qbd_tcp_conn *conn)
 		goto out_free;
 	}
 	qbd_xport_hello(conn->queue, &a, &e);
+	if (qdev->auth_tfm) {
+		get_random_bytes(nonce, sizeof(nonce));
+		a.auth_nonce = nonce;
+	}
 	qbd_proto_encode_hello(hello, &a);
 	ret = qbd_tcp_xfer_all(conn->sock, hello, sizeof(*hello), true);
 	if (ret) {
 		why = "sending hello failed";
 		goto out_msg;
 	}
-	ret = qbd_tcp_xfer_all(conn->sock, reply, sizeof(*reply), false);
+	/* a hello reply, or an auth challenge: the header tells */
+	ret = qbd_tcp_xfer_all(conn->sock, reply, sizeof(reply->hdr), false);
 	if (ret) {
 		why = "no hello reply";
 		goto out_msg;
+	}
+	if (le16_to_cpu(reply->hdr.type) == QBD_MSG_AUTH) {
+		ret = qbd_tcp_authenticate(conn, hello, reply, &why);
+		if (ret)
+			goto out_msg;
+	} else {
+		ret = qbd_tcp_xfer_all(conn->sock, &reply->status,
+				       sizeof(*reply) - sizeof(reply->hdr),
+				       false);
+		if (ret) {
+			why = "no hello reply";
+			goto out_msg;
+		}
+		if (qdev->auth_tfm && reply->status == cpu_to_le32(QBD_S_OK)) {
+			why = "authentication failed: the server has no key";
+			ret = -EACCES;
+			goto out_msg;
+		}
 	}
 	ret = qbd_xport_hello_done(conn->queue, reply, &why);
 	if (ret)
@@ -715,6 +792,7 @@ out_msg:
 out_free:
 	kfree(reply);
 	kfree(hello);
+	memzero_explicit(nonce, sizeof(nonce));
 	return ret;
 }
 

@@ -105,6 +105,34 @@ static int qbd_check_ms(u32 v, u32 min, u32 max, const char *msg,
 	return 0;
 }
 
+/*
+ * The key: none, or QBD_KEY_MIN..QBD_KEY_MAX bytes with zero padding after
+ * them (so no stale bytes ride along); TCP only until RDMA authenticates.
+ */
+static int qbd_validate_key(const struct qbd_map *m, const char **why)
+{
+	if (!m->key_len) {
+		if (!qbd_all_zero(m->key, sizeof(m->key))) {
+			*why = "key bytes are set but key_len is 0";
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (m->key_len < QBD_KEY_MIN || m->key_len > QBD_KEY_MAX) {
+		*why = "key_len is not 0 or 16..64";
+		return -EINVAL;
+	}
+	if (!qbd_all_zero(m->key + m->key_len, sizeof(m->key) - m->key_len)) {
+		*why = "key bytes after key_len are not zero";
+		return -EINVAL;
+	}
+	if (m->transport == QBD_TRANSPORT_RDMA) {
+		*why = "a key (authentication) is supported over TCP only";
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /**
  * qbd_validate_map - check a struct qbd_map as copied from userspace
  * @m: the map
@@ -126,10 +154,13 @@ int qbd_validate_map(const struct qbd_map *m, const char **why)
 		*why = "hdr.flags has unknown bits";
 		return -EINVAL;
 	}
-	if (m->reserved0 || !qbd_all_zero(m->reserved, sizeof(m->reserved))) {
+	if (!qbd_all_zero(m->reserved, sizeof(m->reserved))) {
 		*why = "reserved fields are not zero";
 		return -EINVAL;
 	}
+	ret = qbd_validate_key(m, why);
+	if (ret)
+		return ret;
 	ret = qbd_check_name(m->pool, sizeof(m->pool), why);
 	if (ret) {
 		*why = qbd_bad_pool;

@@ -16,6 +16,22 @@
  *    struct qbd_admin_reply followed by @payload_len bytes, and the client
  *    may send further admin requests on the same connection.
  *
+ * Authentication (both kinds of connection), when the server has a key:
+ * the client's first message says it holds a key (QBD_PF_AUTH in
+ * qbd_hello.features, QBD_AF_AUTH in the first qbd_admin_req.flags) and
+ * carries a random client nonce Nc in @auth_nonce. The server answers with
+ * a struct qbd_auth_challenge (server nonce Ns, server proof); the client
+ * checks the proof and answers with a struct qbd_auth_proof; only then does
+ * the server handle the first message and send its normal reply. Proofs:
+ *   server proof = HMAC-SHA256(K, "qbd-server" | M | Ns)
+ *   client proof = HMAC-SHA256(K, "qbd-client" | M | Ns)
+ * where M is the client's first message exactly as sent (264 bytes, Nc and
+ * the pool/volume names inside it). Fresh nonces on both sides make every
+ * proof good for one connection only; the labels keep one side's proof
+ * from serving as the other's. A server with a key refuses a client without
+ * one (reply status QBD_S_AUTH_FAILED, then close); a client with a key
+ * refuses a server that answers without a challenge.
+ *
  * IO: a request header, followed (WRITE only) by @length bytes of data.
  * A reply header, followed (READ with status 0 only) by @length bytes.
  * Replies may come in any order; @handle ties a reply to its request.
@@ -62,6 +78,7 @@
 /* struct qbd_msg_hdr.type */
 #define QBD_MSG_HELLO		1
 #define QBD_MSG_ADMIN		2
+#define QBD_MSG_AUTH		3	/* qbd_auth_challenge / qbd_auth_proof */
 
 /* Feature bits negotiated in the hello (client asks, server grants). */
 #define QBD_PF_FUA		(1ull << 0)	/* FUA writes and FLUSH */
@@ -70,6 +87,20 @@
 #define QBD_PF_ALL		(QBD_PF_FUA | QBD_PF_DISCARD | QBD_PF_WRITE_ZEROES)
 /* RDMA only (never granted over TCP): replies invalidate the client rkey. */
 #define QBD_PF_RDMA_INV		(1ull << 3)
+/*
+ * Client -> server only, never granted: the client holds a key and
+ * qbd_hello.auth_nonce is its nonce. Without it auth_nonce must be zero.
+ */
+#define QBD_PF_AUTH		(1ull << 4)
+
+/* Authentication (HMAC-SHA256, see the top of this file). */
+#define QBD_AUTH_NONCE_LEN	16
+#define QBD_AUTH_MAC_LEN	32	/* HMAC-SHA256 output */
+#define QBD_AUTH_KEY_MIN	16	/* key bytes */
+#define QBD_AUTH_KEY_MAX	64
+#define QBD_AUTH_LABEL_LEN	10	/* "qbd-server", "qbd-client" */
+#define QBD_AUTH_SERVER_LABEL	"qbd-server"
+#define QBD_AUTH_CLIENT_LABEL	"qbd-client"
 
 /* RDMA message buffers (see the RDMA paragraph above). */
 #define QBD_RDMA_REQ_BUF	264u	/* max(qbd_hello, qbd_req) */
@@ -88,6 +119,7 @@
 #define QBD_S_UNSUPPORTED	8	/* opcode or version not supported */
 #define QBD_S_TOO_BIG		9	/* length over the server's limit */
 #define QBD_S_OUT_OF_RANGE	10	/* offset + length past the end of the volume */
+#define QBD_S_AUTH_FAILED	11	/* no key, wrong key or bad proof: closing */
 
 /**
  * struct qbd_msg_hdr - first 8 bytes of every connection's first message
@@ -112,6 +144,7 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_msg_hdr) == 8, "qbd_msg_hdr size");
  * @max_io: largest request length the client will send
  * @pool: NUL-terminated pool name
  * @volume: NUL-terminated volume name
+ * @auth_nonce: with QBD_PF_AUTH: the client nonce Nc (random); else zero
  */
 struct qbd_hello {
 	struct qbd_msg_hdr hdr;
@@ -123,7 +156,8 @@ struct qbd_hello {
 	__le32 reserved0;
 	char pool[QBD_PROTO_POOL_MAX];
 	char volume[QBD_PROTO_VOLUME_MAX];
-	__u8 reserved[32];
+	__u8 auth_nonce[QBD_AUTH_NONCE_LEN];
+	__u8 reserved[16];
 };
 QBD_STATIC_ASSERT(sizeof(struct qbd_hello) == 264, "qbd_hello size");
 
@@ -150,6 +184,47 @@ struct qbd_hello_reply {
 	__u8 reserved[16];
 };
 QBD_STATIC_ASSERT(sizeof(struct qbd_hello_reply) == 80, "qbd_hello_reply size");
+
+/**
+ * struct qbd_auth_challenge - server -> client, answers a first message
+ *	that asked for authentication
+ * @hdr: type QBD_MSG_AUTH
+ * @status: QBD_S_OK (a failure is sent as the first message's own reply)
+ * @reserved0: 0
+ * @server_nonce: Ns, random
+ * @server_proof: HMAC-SHA256(K, "qbd-server" | M | Ns)
+ *
+ * 64 bytes: fits an RDMA reply buffer (QBD_RDMA_REPLY_BUF).
+ */
+struct qbd_auth_challenge {
+	struct qbd_msg_hdr hdr;
+	__le32 status;
+	__le32 reserved0;
+	__u8 server_nonce[QBD_AUTH_NONCE_LEN];
+	__u8 server_proof[QBD_AUTH_MAC_LEN];
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_auth_challenge) == 64, "qbd_auth_challenge size");
+QBD_STATIC_ASSERT(sizeof(struct qbd_auth_challenge) <= QBD_RDMA_REPLY_BUF,
+		  "qbd_auth_challenge fits an RDMA reply buffer");
+
+/**
+ * struct qbd_auth_proof - client -> server, answers a challenge
+ * @hdr: type QBD_MSG_AUTH
+ * @status: QBD_S_OK with the proof; QBD_S_AUTH_FAILED when the server's
+ *	proof did not verify (the keys differ; @client_proof is zero and the
+ *	client closes)
+ * @reserved0: 0
+ * @client_proof: HMAC-SHA256(K, "qbd-client" | M | Ns)
+ */
+struct qbd_auth_proof {
+	struct qbd_msg_hdr hdr;
+	__le32 status;
+	__le32 reserved0;
+	__u8 client_proof[QBD_AUTH_MAC_LEN];
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_auth_proof) == 48, "qbd_auth_proof size");
+QBD_STATIC_ASSERT(sizeof(struct qbd_auth_proof) <= QBD_RDMA_REQ_BUF,
+		  "qbd_auth_proof fits an RDMA request buffer");
 
 /* qbd_req.opcode */
 #define QBD_OP_READ		0
@@ -229,12 +304,15 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_reply) == 32, "qbd_reply size");
 #define QBD_ADM_RESIZE		5	/* pool/volume, size (grow only) */
 
 #define QBD_AF_FORCE		(1u << 0)
+/* First admin request only: the client holds a key; @auth_nonce is Nc. */
+#define QBD_AF_AUTH		(1u << 1)
 
 /**
  * struct qbd_admin_req - volume administration (client -> server)
  * @size: CREATE/RESIZE: bytes; others 0
  * @block_size: CREATE: 512 or 4096 (0 = 4096)
  * @shard_size: CREATE: power of two >= 1 MiB (0 = server default)
+ * @auth_nonce: first request with QBD_AF_AUTH: the client nonce; else zero
  */
 struct qbd_admin_req {
 	struct qbd_msg_hdr hdr;
@@ -246,7 +324,8 @@ struct qbd_admin_req {
 	__le32 reserved0;
 	char pool[QBD_PROTO_POOL_MAX];
 	char volume[QBD_PROTO_VOLUME_MAX];
-	__u8 reserved[32];
+	__u8 auth_nonce[QBD_AUTH_NONCE_LEN];
+	__u8 reserved[16];
 };
 QBD_STATIC_ASSERT(sizeof(struct qbd_admin_req) == 264, "qbd_admin_req size");
 

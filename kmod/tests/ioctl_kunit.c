@@ -35,7 +35,13 @@ MUT(m_size_big, m->hdr.size = sizeof(*m) + 8)
 MUT(m_size_zero, m->hdr.size = 0)
 MUT(m_flags_unknown, m->hdr.flags = 1U << 5)
 MUT(m_flags_ro, m->hdr.flags = QBD_MAP_F_READONLY)
-MUT(m_reserved0, m->reserved0 = 1)
+MUT(m_key_ok, m->key_len = 16; memset(m->key, 0xab, 16))
+MUT(m_key_max, m->key_len = 64; memset(m->key, 0xab, 64))
+MUT(m_key_short, m->key_len = 15; memset(m->key, 0xab, 15))
+MUT(m_key_long, m->key_len = 65; memset(m->key, 0xab, 64))
+MUT(m_key_no_len, m->key[0] = 1)
+MUT(m_key_tail, m->key_len = 16; memset(m->key, 0xab, 17))
+MUT(m_key_rdma, m->key_len = 16; m->transport = QBD_TRANSPORT_RDMA)
 MUT(m_reserved_last, m->reserved[7] = 1)
 MUT(m_pool_unterminated, memset(m->pool, 'a', sizeof(m->pool)))
 MUT(m_pool_max, memset(m->pool, 'a', sizeof(m->pool) - 1))
@@ -115,7 +121,13 @@ static const struct qbd_map_case qbd_map_cases[] = {
 	{ "hdr.size zero", m_size_zero, -EINVAL },
 	{ "unknown flag", m_flags_unknown, -EINVAL },
 	{ "readonly flag", m_flags_ro, 0 },
-	{ "reserved0 nonzero", m_reserved0, -EINVAL },
+	{ "key of 16 bytes", m_key_ok, 0 },
+	{ "key of 64 bytes", m_key_max, 0 },
+	{ "key of 15 bytes", m_key_short, -EINVAL },
+	{ "key_len 65", m_key_long, -EINVAL },
+	{ "key bytes without key_len", m_key_no_len, -EINVAL },
+	{ "key bytes after key_len", m_key_tail, -EINVAL },
+	{ "key over RDMA", m_key_rdma, -EOPNOTSUPP },
 	{ "reserved[7] nonzero", m_reserved_last, -EINVAL },
 	{ "pool not NUL-terminated", m_pool_unterminated, -EINVAL },
 	{ "pool 63 chars", m_pool_max, 0 },

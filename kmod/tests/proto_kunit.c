@@ -4,6 +4,7 @@
  * reply validation with every field out of range.
  */
 #include <kunit/test.h>
+#include <crypto/hash.h>
 #include <linux/stddef.h>
 #include <asm/unaligned.h>
 #include "qbd_logic.h"
@@ -377,6 +378,205 @@ static void qbd_proto_hello_reply_table(struct kunit *test)
 	}
 }
 
+/* An "hmac(sha256)" transform keyed with @key, or the test fails. */
+static struct crypto_shash *qbd_test_hmac(struct kunit *test, const u8 *key,
+					  unsigned int len)
+{
+	struct crypto_shash *tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(tfm), "no hmac(sha256): %ld",
+			       PTR_ERR(tfm));
+	KUNIT_ASSERT_EQ(test, crypto_shash_setkey(tfm, key, len), 0);
+	return tfm;
+}
+
+/* RFC 4231 test case 2: the transform the module uses computes HMAC-SHA256. */
+static void qbd_proto_hmac_rfc4231(struct kunit *test)
+{
+	static const u8 want[32] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
+		0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+		0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
+		0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43,
+	};
+	static const char data[] = "what do ya want for nothing?";
+	struct crypto_shash *tfm = qbd_test_hmac(test, (const u8 *)"Jefe", 4);
+	u8 out[32];
+	int ret;
+
+	ret = crypto_shash_tfm_digest(tfm, data, sizeof(data) - 1, out);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, memcmp(out, want, sizeof(want)), 0);
+	crypto_free_shash(tfm);
+}
+
+/*
+ * The hello and the proofs of a fixed handshake; the expected proofs were
+ * computed independently (Python's hmac over the byte layout in
+ * docs/protocol.md), the same values the server's OpenSSL code produces.
+ */
+static void qbd_test_auth_hello(struct qbd_hello *h, u8 *nonce)
+{
+	struct qbd_hello_args a = {
+		.features = QBD_PF_ALL,
+		.vol_id = 7,
+		.queue_id = 1,
+		.queue_depth = 32,
+		.max_io = 1U << 20,
+		.pool = "pool1",
+		.volume = "vol1",
+		.auth_nonce = nonce,
+	};
+	int i;
+
+	for (i = 0; i < QBD_AUTH_NONCE_LEN; i++)
+		nonce[i] = 0xa0 + i;
+	qbd_proto_encode_hello(h, &a);
+}
+
+static const u8 qbd_test_server_proof[32] = {
+	0x32, 0x47, 0x26, 0xea, 0xff, 0xe7, 0xa8, 0xee, 0xbc, 0xc5, 0xfe,
+	0xf3, 0xd5, 0x26, 0x52, 0xae, 0x33, 0xd1, 0xdf, 0x88, 0x50, 0xd7,
+	0x1c, 0x79, 0x91, 0x93, 0xfb, 0x48, 0xd6, 0x03, 0x06, 0xaf,
+};
+
+static const u8 qbd_test_client_proof[32] = {
+	0x98, 0x7d, 0x17, 0xf5, 0x8d, 0x05, 0x17, 0x63, 0x34, 0x21, 0xe8,
+	0x13, 0xd5, 0x4d, 0xeb, 0xee, 0x86, 0xa8, 0x59, 0x1c, 0x25, 0xda,
+	0xe3, 0x3b, 0x3a, 0xf5, 0xc9, 0x0a, 0x79, 0x15, 0xba, 0x67,
+};
+
+static void qbd_proto_auth_proofs(struct kunit *test)
+{
+	u8 key[32], nonce[QBD_AUTH_NONCE_LEN], ns[QBD_AUTH_NONCE_LEN], out[32];
+	struct crypto_shash *tfm;
+	struct qbd_hello h;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		key[i] = i;
+	for (i = 0; i < QBD_AUTH_NONCE_LEN; i++)
+		ns[i] = 0xb0 + i;
+	tfm = qbd_test_hmac(test, key, sizeof(key));
+	qbd_test_auth_hello(&h, nonce);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(h.features),
+			QBD_PF_ALL | QBD_PF_AUTH);
+	KUNIT_EXPECT_EQ(test, memcmp(h.auth_nonce, nonce, sizeof(nonce)), 0);
+	KUNIT_ASSERT_EQ(test,
+			qbd_proto_auth_proof(tfm, QBD_AUTH_SERVER_LABEL, &h, ns,
+					     out),
+			0);
+	KUNIT_EXPECT_EQ(test, memcmp(out, qbd_test_server_proof, sizeof(out)),
+			0);
+	KUNIT_ASSERT_EQ(test,
+			qbd_proto_auth_proof(tfm, QBD_AUTH_CLIENT_LABEL, &h, ns,
+					     out),
+			0);
+	KUNIT_EXPECT_EQ(test, memcmp(out, qbd_test_client_proof, sizeof(out)),
+			0);
+	crypto_free_shash(tfm);
+}
+
+struct qbd_challenge_case {
+	const char *name;
+	void (*mutate)(struct qbd_auth_challenge *ch);
+	int want;
+	u32 want_status;
+};
+
+static void ch_none(struct qbd_auth_challenge *ch)
+{
+}
+
+static void ch_proof_bit(struct qbd_auth_challenge *ch)
+{
+	ch->server_proof[31] ^= 1;
+}
+
+static void ch_nonce_bit(struct qbd_auth_challenge *ch)
+{
+	ch->server_nonce[0] ^= 1;
+}
+
+static void ch_type(struct qbd_auth_challenge *ch)
+{
+	ch->hdr.type = cpu_to_le16(QBD_MSG_HELLO);
+}
+
+static void ch_status(struct qbd_auth_challenge *ch)
+{
+	ch->status = cpu_to_le32(QBD_S_AUTH_FAILED);
+}
+
+static void ch_reserved(struct qbd_auth_challenge *ch)
+{
+	ch->reserved0 = cpu_to_le32(1);
+}
+
+static void ch_magic(struct qbd_auth_challenge *ch)
+{
+	ch->hdr.magic = 0;
+}
+
+static const struct qbd_challenge_case qbd_challenge_cases[] = {
+	{ "good challenge", ch_none, 0, QBD_S_OK },
+	{ "server proof with one bit flipped", ch_proof_bit, -EACCES,
+	  QBD_S_AUTH_FAILED },
+	{ "server nonce with one bit flipped", ch_nonce_bit, -EACCES,
+	  QBD_S_AUTH_FAILED },
+	{ "type HELLO", ch_type, -EPROTO, QBD_S_OK },
+	{ "status not OK", ch_status, -EPROTO, QBD_S_OK },
+	{ "reserved0 set", ch_reserved, -EPROTO, QBD_S_OK },
+	{ "bad magic", ch_magic, -EPROTO, QBD_S_OK },
+};
+
+static void qbd_proto_answer_challenge_table(struct kunit *test)
+{
+	u8 key[32], nonce[QBD_AUTH_NONCE_LEN];
+	struct qbd_auth_challenge ch;
+	struct qbd_auth_proof proof;
+	struct crypto_shash *tfm;
+	struct qbd_hello h;
+	unsigned int i, j;
+
+	for (i = 0; i < 32; i++)
+		key[i] = i;
+	tfm = qbd_test_hmac(test, key, sizeof(key));
+	qbd_test_auth_hello(&h, nonce);
+	for (i = 0; i < ARRAY_SIZE(qbd_challenge_cases); i++) {
+		const struct qbd_challenge_case *c = &qbd_challenge_cases[i];
+		const char *why = NULL;
+		int ret;
+
+		memset(&ch, 0, sizeof(ch));
+		ch.hdr.magic = cpu_to_le32(QBD_PROTO_MAGIC);
+		ch.hdr.version = cpu_to_le16(QBD_PROTO_VERSION);
+		ch.hdr.type = cpu_to_le16(QBD_MSG_AUTH);
+		for (j = 0; j < QBD_AUTH_NONCE_LEN; j++)
+			ch.server_nonce[j] = 0xb0 + j;
+		memcpy(ch.server_proof, qbd_test_server_proof,
+		       sizeof(ch.server_proof));
+		c->mutate(&ch);
+		ret = qbd_proto_answer_challenge(tfm, &h, &ch, &proof, &why);
+		KUNIT_EXPECT_EQ_MSG(test, ret, c->want, "case '%s' (why: %s)",
+				    c->name, why ? why : "-");
+		KUNIT_EXPECT_EQ_MSG(test, le16_to_cpu(proof.hdr.type),
+				    QBD_MSG_AUTH, "case '%s'", c->name);
+		KUNIT_EXPECT_EQ_MSG(test, le32_to_cpu(proof.status),
+				    c->want_status, "case '%s'", c->name);
+		if (!ret)
+			KUNIT_EXPECT_EQ_MSG(test,
+					    memcmp(proof.client_proof,
+						   qbd_test_client_proof,
+						   sizeof(proof.client_proof)),
+					    0, "case '%s'", c->name);
+		else
+			KUNIT_EXPECT_NOT_NULL_MSG(test, why, "case '%s'",
+						  c->name);
+	}
+	crypto_free_shash(tfm);
+}
+
 static struct kunit_case qbd_proto_cases[] = {
 	KUNIT_CASE(qbd_proto_req_encode_layout),
 	KUNIT_CASE(qbd_proto_req_round_trip),
@@ -386,6 +586,9 @@ static struct kunit_case qbd_proto_cases[] = {
 	KUNIT_CASE(qbd_proto_reply_for_request),
 	KUNIT_CASE(qbd_proto_status_mapping),
 	KUNIT_CASE(qbd_proto_hello_reply_table),
+	KUNIT_CASE(qbd_proto_hmac_rfc4231),
+	KUNIT_CASE(qbd_proto_auth_proofs),
+	KUNIT_CASE(qbd_proto_answer_challenge_table),
 	{}
 };
 

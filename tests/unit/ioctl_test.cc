@@ -84,7 +84,7 @@ TEST(MapRequest, FillsEveryField)
 	EXPECT_EQ(m.write_bps, 0u);
 	EXPECT_EQ(m.read_iops, 0u);
 	EXPECT_EQ(m.write_iops, 2000u);
-	EXPECT_EQ(m.reserved0, 0u);
+	EXPECT_EQ(m.key_len, 0u);
 	for (auto x : m.reserved)
 		EXPECT_EQ(x, 0u);
 	for (unsigned i = 1; i < QBD_MAX_SERVERS; i++)

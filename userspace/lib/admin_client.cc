@@ -39,12 +39,44 @@ void encode_admin_vol(const VolumeInfo &in, qbd_admin_vol &out)
 	write_fixed(out.volume, sizeof(out.volume), in.volume);
 }
 
-Result<AdminClient> AdminClient::connect(const Endpoint &ep, std::chrono::milliseconds timeout)
+Result<AdminClient> AdminClient::connect(const Endpoint &ep, std::chrono::milliseconds timeout,
+					 std::shared_ptr<const Key> key)
 {
 	auto fd = tcp_connect(ep, timeout);
 	if (!fd)
 		return fd.error();
-	return AdminClient(ep, std::move(*fd), timeout);
+	return AdminClient(ep, std::move(*fd), timeout, std::move(key));
+}
+
+// After the first request went out with QBD_AF_AUTH: the header of the
+// answer is in @rep. A challenge is checked and answered and the real
+// reply read into @rep; a plain reply means the server has no key.
+Status AdminClient::authenticate(const qbd_admin_req &first, qbd_admin_reply &rep,
+				 Clock::time_point deadline)
+{
+	if (le16(rep.hdr.type) != QBD_MSG_AUTH) {
+		if (auto s = recv_all(fd_.get(), &rep.status, sizeof(rep) - sizeof(rep.hdr), deadline); !s)
+			return s.error();
+		if (le32(rep.status) == QBD_S_AUTH_FAILED)
+			return ok_status();  // the caller reports the server's message
+		return make_error(EACCES, "authentication failed: the server did not authenticate itself "
+					  "(it has no key_file?); not trusting it");
+	}
+	qbd_auth_challenge ch;
+	memcpy(&ch, &rep, sizeof(rep.hdr));
+	if (auto s = recv_all(fd_.get(), reinterpret_cast<char *>(&ch) + sizeof(ch.hdr),
+			      sizeof(ch) - sizeof(ch.hdr), deadline);
+	    !s)
+		return s.error();
+	qbd_auth_proof proof;
+	Status answered = answer_challenge(*key_, &first, sizeof(first), ch, proof);
+	auto sent = send_all(fd_.get(), &proof, sizeof(proof), deadline);
+	wipe(&proof, sizeof(proof));
+	if (!answered)
+		return answered.error();
+	if (!sent)
+		return sent.error();
+	return recv_all(fd_.get(), &rep, sizeof(rep), deadline);
 }
 
 Result<std::vector<VolumeInfo>> AdminClient::call(uint32_t op, uint32_t flags, const std::string &pool,
@@ -73,6 +105,15 @@ Result<std::vector<VolumeInfo>> AdminClient::call(uint32_t op, uint32_t flags, c
 	req.block_size = to_le32(block_size);
 	write_fixed(req.pool, sizeof(req.pool), pool);
 	write_fixed(req.volume, sizeof(req.volume), vol);
+	const bool auth = first_ && key_;
+	if (auth) {
+		auto n = random_nonce();
+		if (!n)
+			return n.error();
+		req.flags = to_le32(flags | QBD_AF_AUTH);
+		memcpy(req.auth_nonce, n->data(), n->size());
+	}
+	first_ = false;
 
 	auto deadline = Clock::now() + timeout_;
 	auto fail = [&](const Error &e) {
@@ -82,8 +123,11 @@ Result<std::vector<VolumeInfo>> AdminClient::call(uint32_t op, uint32_t flags, c
 	if (auto s = send_all(fd_.get(), &req, sizeof(req), deadline); !s)
 		return fail(s.error());
 	qbd_admin_reply rep;
-	if (auto s = recv_all(fd_.get(), &rep, sizeof(rep), deadline); !s)
+	if (auto s = recv_all(fd_.get(), &rep, auth ? sizeof(rep.hdr) : sizeof(rep), deadline); !s)
 		return fail(s.error());
+	if (auth)
+		if (auto s = authenticate(req, rep, deadline); !s)
+			return fail(s.error());
 	if (le32(rep.hdr.magic) != QBD_PROTO_MAGIC || le16(rep.hdr.type) != QBD_MSG_ADMIN)
 		return fail(make_error(EPROTO, "bad admin reply header (magic or type)"));
 	if (le16(rep.hdr.version) != QBD_PROTO_VERSION)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "auth.h"
 #include "config.h"
 #include "net.h"
 #include "result.h"
@@ -29,7 +30,11 @@ void encode_admin_vol(const VolumeInfo &in, qbd_admin_vol &out);
 // mapped from its status (EEXIST, ENOENT, EBUSY, EINVAL, ...).
 class AdminClient {
 public:
-	static Result<AdminClient> connect(const Endpoint &ep, std::chrono::milliseconds timeout);
+	// With @key, the first request authenticates the connection (and the
+	// server must prove it holds the same key); without, a server that
+	// requires a key refuses every request with EACCES.
+	static Result<AdminClient> connect(const Endpoint &ep, std::chrono::milliseconds timeout,
+					   std::shared_ptr<const Key> key = nullptr);
 
 	Result<VolumeInfo> create(const std::string &pool, const std::string &vol, uint64_t size,
 				  uint32_t block_size = 4096, uint64_t shard_size = 0);
@@ -41,8 +46,10 @@ public:
 	const Endpoint &endpoint() const { return ep_; }
 
 private:
-	AdminClient(Endpoint ep, Fd fd, std::chrono::milliseconds timeout)
-		: ep_(std::move(ep)), fd_(std::move(fd)), timeout_(timeout) {}
+	AdminClient(Endpoint ep, Fd fd, std::chrono::milliseconds timeout, std::shared_ptr<const Key> key)
+		: ep_(std::move(ep)), fd_(std::move(fd)), timeout_(timeout), key_(std::move(key)) {}
+	Status authenticate(const qbd_admin_req &first, qbd_admin_reply &rep,
+			    Clock::time_point deadline);
 	Result<std::vector<VolumeInfo>> call(uint32_t op, uint32_t flags, const std::string &pool,
 					     const std::string &vol, uint64_t size, uint32_t block_size,
 					     uint64_t shard_size);
@@ -53,6 +60,8 @@ private:
 	Endpoint ep_;
 	Fd fd_;
 	std::chrono::milliseconds timeout_;
+	std::shared_ptr<const Key> key_;
+	bool first_ = true;  // the next request is the connection's first
 };
 
 // Largest admin reply payload a client accepts.

@@ -246,6 +246,12 @@ Result<ClientConfig> parse_client_config(std::string_view text, std::string_view
 			return ok_status();
 		}
 		if (section == "client") {
+			if (key == "key_file") {
+				if (val.empty())
+					return fail("key_file is empty");
+				cfg.key_file = std::string(val);
+				return ok_status();
+			}
 			uint32_t *dst = nullptr;
 			uint32_t min = 1, max = kMaxTimeoutSec;
 			if (key == "io_depth") {
@@ -262,7 +268,7 @@ Result<ClientConfig> parse_client_config(std::string_view text, std::string_view
 				dst = &cfg.heartbeat_timeout;
 			} else {
 				return fail("unknown key '" + key + "' in [client] (known: io_depth, io_timeout, "
-					    "conn_timeout, heartbeat_interval, heartbeat_timeout)");
+					    "conn_timeout, heartbeat_interval, heartbeat_timeout, key_file)");
 			}
 			auto v = ini::parse_u32(val, min, max, key);
 			if (!v)

@@ -38,6 +38,7 @@ struct ClientConfig {
 	uint32_t conn_timeout = 8;        // seconds
 	uint32_t heartbeat_interval = 1;  // seconds
 	uint32_t heartbeat_timeout = 3;   // seconds
+	std::string key_file;             // "": no key (see load_client_key)
 };
 
 inline constexpr const char *kDefaultClientConfig = "/etc/qbd/qbd.conf";
@@ -50,7 +51,7 @@ inline constexpr size_t kMaxServers = 8;
 // Parses INI text: "[section]" lines, "key = value" lines, "#" or ";"
 // comments (also after a value), blank lines. Known sections: [cluster]
 // (servers, zookeeper) and [client] (io_depth, io_timeout, conn_timeout,
-// heartbeat_interval, heartbeat_timeout); other sections are ignored so
+// heartbeat_interval, heartbeat_timeout, key_file); other sections are ignored so
 // other tools may keep their settings in the same file. A bad line is an
 // error "SOURCE:LINE: reason".
 Result<ClientConfig> parse_client_config(std::string_view text, std::string_view source);

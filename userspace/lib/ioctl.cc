@@ -1,5 +1,7 @@
 #include "ioctl.h"
 
+#include "auth.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -131,7 +133,9 @@ Result<int> ControlDevice::map(const qbd_map &req)
 {
 	qbd_map m = req;
 	m.hdr.size = sizeof(m);
-	if (auto st = call(QBD_IOC_MAP, "QBD_IOC_MAP", &m); !st)
+	auto st = call(QBD_IOC_MAP, "QBD_IOC_MAP", &m);
+	wipe(m.key, sizeof(m.key));
+	if (!st)
 		return st.error();
 	if (m.dev_id < 0)
 		return make_error(EPROTO, "QBD_IOC_MAP on " + path_ + " returned dev_id " +

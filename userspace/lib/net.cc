@@ -1,5 +1,6 @@
 #include "net.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -136,6 +137,30 @@ Status recv_all(int fd, void *buf, size_t n, Clock::time_point deadline)
 		return make_error(errno, std::string("recv: ") + strerror(errno));
 	}
 	return ok_status();
+}
+
+std::string sockaddr_str(const struct sockaddr_storage &ss)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (ss.ss_family == AF_INET) {
+		auto *a = reinterpret_cast<const sockaddr_in *>(&ss);
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+	}
+	if (ss.ss_family != AF_INET6)
+		return "?";
+	auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
+	inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+	return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+}
+
+std::string peer_str(int fd)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t len = sizeof(ss);
+	if (getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len))
+		return "?";
+	return sockaddr_str(ss);
 }
 
 }  // namespace qbd

@@ -3,6 +3,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
+
+struct sockaddr_storage;
 
 #include "config.h"
 #include "result.h"
@@ -37,5 +40,10 @@ Result<Fd> tcp_connect(const Endpoint &ep, std::chrono::milliseconds timeout);
 // forever.
 Status send_all(int fd, const void *buf, size_t n, Clock::time_point deadline);
 Status recv_all(int fd, void *buf, size_t n, Clock::time_point deadline);
+
+// "10.0.0.1:7000" or "[::1]:7000" for an IPv4 or IPv6 address.
+std::string sockaddr_str(const struct sockaddr_storage &ss);
+// The address of @fd's peer, or "?" when it has none.
+std::string peer_str(int fd);
 
 }  // namespace qbd

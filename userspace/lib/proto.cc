@@ -52,7 +52,7 @@ const char *status_name(uint32_t status)
 {
 	static const char *const names[] = {"OK",      "IO_ERROR", "INVALID",     "NO_VOLUME",
 					    "STALE_LAYOUT", "NO_SPACE", "EXISTS",   "BUSY",
-					    "UNSUPPORTED",  "TOO_BIG",  "OUT_OF_RANGE"};
+					    "UNSUPPORTED",  "TOO_BIG",  "OUT_OF_RANGE", "AUTH_FAILED"};
 	if (status < sizeof(names) / sizeof(names[0]))
 		return names[status];
 	return "UNKNOWN_STATUS";
@@ -72,6 +72,7 @@ int status_errno(uint32_t status)
 	case QBD_S_UNSUPPORTED: return EOPNOTSUPP;
 	case QBD_S_TOO_BIG: return E2BIG;
 	case QBD_S_OUT_OF_RANGE: return ERANGE;
+	case QBD_S_AUTH_FAILED: return EACCES;
 	default: return EPROTO;
 	}
 }

@@ -21,9 +21,12 @@ Result<ResolvedVolume> resolve_volume_on_servers(Context &ctx, const ClientConfi
 {
 	std::string failures;
 	bool not_found = false;
+	auto key = load_client_key(cfg);
+	if (!key)
+		return key.error();
 	for (const Endpoint &ep : cfg.servers) {
 		ctx.log("asking " + ep.str() + " about " + url.name());
-		auto client = AdminClient::connect(ep, std::chrono::seconds(cfg.conn_timeout));
+		auto client = AdminClient::connect(ep, std::chrono::seconds(cfg.conn_timeout), *key);
 		Result<VolumeInfo> info = client ? client->info(url.pool, url.volume)
 						 : Result<VolumeInfo>(client.error());
 		if (info) {
@@ -82,6 +85,9 @@ static std::string map_error(const Error &e, const std::string &name)
 		       ": a value was out of range (see dmesg for which): " + e.message;
 	case EEXIST:
 		return "volume '" + name + "' is already mapped (" + e.message + ")";
+	case EACCES:
+		return "cannot map " + name + ": authentication with the server failed (no key, "
+		       "wrong key, or a server without a key; dmesg and the server log say which)";
 	case EBUSY:
 		return "cannot map " + name + ": the module has no free device number (at most " +
 		       std::to_string(QBD_MAX_DEVICES) + " devices) (" + e.message + ")";
@@ -171,7 +177,14 @@ Result<int> map_volume(Context &ctx, const MapHooks &hooks)
 		return make_error(addr.error().code, addr.error().message);
 	ctx.log("server " + vol->server.str() + " is " + format_server_addr(*addr));
 
+	if (!cfg->key_file.empty() && !(feat->features & QBD_FEAT_AUTH))
+		return make_error(EOPNOTSUPP, "key_file is set but this module cannot authenticate "
+					      "(no QBD_FEAT_AUTH): load a newer qbd.ko");
+	auto key = load_client_key(*cfg);
+	if (!key)
+		return make_error(key.error().code, key.error().message);
 	MapInput in;
+	in.key = *key;
 	in.url = *url;
 	in.config = *cfg;
 	in.options = *mopts;
@@ -183,6 +196,7 @@ Result<int> map_volume(Context &ctx, const MapHooks &hooks)
 		return make_error(req.error().code, req.error().message);
 
 	auto id = c.map(*req);
+	wipe(req->key, sizeof(req->key));
 	if (!id)
 		return make_error(id.error().code, map_error(id.error(), url->name()));
 	std::string dev = ctx.device_path(*id);

@@ -80,6 +80,10 @@ Result<qbd_map> build_map_request(const MapInput &in)
 	m.write_bps = in.options.write_bps;
 	m.read_iops = in.options.read_iops;
 	m.write_iops = in.options.write_iops;
+	if (in.key) {
+		m.key_len = static_cast<uint32_t>(in.key->size());
+		std::memcpy(m.key, in.key->data(), in.key->size());
+	}
 	return m;
 }
 

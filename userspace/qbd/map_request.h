@@ -8,6 +8,7 @@
 #include <linux/qbd.h>
 
 #include "admin_client.h"
+#include "auth.h"
 #include "ioctl.h"
 #include "config.h"
 #include "map_options.h"
@@ -23,6 +24,7 @@ struct MapInput {
 	VolumeInfo volume;       // from AdminClient::info
 	std::vector<qbd_server_addr> servers;
 	bool readonly = false;
+	std::shared_ptr<const Key> key;  // key_file's key, or nullptr
 };
 
 // The struct for QBD_IOC_MAP. Checks what the module would refuse anyway,

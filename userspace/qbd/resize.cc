@@ -19,7 +19,10 @@ Result<VolumeInfo> resize_volume_on_servers(Context &ctx, const ClientConfig &cf
 	}
 	ctx.log("asking " + where->server.str() + " to grow " + url.name() + " to " +
 		std::to_string(new_size) + " bytes");
-	auto client = AdminClient::connect(where->server, std::chrono::seconds(cfg.conn_timeout));
+	auto key = load_client_key(cfg);
+	if (!key)
+		return key.error();
+	auto client = AdminClient::connect(where->server, std::chrono::seconds(cfg.conn_timeout), *key);
 	if (!client)
 		return client.error();
 	return client->resize(url.pool, url.volume, new_size);

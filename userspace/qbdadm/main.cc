@@ -13,7 +13,7 @@ using namespace qbd;
 namespace {
 
 struct Opts {
-	std::string config, server, target, size;
+	std::string config, server, target, size, key_file;
 	uint32_t block_size = 4096;
 	bool force = false, json = false;
 };
@@ -104,24 +104,27 @@ void print_info(const VolumeInfo &v)
 // The server to talk to: --server, else the first of [cluster] servers.
 Result<AdminClient> connect(const Opts &o)
 {
-	Endpoint ep;
-	std::chrono::milliseconds timeout{8000};
+	// The configuration gives the key_file even with --server.
+	auto cfg = load_client_config(o.config.empty() ? kDefaultClientConfig : o.config,
+				      !o.config.empty());
+	if (!cfg)
+		return cfg.error();
+	Endpoint ep = cfg->servers.front();
+	std::chrono::milliseconds timeout = std::chrono::seconds(cfg->conn_timeout);
 	if (!o.server.empty()) {
 		auto e = parse_endpoint(o.server, QBD_DEFAULT_TCP_PORT);
 		if (!e)
 			return make_error(EINVAL, "--server: " + e.error().message);
 		ep = *e;
-	} else {
-		auto cfg = load_client_config(o.config.empty() ? kDefaultClientConfig : o.config,
-					      !o.config.empty());
-		if (!cfg)
-			return cfg.error();
-		ep = cfg->servers.front();
-		timeout = std::chrono::seconds(cfg->conn_timeout);
 	}
+	if (!o.key_file.empty())
+		cfg->key_file = o.key_file;
+	auto key = load_client_key(*cfg);
+	if (!key)
+		return key.error();
 	// One server for now: every server of a cluster sees the same catalog
 	// once clustering exists.
-	return AdminClient::connect(ep, timeout);
+	return AdminClient::connect(ep, timeout, *key);
 }
 
 }  // namespace
@@ -134,6 +137,8 @@ int main(int argc, char **argv)
 	app.add_option("-c,--config", o.config, std::string("client configuration (default ") +
 							  kDefaultClientConfig + ")");
 	app.add_option("-s,--server", o.server, "HOST[:PORT] of the server (overrides the configuration)");
+	app.add_option("-k,--key-file", o.key_file,
+		       "key file (mode 0600) to authenticate with (overrides key_file in the configuration)");
 	app.set_version_flag("-v,--version", std::string("qbdadm ") + qbd::version());
 
 	auto *create = app.add_subcommand("create", "create a volume");

@@ -24,7 +24,7 @@ static int fail(const std::string &msg)
 int main(int argc, char **argv)
 {
 	CLI::App app{"qbd-server: serves qbd volumes from a data directory over TCP"};
-	std::string config_path, data_dir, log_level, max_io;
+	std::string config_path, data_dir, log_level, max_io, key_file;
 	std::vector<std::string> listen;
 	uint32_t max_conns = 0, max_qd = 0, reactors = 0;
 	bool no_direct = false, show_version = false;
@@ -40,6 +40,8 @@ int main(int argc, char **argv)
 	app.add_option("--reactors", reactors, "reactor threads (0: one per CPU)")->check(CLI::Range(0u, 256u));
 	app.add_flag("--no-direct-io", no_direct, "never use O_DIRECT on volume files");
 	app.add_option("--log-level", log_level, "debug, info, warn or error (info)");
+	app.add_option("--key-file", key_file,
+		       "shared-secret key file (mode 0600, one line of hex): clients must authenticate");
 	app.add_flag("-v,--version", show_version, "print the version and exit");
 	CLI11_PARSE(app, argc, argv);
 	if (show_version) {
@@ -98,6 +100,14 @@ int main(int argc, char **argv)
 		cfg.log_level = *l;
 	}
 	log_set_level(cfg.log_level);
+	if (!key_file.empty())
+		cfg.key_file = key_file;
+	if (!cfg.key_file.empty()) {
+		auto k = load_key_file(cfg.key_file);
+		if (!k)
+			return fail(k.error().message);
+		o.key = std::make_shared<const Key>(std::move(*k));
+	}
 	if (o.data_dir.empty())
 		return fail("no data directory: give --data-dir DIR or data_dir in " + path);
 
@@ -109,7 +119,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 	signal(SIGPIPE, SIG_IGN);
 
-	LOG_INFO("qbd-server %s starting, data dir %s", qbd::version(), o.data_dir.c_str());
+	LOG_INFO("qbd-server %s starting, data dir %s, authentication %s", qbd::version(),
+		 o.data_dir.c_str(), o.key ? "required (key_file)" : "off (no key_file)");
 	// Request buffers (up to max_io) stay on the heap and are reused: above
 	// glibc's default 128 KiB threshold each one was an mmap, page faults
 	// and a munmap, 19x the CPU per 128k READ (docs/benchmarks.md).

@@ -72,7 +72,10 @@ struct Conn {
 	int fd = -1;
 	uint64_t id = 0;
 	std::string name = "-";  // pool/volume once known
-	enum Phase { kHandshake, kAdmin, kIo } phase = kHandshake;
+	// kHandshake: waiting for the first message; kAuth: challenge sent,
+	// waiting for the client's proof (@auth holds the first message).
+	enum Phase { kHandshake, kAuth, kAdmin, kIo } phase = kHandshake;
+	std::unique_ptr<AuthPending> auth;
 	// stream buffer: bytes [rpos, rend) received and not parsed yet
 	std::unique_ptr<unsigned char[]> rbuf{new unsigned char[kStreamBuf]};
 	size_t rpos = 0, rend = 0;
@@ -123,6 +126,9 @@ struct Reactor::Loop {
 	void on_recv(Conn *c, int res);
 	void parse(Conn *c);
 	bool parse_one(Conn *c);
+	bool parse_auth(Conn *c, const unsigned char *p, size_t avail);
+	void refuse_auth(Conn *c, uint16_t type, const std::string &rule);
+	bool handle_first(Conn *c, const unsigned char *first);
 	void start_io(Conn *c, std::unique_ptr<Req> r);
 	void submit_disk(Req *r);
 	void on_disk(Req *r, int res);
@@ -324,51 +330,29 @@ bool Reactor::Loop::parse_one(Conn *c)
 		static_assert(sizeof(qbd_hello) == sizeof(qbd_admin_req));
 		if (avail < sizeof(qbd_hello))
 			return false;
-		if (le16(h.type) == QBD_MSG_HELLO) {
-			qbd_hello hello;
-			memcpy(&hello, p, sizeof(hello));
-			c->rpos += sizeof(hello);
-			HelloResult hr = handle_hello(sh().catalog, hello, sh().limits);
-			Out o;
-			memcpy(o.head, &hr.reply, sizeof(hr.reply));
-			o.head_len = sizeof(hr.reply);
-			c->name = hr.name.empty() ? "-" : hr.name;
-			if (!hr.volume) {
-				LOG_RL_WARN("vol=%s conn=%lu: hello refused (%s): %s", c->name.c_str(),
-					    (unsigned long)c->id, status_name(le32(hr.reply.status)),
-					    hr.rule.c_str());
-				c->close_after_send = true;
-				c->read_closed = true;
-				queue_out(c, std::move(o));
+		unsigned char first[sizeof(qbd_hello)];
+		memcpy(first, p, sizeof(first));
+		c->rpos += sizeof(first);
+		if (c->phase == Conn::kHandshake) {
+			AuthStart a = auth_start(sh().key.get(), first);
+			if (a.action == AuthStart::kRefuse) {
+				refuse_auth(c, le16(h.type), a.rule);
 				return false;
 			}
-			c->vol = hr.volume;
-			c->geo = hr.geo;
-			c->qd = hr.queue_depth;
-			c->phase = Conn::kIo;
-			c->deadline = 0;
-			LOG_INFO("vol=%s conn=%lu: opened (queue %u, depth %u, features 0x%lx, max IO %u)",
-				 c->name.c_str(), (unsigned long)c->id, le32(hello.queue_id), c->qd,
-				 (unsigned long)c->geo.features, c->geo.max_io);
-			queue_out(c, std::move(o));
-			return true;
+			if (a.action == AuthStart::kChallenge) {
+				c->auth = std::make_unique<AuthPending>(a.pending);
+				c->phase = Conn::kAuth;
+				Out o;
+				memcpy(o.head, &a.challenge, sizeof(a.challenge));
+				o.head_len = sizeof(a.challenge);
+				queue_out(c, std::move(o));
+				return true;
+			}
 		}
-		qbd_admin_req req;
-		memcpy(&req, p, sizeof(req));
-		c->rpos += sizeof(req);
-		c->phase = Conn::kAdmin;
-		AdminResult ar = handle_admin(sh().catalog, req);
-		LOG_INFO("conn=%lu: %s", (unsigned long)c->id, ar.summary.c_str());
-		Out o;
-		memcpy(o.head, &ar.reply, sizeof(ar.reply));
-		o.head_len = sizeof(ar.reply);
-		o.admin_payload = std::move(ar.payload);
-		o.data = o.admin_payload.data();
-		o.data_len = o.admin_payload.size() * sizeof(qbd_admin_vol);
-		c->deadline = time(nullptr) + kAdminIdleTimeoutSec;
-		queue_out(c, std::move(o));
-		return true;
+		return handle_first(c, first);
 	}
+	if (c->phase == Conn::kAuth)
+		return parse_auth(c, p, avail);
 	// kIo. One slot over the granted depth: a client with its whole depth
 	// in flight can still get a heartbeat PING through.
 	if (c->inflight > c->qd)
@@ -398,6 +382,93 @@ bool Reactor::Loop::parse_one(Conn *c)
 		return true;
 	}
 	start_io(c, std::move(r));
+	return true;
+}
+
+// The answer to a challenge: the client's proof. A good one lets the first
+// message through; anything else is refused and the connection closed.
+bool Reactor::Loop::parse_auth(Conn *c, const unsigned char *p, size_t avail)
+{
+	if (avail < sizeof(qbd_auth_proof))
+		return false;
+	qbd_auth_proof proof;
+	memcpy(&proof, p, sizeof(proof));
+	c->rpos += sizeof(proof);
+	unsigned char first[sizeof(qbd_hello)];
+	memcpy(first, c->auth->first, sizeof(first));
+	qbd_msg_hdr h;
+	memcpy(&h, first, sizeof(h));
+	std::string bad = auth_check(*sh().key, *c->auth, proof);
+	c->auth.reset();
+	if (!bad.empty()) {
+		refuse_auth(c, le16(h.type), bad);
+		return false;
+	}
+	LOG_INFO("conn=%lu: peer %s authenticated", (unsigned long)c->id, peer_str(c->fd).c_str());
+	auth_start(nullptr, first);  // strips the AUTH bit and the nonce
+	return handle_first(c, first);
+}
+
+// Refuses a connection's first message with AUTH_FAILED, logs why with the
+// peer's address (never the key) and closes once the reply is out.
+void Reactor::Loop::refuse_auth(Conn *c, uint16_t type, const std::string &rule)
+{
+	LOG_RL_WARN("conn=%lu: peer %s refused: %s", (unsigned long)c->id, peer_str(c->fd).c_str(),
+		    rule.c_str());
+	Out o;
+	o.head_len = refusal_reply(type, QBD_S_AUTH_FAILED, rule, o.head);
+	c->close_after_send = true;
+	c->read_closed = true;
+	queue_out(c, std::move(o));
+}
+
+// Serves a first message (or a later admin request) whose header is checked
+// and whose authentication, if any, is done.
+bool Reactor::Loop::handle_first(Conn *c, const unsigned char *first)
+{
+	qbd_msg_hdr h;
+	memcpy(&h, first, sizeof(h));
+	if (le16(h.type) == QBD_MSG_HELLO) {
+		qbd_hello hello;
+		memcpy(&hello, first, sizeof(hello));
+		HelloResult hr = handle_hello(sh().catalog, hello, sh().limits);
+		Out o;
+		memcpy(o.head, &hr.reply, sizeof(hr.reply));
+		o.head_len = sizeof(hr.reply);
+		c->name = hr.name.empty() ? "-" : hr.name;
+		if (!hr.volume) {
+			LOG_RL_WARN("vol=%s conn=%lu: hello refused (%s): %s", c->name.c_str(),
+				    (unsigned long)c->id, status_name(le32(hr.reply.status)),
+				    hr.rule.c_str());
+			c->close_after_send = true;
+			c->read_closed = true;
+			queue_out(c, std::move(o));
+			return false;
+		}
+		c->vol = hr.volume;
+		c->geo = hr.geo;
+		c->qd = hr.queue_depth;
+		c->phase = Conn::kIo;
+		c->deadline = 0;
+		LOG_INFO("vol=%s conn=%lu: opened (queue %u, depth %u, features 0x%lx, max IO %u)",
+			 c->name.c_str(), (unsigned long)c->id, le32(hello.queue_id), c->qd,
+			 (unsigned long)c->geo.features, c->geo.max_io);
+		queue_out(c, std::move(o));
+		return true;
+	}
+	qbd_admin_req req;
+	memcpy(&req, first, sizeof(req));
+	c->phase = Conn::kAdmin;
+	AdminResult ar = handle_admin(sh().catalog, req);
+	LOG_INFO("conn=%lu: %s", (unsigned long)c->id, ar.summary.c_str());
+	Out o;
+	memcpy(o.head, &ar.reply, sizeof(ar.reply));
+	o.head_len = sizeof(ar.reply);
+	o.admin_payload = std::move(ar.payload);
+	o.data = o.admin_payload.data();
+	o.data_len = o.admin_payload.size() * sizeof(qbd_admin_vol);
+	c->deadline = time(nullptr) + kAdminIdleTimeoutSec;
+	queue_out(c, std::move(o));
 	return true;
 }
 

@@ -20,6 +20,7 @@ struct ReactorShared {
 	ReactorShared(Catalog &c, const Limits &l) : catalog(c), limits(l) {}
 	Catalog &catalog;
 	const Limits limits;
+	std::shared_ptr<const Key> key;  // nullptr: no authentication
 	std::atomic<uint32_t> connections{0};  // open connections, all reactors
 };
 

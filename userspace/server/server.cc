@@ -91,22 +91,6 @@ static Result<Fd> bind_listener(const Endpoint &ep, uint16_t *bound)
 	return fd;
 }
 
-static std::string peer_name(const sockaddr_storage &ss)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
-	if (ss.ss_family == AF_INET) {
-		auto *a = reinterpret_cast<const sockaddr_in *>(&ss);
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		port = ntohs(a->sin_port);
-		return std::string(host) + ":" + std::to_string(port);
-	}
-	auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
-	inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-	port = ntohs(a->sin6_port);
-	return "[" + std::string(host) + "]:" + std::to_string(port);
-}
-
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 {
 	if (opts.listen.empty() && opts.listen_rdma.empty())
@@ -143,6 +127,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 		return make_error(errno, std::string("eventfd: ") + strerror(errno));
 	unsigned n = opts.reactors ? opts.reactors : std::max(1u, std::thread::hardware_concurrency());
 	auto shared = std::make_shared<ReactorShared>(*s->catalog_, opts.limits);
+	shared->key = opts.key;
 	for (unsigned i = 0; i < n; i++) {
 		auto r = Reactor::start(i, shared);
 		if (!r) {
@@ -197,7 +182,7 @@ void Server::Impl::accept_loop()
 					LOG_RL_WARN("accept: %s", strerror(errno));
 				continue;
 			}
-			std::string peer = peer_name(ss);
+			std::string peer = sockaddr_str(ss);
 			uint32_t live = reactors.front()->shared().connections.load();
 			if (live >= opts.limits.max_connections) {
 				LOG_RL_WARN("conn from %s refused: %u connections open, the limit is %u",

@@ -22,6 +22,9 @@ struct ServerOptions {
 	Limits limits;
 	unsigned reactors = 0;  // 0: one per online CPU
 	bool direct = true;     // try O_DIRECT on volume files
+	// The server's key (key_file): when set, every connection must
+	// authenticate before its first message is served.
+	std::shared_ptr<const Key> key;
 };
 
 class Server {

@@ -77,9 +77,13 @@ Result<ServerConfigFile> parse_server_config(std::string_view text, std::string_
 			if (!l)
 				return fail(l.error().message);
 			cfg.log_level = *l;
+		} else if (key == "key_file") {
+			if (val.empty())
+				return fail("key_file is empty");
+			cfg.key_file = std::string(val);
 		} else {
 			return fail("unknown key '" + key + "' (known: data_dir, listen, max_connections, "
-				    "max_queue_depth, max_io, reactors, direct_io, log_level)");
+				    "max_queue_depth, max_io, reactors, direct_io, log_level, key_file)");
 		}
 		return ok_status();
 	});

@@ -9,6 +9,7 @@
 //   reactors = 0            # 0: one per CPU
 //   direct_io = yes         # try O_DIRECT on volume files
 //   log_level = info        # debug, info, warn, error
+//   key_file = /etc/qbd/qbd.key   # shared secret: clients must authenticate
 #pragma once
 
 #include <optional>
@@ -25,6 +26,7 @@ inline constexpr const char *kDefaultServerConfig = "/etc/qbd/qbd-server.conf";
 struct ServerConfigFile {
 	ServerOptions opts;
 	LogLevel log_level = LogLevel::kInfo;
+	std::string key_file;  // "" = no key, no authentication
 };
 
 Result<LogLevel> parse_log_level(std::string_view s);

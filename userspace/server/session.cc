@@ -55,6 +55,8 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim, Tr
 		return fail(QBD_S_INVALID, "hello: " + s.error().message);
 	if (h.reserved0 || !all_zero(h.reserved, sizeof(h.reserved)))
 		return fail(QBD_S_INVALID, "hello: reserved fields are not zero");
+	if (!all_zero(h.auth_nonce, sizeof(h.auth_nonce)))
+		return fail(QBD_S_INVALID, "hello: auth_nonce is set without the AUTH feature");
 	uint32_t qd = le32(h.queue_depth);
 	if (qd == 0)
 		return fail(QBD_S_INVALID, "hello: queue_depth 0");
@@ -93,6 +95,98 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim, Tr
 	return r;
 }
 
+AuthStart auth_start(const Key *key, unsigned char *first)
+{
+	AuthStart a;
+	qbd_msg_hdr h;
+	memcpy(&h, first, sizeof(h));
+	const bool hello = le16(h.type) == QBD_MSG_HELLO;
+	bool asked;
+	// Where the AUTH bit and the nonce live in each kind of first message.
+	if (hello) {
+		qbd_hello m;
+		memcpy(&m, first, sizeof(m));
+		asked = le64(m.features) & QBD_PF_AUTH;
+	} else {
+		qbd_admin_req m;
+		memcpy(&m, first, sizeof(m));
+		asked = le32(m.flags) & QBD_AF_AUTH;
+	}
+	if (asked && key) {
+		memcpy(a.pending.first, first, sizeof(a.pending.first));
+		auto n = random_nonce();
+		if (!n) {
+			a.action = AuthStart::kRefuse;
+			a.rule = n.error().message;
+			return a;
+		}
+		a.pending.server_nonce = *n;
+		Mac proof = auth_proof(*key, QBD_AUTH_SERVER_LABEL, first, sizeof(a.pending.first), *n);
+		fill_msg_hdr(a.challenge.hdr, QBD_MSG_AUTH);
+		a.challenge.status = to_le32(QBD_S_OK);
+		memcpy(a.challenge.server_nonce, n->data(), n->size());
+		memcpy(a.challenge.server_proof, proof.data(), proof.size());
+		a.action = AuthStart::kChallenge;
+	} else if (key) {
+		a.action = AuthStart::kRefuse;
+		a.rule = "authentication required: the client sent no key (set key_file in its qbd.conf)";
+		return a;
+	}
+	// No key here and a client that has one: the bit is not granted (the
+	// client then refuses us); its nonce means nothing. Strip both.
+	if (hello) {
+		qbd_hello m;
+		memcpy(&m, first, sizeof(m));
+		if (asked) {
+			m.features = to_le64(le64(m.features) & ~QBD_PF_AUTH);
+			memset(m.auth_nonce, 0, sizeof(m.auth_nonce));
+		}
+		memcpy(first, &m, sizeof(m));
+	} else {
+		qbd_admin_req m;
+		memcpy(&m, first, sizeof(m));
+		if (asked) {
+			m.flags = to_le32(le32(m.flags) & ~QBD_AF_AUTH);
+			memset(m.auth_nonce, 0, sizeof(m.auth_nonce));
+		}
+		memcpy(first, &m, sizeof(m));
+	}
+	return a;
+}
+
+std::string auth_check(const Key &key, const AuthPending &p, const qbd_auth_proof &proof)
+{
+	if (le32(proof.hdr.magic) != QBD_PROTO_MAGIC || le16(proof.hdr.version) != QBD_PROTO_VERSION ||
+	    le16(proof.hdr.type) != QBD_MSG_AUTH)
+		return "authentication failed: the answer to the challenge is not an AUTH message";
+	if (le32(proof.status) == QBD_S_AUTH_FAILED)
+		return "authentication failed: the client rejected this server's proof (the keys differ)";
+	if (le32(proof.status) != QBD_S_OK || proof.reserved0)
+		return "authentication failed: malformed AUTH message (status " +
+		       std::to_string(le32(proof.status)) + ")";
+	Mac want = auth_proof(key, QBD_AUTH_CLIENT_LABEL, p.first, sizeof(p.first), p.server_nonce);
+	if (!mac_equal(want.data(), proof.client_proof))
+		return "authentication failed: the client's proof does not match the key (wrong key?)";
+	return {};
+}
+
+size_t refusal_reply(uint16_t type, uint32_t status, const std::string &message, unsigned char *buf)
+{
+	if (type == QBD_MSG_HELLO) {
+		qbd_hello_reply rep = {};
+		fill_msg_hdr(rep.hdr, QBD_MSG_HELLO);
+		rep.status = to_le32(status);
+		memcpy(buf, &rep, sizeof(rep));
+		return sizeof(rep);
+	}
+	qbd_admin_reply rep = {};
+	fill_msg_hdr(rep.hdr, QBD_MSG_ADMIN);
+	rep.status = to_le32(status);
+	write_fixed(rep.message, sizeof(rep.message), message);
+	memcpy(buf, &rep, sizeof(rep));
+	return sizeof(rep);
+}
+
 AdminResult handle_admin(Catalog &cat, const qbd_admin_req &req)
 {
 	AdminResult r;
@@ -122,6 +216,8 @@ AdminResult handle_admin(Catalog &cat, const qbd_admin_req &req)
 	r.summary += " " + *pool + (vol->empty() ? "" : "/" + *vol);
 	if (req.reserved0 || !all_zero(req.reserved, sizeof(req.reserved)))
 		return fail(QBD_S_INVALID, "reserved fields are not zero");
+	if (!all_zero(req.auth_nonce, sizeof(req.auth_nonce)))
+		return fail(QBD_S_INVALID, "auth_nonce is set outside the first request of a connection");
 	uint32_t flags = le32(req.flags);
 	uint32_t allowed = op == QBD_ADM_DELETE ? QBD_AF_FORCE : 0;
 	if (flags & ~allowed)

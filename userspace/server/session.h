@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth.h"
 #include "catalog.h"
 #include "proto.h"
 
@@ -38,6 +39,31 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim,
 // Checks the first 8 bytes of a connection. Returns an empty string when
 // fine, else the rule that broke.
 std::string check_msg_hdr(const qbd_msg_hdr &h);
+
+// Authentication of a connection's first message (docs/protocol.md,
+// "Authentication").
+struct AuthPending {
+	unsigned char first[sizeof(qbd_hello)];  // as sent: the proofs cover it
+	Nonce server_nonce{};
+};
+static_assert(sizeof(qbd_hello) == sizeof(qbd_admin_req));
+struct AuthStart {
+	enum Action { kProceed, kChallenge, kRefuse } action = kProceed;
+	qbd_auth_challenge challenge{};  // kChallenge: send it
+	AuthPending pending{};           // kChallenge: keep it for auth_check
+	std::string rule;                // kRefuse: why, for the log and the reply
+};
+// @first: a connection's first message (264 bytes, header checked).
+// @key: the server's key, nullptr when it has none. Clears the auth bit and
+// the nonce in @first, so handle_hello / handle_admin see a plain message.
+AuthStart auth_start(const Key *key, unsigned char *first);
+// Checks the client's answer to the challenge: "" when it proves the key,
+// else why not.
+std::string auth_check(const Key &key, const AuthPending &p, const qbd_auth_proof &proof);
+// The reply refusing a first message of @type with @status: a
+// qbd_hello_reply or a qbd_admin_reply carrying @message. Fills @buf (at
+// least sizeof(qbd_admin_reply)) and returns the length.
+size_t refusal_reply(uint16_t type, uint32_t status, const std::string &message, unsigned char *buf);
 
 // One admin request -> reply header + payload bytes.
 struct AdminResult {

@@ -27,6 +27,8 @@
 #define QBD_MAX_QUEUES		64	/* hardware queues per device */
 #define QBD_MIN_IO_DEPTH	1
 #define QBD_MAX_IO_DEPTH	1024
+#define QBD_KEY_MIN		16	/* qbd_map.key_len when non-zero */
+#define QBD_KEY_MAX		64
 
 /* Feature bits reported by QBD_IOC_GET_FEATURES. */
 #define QBD_FEAT_TCP		(1ULL << 0)	/* TCP transport */
@@ -37,6 +39,7 @@
 #define QBD_FEAT_SUSPEND	(1ULL << 5)	/* QBD_IOC_SUSPEND / QBD_IOC_RESUME */
 #define QBD_FEAT_RESIZE		(1ULL << 6)	/* QBD_IOC_RESIZE */
 #define QBD_FEAT_REMAP		(1ULL << 7)	/* QBD_IOC_REMAP and the "qbd" genl events */
+#define QBD_FEAT_AUTH		(1ULL << 10)	/* qbd_map.key: HMAC-SHA256 auth (TCP) */
 
 /* Transports (qbd_map.transport, qbd_info.transport). */
 #define QBD_TRANSPORT_TCP	1
@@ -106,6 +109,13 @@ struct qbd_server_addr {
  *
  * Timeouts are in milliseconds; 0 picks the module default.
  * Throttle limits: 0 means unlimited.
+ *
+ * @key_len: 0 (no key) or QBD_KEY_MIN..QBD_KEY_MAX bytes of @key; the bytes
+ *	of @key after @key_len must be zero. With a key every connection
+ *	authenticates to the server (docs/protocol.md). The key is write-only:
+ *	no ioctl, procfs, sysfs or debugfs file returns it, and the module
+ *	wipes its copies on unmap and on every error path. TCP only for now:
+ *	an RDMA map with a key gets -EOPNOTSUPP.
  */
 struct qbd_map {
 	struct qbd_ioc_hdr hdr;
@@ -130,7 +140,8 @@ struct qbd_map {
 	__u64 read_iops;
 	__u64 write_iops;
 	__s32 dev_id;		/* out */
-	__u32 reserved0;
+	__u32 key_len;		/* 0 = no key */
+	__u8 key[QBD_KEY_MAX];	/* write-only secret */
 	__u64 reserved[8];
 };
 
