@@ -138,8 +138,8 @@ static int qbd_validate_key(const struct qbd_map *m, const char **why)
  * @m: the map
  * @why: set to the broken rule on failure
  *
- * Return: 0, -EINVAL (with *why) or -EOPNOTSUPP for a transport this
- * module knows but does not carry yet (RDMA).
+ * Return: 0, -EINVAL (with *why) or -EOPNOTSUPP (with *why) for a key on
+ * an RDMA map (authentication is TCP only for now).
  */
 int qbd_validate_map(const struct qbd_map *m, const char **why)
 {
