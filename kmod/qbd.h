@@ -107,7 +107,6 @@ enum {
  * @length: bytes of data (READ/WRITE), 0 otherwise
  * @start_ns: first dispatch, for latency (0: not started)
  * @lentry: on the connection's lockless request list
- * @tentry: on a throttle queue (qbd_tq.list) while held, unstarted
  * @entry: on the connection's send list (under its send mutex)
  * @hdr_off: header bytes sent so far
  * @data_left: data bytes still to send or receive
@@ -126,27 +125,11 @@ struct qbd_cmd {
 	u32 length;
 	u64 start_ns;
 	struct llist_node lentry;
-	struct list_head tentry;
 	struct list_head entry;
 	u32 hdr_off;
 	u32 data_left;
 	struct bio *curr_bio;
 	struct bvec_iter bi;
-};
-
-/**
- * struct qbd_tq - requests of one direction held by the throttle
- * @qdev: owning device
- * @write: the write direction (else read)
- * @list: held requests, oldest first, not started (no IO timeout runs);
- *	under qdev->throttle_lock
- * @work: sends them in order when the buckets allow
- */
-struct qbd_tq {
-	struct qbd_device *qdev;
-	bool write;
-	struct list_head list;
-	struct delayed_work work;
 };
 
 /**
@@ -203,15 +186,9 @@ struct qbd_pcpu_stats {
  * @suspended: SUSPEND quiesced the queue (one level of its own); written
  *	under @lock and qbd_ctl_mutex, read locklessly
  * @resume_mode: QBD_RESUME_* applied in queue_rq; written like @suspended
- * @throttle_lock: guards @throttle and the lists of @tq (one per device:
- *	the bucket math is a few instructions; per-queue buckets would
- *	split the limit)
+ * @throttle_lock: guards @throttle (one per device: the bucket math is a
+ *	few instructions; per-queue buckets would split the limit)
  * @throttle: the four token buckets
- * @tq: held reads ([0]) and writes ([1]), each sent by its own work, so
- *	a read waiting for its bucket never holds a write (or the reverse)
- * @tq_send_mutex: held by a throttle work while it sends; teardown and
- *	suspend take it once after quiescing, so no held request is sent
- *	on connections being closed
  * @throttle_on: some limit is set; read locklessly to skip the lock
  * @stats: per-CPU counters
  * @reconnects: successful reconnections
@@ -258,11 +235,9 @@ struct qbd_device {
 
 	bool suspended;
 	u32 resume_mode;
-	spinlock_t throttle_lock; /* guards throttle, tq[].list */
+	spinlock_t throttle_lock; /* guards throttle */
 	struct qbd_tb_set throttle;
 	bool throttle_on;
-	struct qbd_tq tq[2];
-	struct mutex tq_send_mutex; /* guards sending held requests */
 
 	struct qbd_pcpu_stats __percpu *stats;
 	atomic64_t reconnects;
@@ -287,9 +262,6 @@ void qbd_dev_error(struct qbd_device *qdev);
 void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st);
 const char *qbd_state_name(int state);
 void qbd_complete_cmd(struct qbd_cmd *cmd);
-blk_status_t qbd_dev_send_rq(struct qbd_device *qdev, struct request *rq,
-			     bool last);
-bool qbd_dev_can_send(struct qbd_device *qdev);
 int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 		  const char **why);
 void qbd_dev_ask_remap(struct qbd_device *qdev, u32 reason);
@@ -314,11 +286,9 @@ void qbd_auth_free(struct qbd_device *qdev);
 
 /* qbd_ops.c */
 void qbd_ops_init(struct qbd_device *qdev);
-bool qbd_ops_queue_rq(struct qbd_device *qdev, struct request *rq, int state,
-		      blk_status_t *ret);
+bool qbd_ops_queue_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
+		      struct request *rq, int state, blk_status_t *ret);
 void qbd_ops_remove(struct qbd_device *qdev);
-void qbd_ops_kick(struct qbd_device *qdev);
-void qbd_ops_barrier(struct qbd_device *qdev);
 int qbd_shown_state(struct qbd_device *qdev);
 const char *qbd_resume_mode_name(u32 mode);
 int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t);

@@ -212,49 +212,13 @@ static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
 	return BLK_STS_OK;
 }
 
-/**
- * qbd_dev_send_rq - start a request and hand it to the transport
- * @qdev: the device
- * @rq: the request (not started)
- * @last: no more requests follow at once
- *
- * From queue_rq, or from a throttle work with @tq_send_mutex held and
- * qbd_dev_can_send() true: the IO timeout clock starts here.
- */
-blk_status_t qbd_dev_send_rq(struct qbd_device *qdev, struct request *rq,
-			     bool last)
-{
-	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	blk_status_t ret;
-
-	ret = qbd_setup_cmd(qdev, rq, cmd);
-	if (ret)
-		return ret;
-	if (!cmd->start_ns)
-		cmd->start_ns = ktime_get_ns();
-	blk_mq_start_request(rq);
-	this_cpu_inc(qdev->stats->in_flight);
-	qdev->ops->queue_rq(cmd->queue, cmd->srv, rq, last);
-	return BLK_STS_OK;
-}
-
-/*
- * May a throttle work send now? LIVE, not quiesced (recovery, remap) and
- * not suspended. Read with @tq_send_mutex held: teardown and suspend set
- * their flag, then take the mutex once (qbd_ops_barrier()).
- */
-bool qbd_dev_can_send(struct qbd_device *qdev)
-{
-	return qbd_state(qdev) == QBD_STATE_LIVE &&
-	       !READ_ONCE(qdev->quiesced) && !READ_ONCE(qdev->suspended);
-}
-
 static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 				 const struct blk_mq_queue_data *bd)
 {
 	struct qbd_queue *q = hctx->driver_data;
 	struct qbd_device *qdev = q->qdev;
 	struct request *rq = bd->rq;
+	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	int state = qbd_state(qdev);
 	blk_status_t ret;
 
@@ -264,13 +228,17 @@ static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * window before that the connections still exist and the request
 	 * is cancelled and requeued with the rest.
 	 */
-	if (qbd_ops_queue_rq(qdev, rq, state, &ret)) {
-		/* held or completed: push out what came before it */
-		if (!ret && bd->last && state == QBD_STATE_LIVE)
-			qdev->ops->commit_rqs(q);
+	if (qbd_ops_queue_rq(qdev, hctx, rq, state, &ret))
 		return ret;
-	}
-	return qbd_dev_send_rq(qdev, rq, bd->last);
+	ret = qbd_setup_cmd(qdev, rq, cmd);
+	if (ret)
+		return ret;
+	if (!cmd->start_ns)
+		cmd->start_ns = ktime_get_ns();
+	blk_mq_start_request(rq);
+	this_cpu_inc(qdev->stats->in_flight);
+	qdev->ops->queue_rq(q, cmd->srv, rq, bd->last);
+	return BLK_STS_OK;
 }
 
 static void qbd_commit_rqs(struct blk_mq_hw_ctx *hctx)
@@ -367,7 +335,6 @@ static int qbd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->queue = &qdev->queues[hctx_idx];
 	INIT_LIST_HEAD(&cmd->entry);
-	INIT_LIST_HEAD(&cmd->tentry);
 	return 0;
 }
 
@@ -488,9 +455,8 @@ static void qbd_teardown(struct qbd_device *qdev)
 {
 	if (!qdev->quiesced) {
 		blk_mq_quiesce_queue(qdev->disk->queue);
-		WRITE_ONCE(qdev->quiesced, true);
+		qdev->quiesced = true;
 	}
-	qbd_ops_barrier(qdev); /* no held request is being sent any more */
 	if (qdev->conns_up) {
 		qbd_disconnect_all(qdev);
 		qdev->conns_up = false;
@@ -502,10 +468,9 @@ static void qbd_unquiesce(struct qbd_device *qdev)
 {
 	if (qdev->quiesced) {
 		blk_mq_unquiesce_queue(qdev->disk->queue);
-		WRITE_ONCE(qdev->quiesced, false);
+		qdev->quiesced = false;
 	}
 	blk_mq_kick_requeue_list(qdev->disk->queue);
-	qbd_ops_kick(qdev); /* requests the throttle holds go on (or fail) */
 }
 
 static unsigned long qbd_backoff(unsigned int attempt)
@@ -703,7 +668,7 @@ int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 
 	if (!qdev->quiesced) {
 		blk_mq_quiesce_queue(qdev->disk->queue);
-		WRITE_ONCE(qdev->quiesced, true);
+		qdev->quiesced = true;
 	}
 	/* quiesced: no queue_rq sees RECONNECTING without connections */
 	spin_lock_irqsave(&qdev->lock, flags);

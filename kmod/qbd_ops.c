@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * qbd volume operations on a mapped device: throttle (token buckets of
- * qbd_throttle.c; requests that must wait are held per direction and sent
- * by a work when their bucket allows), suspend/resume, online resize and
+ * qbd_throttle.c enforced in queue_rq), suspend/resume, online resize and
  * the size-change notice (remap is in qbd_dev.c, next to recovery).
  *
  * Suspend quiesces the request queue one more level (blk-mq counts
@@ -65,27 +64,40 @@ static bool qbd_limits_any(const u64 limits[QBD_TB_NR])
 	return false;
 }
 
-static void qbd_tq_work(struct work_struct *work);
-
 /* At map time, before the disk exists: the map's limits apply at once. */
 void qbd_ops_init(struct qbd_device *qdev)
 {
 	u64 limits[QBD_TB_NR];
 
-	int i;
-
 	spin_lock_init(&qdev->throttle_lock);
-	mutex_init(&qdev->tq_send_mutex);
-	for (i = 0; i < ARRAY_SIZE(qdev->tq); i++) {
-		qdev->tq[i].qdev = qdev;
-		qdev->tq[i].write = i;
-		INIT_LIST_HEAD(&qdev->tq[i].list);
-		INIT_DELAYED_WORK(&qdev->tq[i].work, qbd_tq_work);
-	}
 	qbd_limits_of(&qdev->cfg, limits);
 	qbd_tb_set_init(&qdev->throttle, limits, 0, ktime_get_ns());
 	qdev->throttle_on = qbd_limits_any(limits);
 	qdev->resume_mode = QBD_RESUME_NORMAL;
+}
+
+/*
+ * Token buckets for a read or write about to start. When they say wait,
+ * the request stays unstarted at the head of the hctx dispatch list and
+ * the queue is run again when the tokens are there.
+ */
+static bool qbd_throttle_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
+			    struct request *rq)
+{
+	bool write = req_op(rq) == REQ_OP_WRITE;
+	u64 wait, delay_ms;
+
+	if (req_op(rq) != REQ_OP_READ && !write)
+		return false; /* flush, discard, write-zeroes pass */
+	spin_lock(&qdev->throttle_lock);
+	wait = qbd_tb_set_admit(&qdev->throttle, write, blk_rq_bytes(rq),
+				ktime_get_ns());
+	spin_unlock(&qdev->throttle_lock);
+	if (!wait)
+		return false;
+	delay_ms = max_t(u64, 1, DIV_ROUND_UP_ULL(wait, NSEC_PER_MSEC));
+	blk_mq_delay_run_hw_queue(hctx, delay_ms);
+	return true;
 }
 
 /* Resume DISCARD: complete without the server; reads see zeros. */
@@ -100,119 +112,18 @@ static void qbd_discard_rq(struct request *rq)
 	blk_mq_end_request(rq, BLK_STS_OK);
 }
 
-/* A held request meets a state or resume mode that does not send it. */
-static void qbd_finish_held(struct qbd_device *qdev, struct request *rq,
-			    enum qbd_rq_action action)
-{
-	if (action == QBD_RQ_DISCARD) {
-		qbd_discard_rq(rq);
-		return;
-	}
-	this_cpu_inc(qdev->stats->errors);
-	blk_mq_start_request(rq);
-	blk_mq_end_request(rq, BLK_STS_IOERR);
-}
-
-static void qbd_tq_arm(struct qbd_tq *tq, u64 wait_ns)
-{
-	unsigned long delay = nsecs_to_jiffies(wait_ns);
-
-	queue_delayed_work(system_highpri_wq, &tq->work, max(delay, 1UL));
-}
-
-/*
- * Send the held requests of one direction, oldest first, as long as the
- * buckets allow; then wait for the next token. Requests the state or
- * resume mode does not send are failed (or discarded) in order too.
- * While recovery, remap or suspend holds the queue nothing is sent: the
- * unquiesce or resume kicks this work again.
- */
-static void qbd_tq_work(struct work_struct *work)
-{
-	struct qbd_tq *tq =
-		container_of(to_delayed_work(work), struct qbd_tq, work);
-	struct qbd_device *qdev = tq->qdev;
-	enum qbd_rq_action action;
-	struct qbd_cmd *cmd;
-	struct request *rq;
-	u64 wait;
-
-	mutex_lock(&qdev->tq_send_mutex);
-	for (;;) {
-		action = qbd_rq_action(qbd_state(qdev),
-				       READ_ONCE(qdev->resume_mode));
-		if (action == QBD_RQ_SEND && !qbd_dev_can_send(qdev))
-			break;
-		spin_lock(&qdev->throttle_lock);
-		cmd = list_first_entry_or_null(&tq->list, struct qbd_cmd,
-					       tentry);
-		if (!cmd) {
-			spin_unlock(&qdev->throttle_lock);
-			break;
-		}
-		rq = blk_mq_rq_from_pdu(cmd);
-		if (action == QBD_RQ_SEND) {
-			wait = qbd_tb_set_admit(&qdev->throttle, tq->write,
-						blk_rq_bytes(rq),
-						ktime_get_ns());
-			if (wait) {
-				spin_unlock(&qdev->throttle_lock);
-				qbd_tq_arm(tq, wait);
-				break;
-			}
-		}
-		list_del_init(&cmd->tentry);
-		spin_unlock(&qdev->throttle_lock);
-		if (action != QBD_RQ_SEND)
-			qbd_finish_held(qdev, rq, action);
-		else if (qbd_dev_send_rq(qdev, rq, true))
-			qbd_finish_held(qdev, rq, QBD_RQ_FAIL);
-	}
-	mutex_unlock(&qdev->tq_send_mutex);
-}
-
-/*
- * Token buckets for a read or write about to start. A request that must
- * wait, or that finds older ones of its direction waiting, is held on
- * that direction's list, unstarted (no IO timeout runs on it), and
- * queue_rq returns: the other direction and the requests behind it on
- * the hardware queue go on.
- */
-static bool qbd_throttle_rq(struct qbd_device *qdev, struct request *rq)
-{
-	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	bool write = req_op(rq) == REQ_OP_WRITE;
-	struct qbd_tq *tq = &qdev->tq[write];
-	bool first;
-	u64 wait;
-
-	if (req_op(rq) != REQ_OP_READ && !write)
-		return false; /* flush, discard, write-zeroes pass */
-	spin_lock(&qdev->throttle_lock);
-	first = list_empty(&tq->list);
-	wait = first ? qbd_tb_set_admit(&qdev->throttle, write,
-					blk_rq_bytes(rq), ktime_get_ns()) :
-		       1;
-	if (wait)
-		list_add_tail(&cmd->tentry, &tq->list);
-	spin_unlock(&qdev->throttle_lock);
-	if (wait && first)
-		qbd_tq_arm(tq, wait);
-	return wait;
-}
-
 /**
  * qbd_ops_queue_rq - state, resume mode and throttle, before a request starts
  * @qdev: the device
+ * @hctx: hardware context
  * @rq: the request
  * @state: qbd_state() as queue_rq read it
  * @ret: what queue_rq returns when this returns true
  *
- * Returns false when the request goes on to the transport as usual; true
- * when it was failed, discarded or held by the throttle (*@ret OK).
+ * Returns false when the request goes on to the transport as usual.
  */
-bool qbd_ops_queue_rq(struct qbd_device *qdev, struct request *rq, int state,
-		      blk_status_t *ret)
+bool qbd_ops_queue_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
+		      struct request *rq, int state, blk_status_t *ret)
 {
 	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
@@ -231,32 +142,11 @@ bool qbd_ops_queue_rq(struct qbd_device *qdev, struct request *rq, int state,
 	}
 	if (!READ_ONCE(qdev->throttle_on))
 		return false;
-	if (qbd_throttle_rq(qdev, rq)) {
-		*ret = BLK_STS_OK;
+	if (qbd_throttle_rq(qdev, hctx, rq)) {
+		*ret = BLK_STS_DEV_RESOURCE;
 		return true;
 	}
 	return false;
-}
-
-/* Let the throttle works look at their held requests again. */
-void qbd_ops_kick(struct qbd_device *qdev)
-{
-	int i;
-
-	if (qbd_state(qdev) == QBD_STATE_DELETING)
-		return; /* qbd_ops_remove() drains them */
-	for (i = 0; i < ARRAY_SIZE(qdev->tq); i++)
-		mod_delayed_work(system_highpri_wq, &qdev->tq[i].work, 0);
-}
-
-/*
- * The queue was just quiesced (flag set): wait for a throttle work that
- * may be sending, so nothing held is sent on connections being closed.
- */
-void qbd_ops_barrier(struct qbd_device *qdev)
-{
-	mutex_lock(&qdev->tq_send_mutex);
-	mutex_unlock(&qdev->tq_send_mutex);
 }
 
 /* SET_THROTTLE, under qbd_ctl_mutex: new limits apply to held IO at once. */
@@ -278,8 +168,8 @@ int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t)
 	WRITE_ONCE(qdev->cfg.write_iops, t->write_iops);
 	WRITE_ONCE(qdev->throttle_on, qbd_limits_any(limits));
 	spin_unlock(&qdev->throttle_lock);
-	/* held requests re-check the new limits now */
-	qbd_ops_kick(qdev);
+	/* requests waiting on a delayed run re-check the new limits now */
+	blk_mq_run_hw_queues(qdev->disk->queue, true);
 	pr_info("%s: throttle read_bps=%llu write_bps=%llu read_iops=%llu write_iops=%llu burst_ms=%u (0 = unlimited)\n",
 		qbd_name(qdev), t->read_bps, t->write_bps, t->read_iops,
 		t->write_iops, qdev->throttle.burst_ms);
@@ -309,7 +199,6 @@ int qbd_dev_suspend(struct qbd_device *qdev)
 	spin_lock_irqsave(&qdev->lock, flags);
 	WRITE_ONCE(qdev->suspended, true);
 	spin_unlock_irqrestore(&qdev->lock, flags);
-	qbd_ops_barrier(qdev); /* and nothing the throttle held is sent */
 	pr_info("%s: suspended (%s underneath): new IO is held\n",
 		qbd_name(qdev), qbd_state_name(qbd_state(qdev)));
 	return 0;
@@ -335,35 +224,17 @@ int qbd_dev_resume(struct qbd_device *qdev, u32 mode)
 		blk_mq_unquiesce_queue(qdev->disk->queue);
 	else
 		blk_mq_run_hw_queues(qdev->disk->queue, true);
-	qbd_ops_kick(qdev);
 	pr_info("%s: %s, mode %s (%s)\n", qbd_name(qdev),
 		was ? "resumed" : "not suspended, resume mode set",
 		qbd_resume_mode_name(mode), qbd_state_name(qbd_state(qdev)));
 	return 0;
 }
 
-/*
- * Unmap, DELETING set and the queue quiesced: fail what the throttle
- * holds, let requests a SUSPEND held reach queue_rq and fail.
- */
+/* Unmap, DELETING already set: let held requests reach queue_rq and fail. */
 void qbd_ops_remove(struct qbd_device *qdev)
 {
-	struct qbd_cmd *cmd, *next;
 	unsigned long flags;
-	LIST_HEAD(held);
 	bool was;
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(qdev->tq); i++) {
-		cancel_delayed_work_sync(&qdev->tq[i].work);
-		spin_lock(&qdev->throttle_lock);
-		list_splice_tail_init(&qdev->tq[i].list, &held);
-		spin_unlock(&qdev->throttle_lock);
-	}
-	list_for_each_entry_safe(cmd, next, &held, tentry) {
-		list_del_init(&cmd->tentry);
-		qbd_finish_held(qdev, blk_mq_rq_from_pdu(cmd), QBD_RQ_FAIL);
-	}
 
 	spin_lock_irqsave(&qdev->lock, flags);
 	was = qdev->suspended;
