@@ -323,7 +323,7 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 		return fail("receive buffers");
 	}
 	d->recv_mr = ibv_reg_mr(d->pd, d->recv_bufs, static_cast<size_t>(d->n_recv) * QBD_RDMA_REQ_BUF,
-				IBV_ACCESS_LOCAL_WRITE);
+				static_cast<int>(IBV_ACCESS_LOCAL_WRITE));
 	if (!d->recv_mr)
 		return fail("ibv_reg_mr (receive buffers)");
 	ibv_srq_init_attr sa = {};
@@ -349,7 +349,7 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	if (p == MAP_FAILED)
 		return fail("mmap of the data buffer pool");
 	d->data = static_cast<char *>(p);
-	d->data_mr = ibv_reg_mr(d->pd, d->data, d->data_len, IBV_ACCESS_LOCAL_WRITE);
+	d->data_mr = ibv_reg_mr(d->pd, d->data, d->data_len, static_cast<int>(IBV_ACCESS_LOCAL_WRITE));
 	if (!d->data_mr)
 		return fail("ibv_reg_mr (data buffer pool)");
 	d->pool = BufferPool(nbuf);
