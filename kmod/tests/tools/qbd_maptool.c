@@ -199,7 +199,8 @@ static int do_garbage(void)
 	MAP_CASE("hdr.size 0", m.hdr.size = 0);
 	MAP_CASE("unknown flag", m.hdr.flags = 0x80);
 	MAP_CASE("reserved nonzero", m.reserved[2] = 9);
-	MAP_CASE("reserved0 nonzero", m.reserved0 = 1);
+	MAP_CASE("key byte after key_len", m.key[3] = 1);
+	MAP_CASE("key_len below the minimum", m.key_len = 8);
 	MAP_CASE("pool unterminated", memset(m.pool, 'p', sizeof(m.pool)));
 	MAP_CASE("pool empty", m.pool[0] = 0);
 	MAP_CASE("pool '..'", strcpy(m.pool, ".."));
