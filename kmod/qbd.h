@@ -272,6 +272,7 @@ struct sockaddr_storage;
 struct qbd_cmd *qbd_xport_find_cmd(struct qbd_queue *q, unsigned int srv,
 				   u64 handle, const char **why);
 int qbd_xport_reply_status(struct qbd_cmd *cmd, u32 status, const char *peer);
+int qbd_xport_hb_due(struct qbd_device *qdev, unsigned long last_rx);
 void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
 		     struct qbd_hello_expect *e);
 int qbd_xport_hello_done(struct qbd_queue *q,

@@ -964,20 +964,15 @@ static int qbd_rdma_heartbeat(struct qbd_queue *q, unsigned int srv)
 		.layout_version = qdev->cfg.layout_version,
 	};
 	struct ib_send_wr wr;
-	unsigned long last;
 	u64 off;
 	int ret;
 
 	if (!conn || test_bit(QBD_RDMA_DEAD, &conn->flags))
 		return -ENOTCONN;
-	last = READ_ONCE(conn->last_rx);
-	if (time_after(jiffies,
-		       last + msecs_to_jiffies(qdev->cfg.hb_timeout_ms)))
-		return -ETIMEDOUT;
-	if (time_before(jiffies,
-			last + msecs_to_jiffies(qdev->cfg.hb_interval_ms) /
-					2) ||
-	    test_bit(QBD_RDMA_PING_INFLIGHT, &conn->flags) ||
+	ret = qbd_xport_hb_due(qdev, READ_ONCE(conn->last_rx));
+	if (ret <= 0)
+		return ret;
+	if (test_bit(QBD_RDMA_PING_INFLIGHT, &conn->flags) ||
 	    test_and_set_bit(QBD_RDMA_PING_SENDING, &conn->flags))
 		return 0;
 	set_bit(QBD_RDMA_PING_INFLIGHT, &conn->flags);

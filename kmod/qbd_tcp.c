@@ -602,19 +602,14 @@ static void qbd_tcp_commit_rqs(struct qbd_queue *q)
 static int qbd_tcp_heartbeat(struct qbd_queue *q, unsigned int srv)
 {
 	struct qbd_tcp_conn *conn = q->conns[srv];
-	struct qbd_device *qdev = q->qdev;
-	unsigned long last;
+	int due;
 
 	if (!conn || test_bit(QBD_TCP_DEAD, &conn->flags))
 		return -ENOTCONN;
-	last = READ_ONCE(conn->last_rx);
-	if (time_after(jiffies,
-		       last + msecs_to_jiffies(qdev->cfg.hb_timeout_ms)))
-		return -ETIMEDOUT;
-	if (time_after_eq(jiffies,
-			  last + msecs_to_jiffies(qdev->cfg.hb_interval_ms) /
-					  2) &&
-	    !test_bit(QBD_TCP_PING_INFLIGHT, &conn->flags)) {
+	due = qbd_xport_hb_due(q->qdev, READ_ONCE(conn->last_rx));
+	if (due < 0)
+		return due;
+	if (due && !test_bit(QBD_TCP_PING_INFLIGHT, &conn->flags)) {
 		set_bit(QBD_TCP_PING_WANTED, &conn->flags);
 		qbd_tcp_kick(conn);
 	}

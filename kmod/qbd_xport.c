@@ -78,9 +78,11 @@ int qbd_xport_reply_status(struct qbd_cmd *cmd, u32 status, const char *peer)
 	if (status == QBD_S_OK)
 		return 0;
 	if (status == QBD_S_STALE_LAYOUT) {
+		/* clang-format off */
 		pr_warn_ratelimited("%s: queue %u: server %s says our layout %u is stale\n",
 				    qbd_name(qdev), cmd->queue->qid, peer,
 				    qdev->cfg.layout_version);
+		/* clang-format on */
 		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_STALE_LAYOUT);
 		return -ESTALE;
 	}
@@ -194,4 +196,22 @@ int qbd_xport_sockaddr(const struct qbd_server_addr *sa,
 		return sizeof(*sin6);
 	}
 	return -EAFNOSUPPORT;
+}
+
+/**
+ * qbd_xport_hb_due - the heartbeat rule shared by the transports
+ * @qdev: the device (hb_interval_ms, hb_timeout_ms)
+ * @last_rx: jiffies of the connection's last received byte or message
+ *
+ * Return: -ETIMEDOUT when nothing came back for hb_timeout, 1 when the
+ * connection has been quiet for half an hb_interval (a PING is due), else 0.
+ */
+int qbd_xport_hb_due(struct qbd_device *qdev, unsigned long last_rx)
+{
+	unsigned long half = msecs_to_jiffies(qdev->cfg.hb_interval_ms) / 2;
+
+	if (time_after(jiffies,
+		       last_rx + msecs_to_jiffies(qdev->cfg.hb_timeout_ms)))
+		return -ETIMEDOUT;
+	return time_after_eq(jiffies, last_rx + half);
 }
