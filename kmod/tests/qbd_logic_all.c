@@ -12,5 +12,5 @@
 #include "../qbd_state.c"
 #include "../qbd_rdma_logic.c"
 
-MODULE_DESCRIPTION("qbd KUnit suites: shard, proto, ioctl, throttle, state, rdma");
+MODULE_DESCRIPTION("qbd KUnit suites: the module's pure logic");
 MODULE_LICENSE("GPL");
