@@ -92,6 +92,14 @@
  * qbd_hello.auth_nonce is its nonce. Without it auth_nonce must be zero.
  */
 #define QBD_PF_AUTH		(1ull << 4)
+/*
+ * Reserved, being built (issue 8, issue 7); defined by the change that
+ * implements them, together with their docs/protocol.md rows:
+ *   bit 5  QBD_PF_DATA_DIGEST  CRC32C of each request's data in
+ *          qbd_req.digest (WRITE) and qbd_reply.digest (READ)
+ *   bit 6  QBD_PF_RDMA_INLINE  RDMA: small WRITE data inline in the SEND
+ * Status 12 is reserved for QBD_S_DIGEST (the data's CRC32C did not match).
+ */
 
 /* Authentication (HMAC-SHA256, see the top of this file). */
 #define QBD_AUTH_NONCE_LEN	16

@@ -40,6 +40,11 @@
 #define QBD_FEAT_RESIZE		(1ULL << 6)	/* QBD_IOC_RESIZE */
 #define QBD_FEAT_REMAP		(1ULL << 7)	/* QBD_IOC_REMAP and the "qbd" genl events */
 #define QBD_FEAT_AUTH		(1ULL << 10)	/* qbd_map.key: HMAC-SHA256 auth (TCP) */
+/*
+ * Reserved, being built: bit 11 QBD_FEAT_DIGEST (QBD_MAP_F_DIGEST, CRC32C
+ * data digest), bit 12 QBD_FEAT_FAULT (debugfs fault injection). Map flag
+ * (1U << 1) is reserved for QBD_MAP_F_DIGEST.
+ */
 
 /* Transports (qbd_map.transport, qbd_info.transport). */
 #define QBD_TRANSPORT_TCP	1
