@@ -16,6 +16,8 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEVICES = ["local", "nbd", "nvme", "qbd", "nvme-rdma", "qbd-rdma"]
+CHART_TITLES = {"local": "brd (local, ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP",
+                "qbd": "qbd/TCP", "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)"}
 DEV_NAMES = {"local": "local (ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP", "qbd": "qbd/TCP",
              "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)"}
 WORKLOADS = ["rr4k_qd1", "rw4k_qd1", "rr4k_qd32", "rw4k_qd32", "sr128k_qd16", "sw128k_qd16"]
@@ -290,8 +292,19 @@ def chart(dirpath, rows):
                 vals += ["NaN"] * 3 if c is None else [f"{c[0]:.1f}", f"{c[1]:.1f}", f"{c[2]:.1f}"]
             f.write(f"\"{label}\" " + " ".join(vals) + "\n")
     png = dirpath.rstrip("/") + ".png"
+    parts = []
+    for i, dev in enumerate(DEVICES):
+        if all(cells[i] is None for _, cells in rows):
+            continue
+        c = 2 + 3 * i
+        xtic = ":xtic(1)" if not parts else ""
+        parts.append(f"dat using {c}:{c + 1}:{c + 2}{xtic} title \"{CHART_TITLES[dev]}\"")
+    if not parts:
+        return None
+    plotcmd = "plot " + ", ".join(parts)
     try:
-        subprocess.run(["gnuplot", "-e", f"dat='{dat}'; out='{png}'", os.path.join(HERE, "chart.gp")],
+        subprocess.run(["gnuplot", "-e", f"dat='{dat}'; out='{png}'; plotcmd='{plotcmd}'",
+                        os.path.join(HERE, "chart.gp")],
                        check=True)
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"report: gnuplot failed: {e}", file=sys.stderr)
