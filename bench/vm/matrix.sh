@@ -172,8 +172,9 @@ nvme_rdma_setup() {
 want nvme-rdma && check "nvme-rdma: nvmet-rdma over rxe on bn0-bn1, $B_QUEUES IO queues" nvme_rdma_setup
 
 # ---- qbd over RDMA: a second qbd-server, in the initial namespace (rxe
-# lives there), catalog on tmpfs, its bench/raw volume a symlink to ram3
-# (the qbd/TCP ramdisk: the devices run one at a time) ------------------------
+# lives there), catalog on tmpfs, its bench/rraw volume a symlink to ram3
+# (the qbd/TCP ramdisk: the devices run one at a time; another name,
+# since the module refuses a pool/volume that is already mapped) ------------------------
 RCONF=/tmp/bench/qbd-rdma.conf
 RLISTEN=tcp://10.78.3.2:7100
 RDATA=/tmp/bqbd-rdma
@@ -183,9 +184,9 @@ qbd_rdma_server() {
 	bench_rdma_wire || return 1
 	server_start - "$RDATA" "$RLISTEN" --listen rdma://10.78.3.2:7001 || return 1
 	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$RCONF" 10.78.3.2:7100 || return 1
-	volume_create "$RCONF" bench/raw "${size}M" || return 1
+	volume_create "$RCONF" bench/rraw "${size}M" || return 1
 	server_stop - "$RLISTEN" || return 1
-	p=$(awk '$1 == "vol" && $3 == "bench" && $4 == "raw" { print "'"$RDATA"'/volumes/" $2 ".vol" }' \
+	p=$(awk '$1 == "vol" && $3 == "bench" && $4 == "rraw" { print "'"$RDATA"'/volumes/" $2 ".vol" }' \
 		"$RDATA/catalog")
 	[[ -n $p ]] && rm -f "$p" && ln -s /dev/ram3 "$p" || return 1
 	server_start - "$RDATA" "$RLISTEN" --listen rdma://10.78.3.2:7001 || return 1
@@ -194,14 +195,14 @@ qbd_rdma_server() {
 if want qbd-rdma; then
 	check "qbd-rdma: qbd-server with rdma:// in init_net over rxe" qbd_rdma_server && QBD_RDMA_UP=1
 	if ((QBD_RDMA_UP)); then
-		if out=$("$QBD_BIN" -c "$RCONF" -m rdma://bench/raw -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH" 2>&1); then
+		if out=$("$QBD_BIN" -c "$RCONF" -m rdma://bench/rraw -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH" 2>&1); then
 			DEV[brd:qbd-rdma]=$out
-			at_exit "$QBD_BIN -c $RCONF -u bench/raw"
-			ok "qbd-rdma: qbd -m rdma://bench/raw -> $out, $B_QUEUES hardware queues"
+			at_exit "$QBD_BIN -c $RCONF -u bench/rraw"
+			ok "qbd-rdma: qbd -m rdma://bench/rraw -> $out, $B_QUEUES hardware queues"
 		elif [[ $out == *"not supported by this module"* ]]; then
 			diag "qbd-rdma: SKIPPED (no fio rows): the module cannot map rdma:// yet: $out"
 		else
-			not_ok "qbd-rdma: qbd -m rdma://bench/raw" "$out"
+			not_ok "qbd-rdma: qbd -m rdma://bench/rraw" "$out"
 		fi
 	fi
 fi
