@@ -100,6 +100,18 @@ static void qbd_throttle_arm(struct qbd_device *qdev, u64 when)
 	hrtimer_start(t, ns_to_ktime(when), HRTIMER_MODE_ABS_SOFT);
 }
 
+/* Under throttle_lock: charge @cmd's buckets now, or say how long to wait. */
+static u64 qbd_throttle_admit(struct qbd_device *qdev, struct qbd_cmd *cmd,
+			      bool write, u64 now)
+{
+	u64 bytes = blk_rq_bytes(blk_mq_rq_from_pdu(cmd));
+	u64 wait = qbd_tb_set_admit(&qdev->throttle, write, bytes, now);
+
+	if (!wait)
+		cmd->admitted = true;
+	return wait;
+}
+
 /*
  * Under throttle_lock: move to @out the held requests that may go now,
  * oldest first per direction, charging their buckets (@send), or all of
@@ -110,24 +122,22 @@ static void qbd_throttle_arm(struct qbd_device *qdev, u64 when)
 static u64 qbd_throttle_release(struct qbd_device *qdev, bool send, u64 now,
 				struct list_head *out)
 {
+	struct list_head *held;
 	struct qbd_cmd *cmd;
 	u64 next = 0, wait;
 	int dir;
 
 	for (dir = 0; dir < ARRAY_SIZE(qdev->held); dir++) {
-		while ((cmd = list_first_entry_or_null(&qdev->held[dir],
-						       struct qbd_cmd,
-						       tentry))) {
-			if (send) {
-				wait = qbd_tb_set_admit(&qdev->throttle, dir,
-					blk_rq_bytes(blk_mq_rq_from_pdu(cmd)),
-					now);
-				if (wait) {
-					next = next ? min(next, now + wait) :
-						      now + wait;
-					break;
-				}
-				cmd->admitted = true;
+		held = &qdev->held[dir];
+		while (!list_empty(held)) {
+			cmd = list_first_entry(held, struct qbd_cmd, tentry);
+			wait = 0;
+			if (send)
+				wait = qbd_throttle_admit(qdev, cmd, dir, now);
+			if (wait) {
+				if (!next || now + wait < next)
+					next = now + wait;
+				break;
 			}
 			list_move_tail(&cmd->tentry, out);
 		}
@@ -142,8 +152,7 @@ static u64 qbd_throttle_release(struct qbd_device *qdev, bool send, u64 now,
  * Requeued at the head one by one, oldest first: the requeue work puts
  * them back in this order.
  */
-static void qbd_throttle_requeue(struct qbd_device *qdev,
-				 struct list_head *out)
+static void qbd_throttle_requeue(struct qbd_device *qdev, struct list_head *out)
 {
 	struct qbd_cmd *cmd, *next;
 
@@ -195,10 +204,8 @@ static bool qbd_throttle_rq(struct qbd_device *qdev, struct request *rq)
 	now = ktime_get_ns();
 	spin_lock_bh(&qdev->throttle_lock);
 	if (list_empty(held)) {
-		wait = qbd_tb_set_admit(&qdev->throttle, write,
-					blk_rq_bytes(rq), now);
+		wait = qbd_throttle_admit(qdev, cmd, write, now);
 		if (!wait) {
-			cmd->admitted = true;
 			spin_unlock_bh(&qdev->throttle_lock);
 			return false;
 		}
