@@ -110,6 +110,8 @@ enum {
  * @admitted: the throttle charged this request (resends pass; cleared when
  *	it ends)
  * @tentry: on a qbd_device.held list while the throttle holds it
+ * @held_ns: when the throttle took it (ktime_get_ns()): it is charged as of
+ *	then when released
  * @lentry: on the connection's lockless request list
  * @entry: on the connection's send list (under its send mutex)
  * @hdr_off: header bytes sent so far
@@ -130,6 +132,7 @@ struct qbd_cmd {
 	u64 start_ns;
 	bool admitted;
 	struct list_head tentry;
+	u64 held_ns;
 	struct llist_node lentry;
 	struct list_head entry;
 	u32 hdr_off;
@@ -194,8 +197,8 @@ struct qbd_pcpu_stats {
  * @resume_mode: QBD_RESUME_* applied in queue_rq; written like @suspended
  * @throttle_lock: guards @throttle, @held and the arming of
  *	@throttle_timer (one per device: the bucket math is a few
- *	instructions; per-queue buckets would split the limit). Taken with
- *	_bh in process context: @throttle_timer runs in softirq context.
+ *	instructions; per-queue buckets would split the limit). Taken
+ *	irqsave: @throttle_timer runs in hardirq context.
  * @throttle: the four token buckets
  * @held: reads ([0]) and writes ([1]) the throttle holds, oldest first,
  *	taken off the hardware queue unstarted (no IO timeout runs on them),

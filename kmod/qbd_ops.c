@@ -77,7 +77,7 @@ void qbd_ops_init(struct qbd_device *qdev)
 	INIT_LIST_HEAD(&qdev->held[0]);
 	INIT_LIST_HEAD(&qdev->held[1]);
 	hrtimer_init(&qdev->throttle_timer, CLOCK_MONOTONIC,
-		     HRTIMER_MODE_ABS_SOFT);
+		     HRTIMER_MODE_ABS_HARD);
 	qdev->throttle_timer.function = qbd_throttle_timer;
 	qbd_limits_of(&qdev->cfg, limits);
 	qbd_tb_set_init(&qdev->throttle, limits, 0, ktime_get_ns());
@@ -97,7 +97,7 @@ static void qbd_throttle_arm(struct qbd_device *qdev, u64 when)
 	lockdep_assert_held(&qdev->throttle_lock);
 	if (hrtimer_is_queued(t) && ktime_to_ns(hrtimer_get_expires(t)) <= when)
 		return;
-	hrtimer_start(t, ns_to_ktime(when), HRTIMER_MODE_ABS_SOFT);
+	hrtimer_start(t, ns_to_ktime(when), HRTIMER_MODE_ABS_HARD);
 }
 
 /* Under throttle_lock: charge @cmd's buckets now, or say how long to wait. */
@@ -105,7 +105,8 @@ static u64 qbd_throttle_admit(struct qbd_device *qdev, struct qbd_cmd *cmd,
 			      bool write, u64 now)
 {
 	u64 bytes = blk_rq_bytes(blk_mq_rq_from_pdu(cmd));
-	u64 wait = qbd_tb_set_admit(&qdev->throttle, write, bytes, now);
+	u64 wait = qbd_tb_set_admit_held(&qdev->throttle, write, bytes, now,
+					 cmd->held_ns);
 
 	if (!wait)
 		cmd->admitted = true;
@@ -165,7 +166,10 @@ static void qbd_throttle_requeue(struct qbd_device *qdev, struct list_head *out)
 	blk_mq_kick_requeue_list(qdev->disk->queue);
 }
 
-/* Softirq: the oldest held request of some direction may go. */
+/*
+ * Hardirq (a hard timer: a softirq one can wait for ksoftirqd on a busy
+ * CPU): the oldest held request of some direction may go.
+ */
 static enum hrtimer_restart qbd_throttle_timer(struct hrtimer *timer)
 {
 	struct qbd_device *qdev =
@@ -195,6 +199,7 @@ static bool qbd_throttle_rq(struct qbd_device *qdev, struct request *rq)
 	struct qbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	bool write = req_op(rq) == REQ_OP_WRITE;
 	struct list_head *held = &qdev->held[write];
+	unsigned long flags;
 	u64 now, wait = 1;
 
 	if (cmd->admitted)
@@ -202,18 +207,19 @@ static bool qbd_throttle_rq(struct qbd_device *qdev, struct request *rq)
 	if (req_op(rq) != REQ_OP_READ && !write)
 		return false; /* flush, discard, write-zeroes pass */
 	now = ktime_get_ns();
-	spin_lock_bh(&qdev->throttle_lock);
+	cmd->held_ns = now;
+	spin_lock_irqsave(&qdev->throttle_lock, flags);
 	if (list_empty(held)) {
 		wait = qbd_throttle_admit(qdev, cmd, write, now);
 		if (!wait) {
-			spin_unlock_bh(&qdev->throttle_lock);
+			spin_unlock_irqrestore(&qdev->throttle_lock, flags);
 			return false;
 		}
 		/* the first held of its direction: the timer wakes for it */
 		qbd_throttle_arm(qdev, now + wait);
 	}
 	list_add_tail(&cmd->tentry, held);
-	spin_unlock_bh(&qdev->throttle_lock);
+	spin_unlock_irqrestore(&qdev->throttle_lock, flags);
 	return true;
 }
 
@@ -270,14 +276,16 @@ bool qbd_ops_queue_rq(struct qbd_device *qdev, struct request *rq, int state,
 
 /*
  * Let the throttle look at what it holds now: new limits, a resume mode,
- * a state that fails IO. Any context but hardirq.
+ * a state that fails IO. Any context.
  */
 void qbd_ops_kick(struct qbd_device *qdev)
 {
-	spin_lock_bh(&qdev->throttle_lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&qdev->throttle_lock, flags);
 	if (!list_empty(&qdev->held[0]) || !list_empty(&qdev->held[1]))
 		qbd_throttle_arm(qdev, ktime_get_ns());
-	spin_unlock_bh(&qdev->throttle_lock);
+	spin_unlock_irqrestore(&qdev->throttle_lock, flags);
 }
 
 /* SET_THROTTLE, under qbd_ctl_mutex: new limits apply to held IO at once. */
@@ -289,9 +297,10 @@ int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t)
 		[QBD_TB_READ_IOPS] = t->read_iops,
 		[QBD_TB_WRITE_IOPS] = t->write_iops,
 	};
+	unsigned long flags;
 
 	lockdep_assert_held(&qbd_ctl_mutex);
-	spin_lock_bh(&qdev->throttle_lock);
+	spin_lock_irqsave(&qdev->throttle_lock, flags);
 	qbd_tb_set_limits(&qdev->throttle, limits, t->burst_ms, ktime_get_ns());
 	WRITE_ONCE(qdev->cfg.read_bps, t->read_bps);
 	WRITE_ONCE(qdev->cfg.write_bps, t->write_bps);
@@ -301,7 +310,7 @@ int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t)
 	/* held requests meet the new limits now */
 	if (!list_empty(&qdev->held[0]) || !list_empty(&qdev->held[1]))
 		qbd_throttle_arm(qdev, ktime_get_ns());
-	spin_unlock_bh(&qdev->throttle_lock);
+	spin_unlock_irqrestore(&qdev->throttle_lock, flags);
 	pr_info("%s: throttle read_bps=%llu write_bps=%llu read_iops=%llu write_iops=%llu burst_ms=%u (0 = unlimited)\n",
 		qbd_name(qdev), t->read_bps, t->write_bps, t->read_iops,
 		t->write_iops, qdev->throttle.burst_ms);
@@ -310,11 +319,12 @@ int qbd_dev_set_throttle(struct qbd_device *qdev, const struct qbd_throttle *t)
 
 u32 qbd_dev_burst_ms(struct qbd_device *qdev)
 {
+	unsigned long flags;
 	u32 ms;
 
-	spin_lock_bh(&qdev->throttle_lock);
+	spin_lock_irqsave(&qdev->throttle_lock, flags);
 	ms = qdev->throttle.burst_ms;
-	spin_unlock_bh(&qdev->throttle_lock);
+	spin_unlock_irqrestore(&qdev->throttle_lock, flags);
 	return ms;
 }
 
@@ -375,10 +385,10 @@ void qbd_ops_remove(struct qbd_device *qdev)
 	bool was;
 
 	hrtimer_cancel(&qdev->throttle_timer);
-	spin_lock_bh(&qdev->throttle_lock);
+	spin_lock_irqsave(&qdev->throttle_lock, flags);
 	list_splice_tail_init(&qdev->held[0], &out);
 	list_splice_tail_init(&qdev->held[1], &out);
-	spin_unlock_bh(&qdev->throttle_lock);
+	spin_unlock_irqrestore(&qdev->throttle_lock, flags);
 	qbd_throttle_requeue(qdev, &out);
 
 	spin_lock_irqsave(&qdev->lock, flags);
