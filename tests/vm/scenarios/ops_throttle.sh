@@ -33,7 +33,15 @@ within() { diag "measured $2, limit $3"; (($2 * 100 >= $3 * (100 - $1) && $2 * 1
 measure() {	# measure NAME RW BS FIELD WANT
 	local r
 	r=$(fio_rate "$2" "$3" "$4") || { not_ok "$1" "fio failed"; return 1; }
-	check "$1 (+-10%)" within 10 "$r" "$5"
+	check "$1 (+-10%)" within 10 "$r" "$5" && return 0
+	# side by side: what the device does unthrottled right now (5 s); the
+	# limits are put back for the checks that follow
+	local k prev=""
+	for k in read_bps write_bps read_iops write_iops burst_ms; do prev+="${prev:+,}$k=$(field $k)"; done
+	Q -s pool1/thr -t read_bps=0,write_bps=0,read_iops=0,write_iops=0 >/dev/null 2>&1 &&
+		diag "unthrottled $2 $3 right after: $(fio_rate "$2" "$3" "$4" 5) ($4)"
+	Q -s pool1/thr -t "$prev" >/dev/null 2>&1 || diag "could not put back $prev"
+	return 1
 }
 
 check "qbd -s read_iops=100" Q -s pool1/thr -t read_iops=100
