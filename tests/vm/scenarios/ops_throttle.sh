@@ -4,7 +4,8 @@
 # mixed limits at once (iops and bps on one direction; read and write limits
 # together with reads and writes running together, each direction at its own
 # limit), a limit change mid-run without errors, map-time limits from -m -t;
-# qbd -i / -l / /proc/qbdstat show the values.
+# qbd -i / -l / /proc/qbdstat show the values; requests the throttle holds
+# fail (no hang) on resume -t error and on a forced unmap.
 . "$QBD_TOP/tests/vm/lib.sh"
 
 e2e_setup
@@ -126,4 +127,26 @@ check_eq "no IO errors counted" "$(stat_field "$name" errors)" "$errs0"
 check "qbd -s all off" Q -s pool1/thr -t read_bps=0,write_bps=0,read_iops=0,write_iops=0,burst_ms=0
 check_fails "qbd -s unknown key refused" Q -s pool1/thr -t iops=5
 check_fails "qbd -s burst_ms over the limit refused" Q -s pool1/thr -t burst_ms=60001
-check "qbd -u" Q -u pool1/thr
+
+# Requests the throttle holds (off the hardware queue, unstarted) meet a
+# resume in error mode and a forced unmap: they fail, nothing hangs.
+held_fio() {	# held_fio OUT: QD16 reads at read_iops=2, in the background
+	fio --name=h --filename="$dev" --direct=1 --ioengine=libaio --rw=randread --bs=4k \
+		--iodepth=16 --time_based --runtime=60 > "$1" 2>&1 &
+}
+check "qbd -s read_iops=2" Q -s pool1/thr -t read_iops=2
+errs0=$(stat_field "$name" errors)
+held_fio /tmp/fio-held1.out; hp=$!
+sleep 3
+check "qbd -S with reads held by the throttle" Q -S pool1/thr
+check "qbd -R -t error" Q -R pool1/thr -t error
+check "the held reads fail: fio ends within 20 s" wait_until 20 bash -c "! kill -0 $hp 2>/dev/null"
+check "... with EIO" grep -q "Input/output error" /tmp/fio-held1.out
+check "errors counted" test "$(stat_field "$name" errors)" -gt "$errs0"
+check "qbd -R -t normal" Q -R pool1/thr -t normal
+held_fio /tmp/fio-held2.out; hp=$!
+sleep 3
+check "qbd -u --force with reads held by the throttle" Q -u pool1/thr --force
+check "the held reads fail: fio ends within 20 s" wait_until 20 bash -c "! kill -0 $hp 2>/dev/null"
+check "... with an error" grep -qE "Input/output error|No such device" /tmp/fio-held2.out
+check "the device is gone" wait_gone "$dev" 10
