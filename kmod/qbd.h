@@ -19,6 +19,7 @@
 #define QBD_H
 
 #include <linux/blk-mq.h>
+#include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/mutex.h>
@@ -106,6 +107,11 @@ enum {
  * @status: completion status
  * @length: bytes of data (READ/WRITE), 0 otherwise
  * @start_ns: first dispatch, for latency (0: not started)
+ * @admitted: the throttle charged this request (resends pass; cleared when
+ *	it ends)
+ * @tentry: on a qbd_device.held list while the throttle holds it
+ * @held_ns: when the throttle took it (ktime_get_ns()): it is charged as of
+ *	then when released
  * @lentry: on the connection's lockless request list
  * @entry: on the connection's send list (under its send mutex)
  * @hdr_off: header bytes sent so far
@@ -124,6 +130,9 @@ struct qbd_cmd {
 	blk_status_t status;
 	u32 length;
 	u64 start_ns;
+	bool admitted;
+	struct list_head tentry;
+	u64 held_ns;
 	struct llist_node lentry;
 	struct list_head entry;
 	u32 hdr_off;
@@ -186,9 +195,18 @@ struct qbd_pcpu_stats {
  * @suspended: SUSPEND quiesced the queue (one level of its own); written
  *	under @lock and qbd_ctl_mutex, read locklessly
  * @resume_mode: QBD_RESUME_* applied in queue_rq; written like @suspended
- * @throttle_lock: guards @throttle (one per device: the bucket math is a
- *	few instructions; per-queue buckets would split the limit)
+ * @throttle_lock: guards @throttle, @held and the arming of
+ *	@throttle_timer (one per device: the bucket math is a few
+ *	instructions; per-queue buckets would split the limit). Taken
+ *	irqsave: @throttle_timer runs in hardirq context.
  * @throttle: the four token buckets
+ * @held: reads ([0]) and writes ([1]) the throttle holds, oldest first,
+ *	taken off the hardware queue unstarted (no IO timeout runs on them),
+ *	so a request waiting for its bucket never holds up the other
+ *	direction or the requests behind it
+ * @throttle_timer: fires when the oldest held request of a direction may
+ *	go; charges it and hands it back to blk-mq (requeue), where queue_rq
+ *	sends it like any request. Armed whenever @held is not empty.
  * @throttle_on: some limit is set; read locklessly to skip the lock
  * @stats: per-CPU counters
  * @reconnects: successful reconnections
@@ -235,8 +253,10 @@ struct qbd_device {
 
 	bool suspended;
 	u32 resume_mode;
-	spinlock_t throttle_lock; /* guards throttle */
+	spinlock_t throttle_lock; /* guards throttle, held[], throttle_timer */
 	struct qbd_tb_set throttle;
+	struct list_head held[2];
+	struct hrtimer throttle_timer;
 	bool throttle_on;
 
 	struct qbd_pcpu_stats __percpu *stats;
@@ -287,8 +307,9 @@ void qbd_auth_free(struct qbd_device *qdev);
 
 /* qbd_ops.c */
 void qbd_ops_init(struct qbd_device *qdev);
-bool qbd_ops_queue_rq(struct qbd_device *qdev, struct blk_mq_hw_ctx *hctx,
-		      struct request *rq, int state, blk_status_t *ret);
+bool qbd_ops_queue_rq(struct qbd_device *qdev, struct request *rq, int state,
+		      blk_status_t *ret);
+void qbd_ops_kick(struct qbd_device *qdev);
 void qbd_ops_remove(struct qbd_device *qdev);
 int qbd_shown_state(struct qbd_device *qdev);
 const char *qbd_resume_mode_name(u32 mode);

@@ -139,6 +139,7 @@ static void qbd_account_done(struct qbd_device *qdev, struct qbd_cmd *cmd,
 	if (cmd->start_ns)
 		lat = div_u64(ktime_get_ns() - cmd->start_ns, NSEC_PER_USEC);
 	cmd->start_ns = 0;
+	cmd->admitted = false; /* the next use of the tag is charged anew */
 
 	switch (cmd->opcode) {
 	case QBD_OP_READ:
@@ -228,8 +229,12 @@ static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * window before that the connections still exist and the request
 	 * is cancelled and requeued with the rest.
 	 */
-	if (qbd_ops_queue_rq(qdev, hctx, rq, state, &ret))
+	if (qbd_ops_queue_rq(qdev, rq, state, &ret)) {
+		/* held or discarded: push out what came before it */
+		if (!ret && bd->last && state == QBD_STATE_LIVE)
+			qdev->ops->commit_rqs(q);
 		return ret;
+	}
 	ret = qbd_setup_cmd(qdev, rq, cmd);
 	if (ret)
 		return ret;
@@ -335,6 +340,7 @@ static int qbd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->queue = &qdev->queues[hctx_idx];
 	INIT_LIST_HEAD(&cmd->entry);
+	INIT_LIST_HEAD(&cmd->tentry);
 	return 0;
 }
 
@@ -471,6 +477,7 @@ static void qbd_unquiesce(struct qbd_device *qdev)
 		qdev->quiesced = false;
 	}
 	blk_mq_kick_requeue_list(qdev->disk->queue);
+	qbd_ops_kick(qdev); /* FAILED: what the throttle holds fails now */
 }
 
 static unsigned long qbd_backoff(unsigned int attempt)

@@ -42,12 +42,16 @@ u64 qbd_tb_wait_ns(const struct qbd_tb *tb, u64 tau_ns, u64 now)
 	return tb->tat - allowed;
 }
 
-/* A request of @cost units starts now. An idle bucket starts from now. */
-void qbd_tb_charge(struct qbd_tb *tb, u64 cost, u64 now)
+/*
+ * A request of @cost units starts, charged as of @from (now, or when a held
+ * request arrived). A bucket idle since before @from starts from @from.
+ */
+void qbd_tb_charge(struct qbd_tb *tb, u64 cost, u64 from)
 {
 	if (!tb->rate)
 		return;
-	tb->tat = qbd_tb_add(max(tb->tat, now), qbd_tb_cost_ns(tb->rate, cost));
+	tb->tat =
+		qbd_tb_add(max(tb->tat, from), qbd_tb_cost_ns(tb->rate, cost));
 }
 
 /*
@@ -106,6 +110,17 @@ void qbd_tb_set_limits(struct qbd_tb_set *s, const u64 limits[QBD_TB_NR],
  */
 u64 qbd_tb_set_admit(struct qbd_tb_set *s, bool write, u64 bytes, u64 now)
 {
+	return qbd_tb_set_admit_held(s, write, bytes, now, now);
+}
+
+/*
+ * The same for a request held since @since (<= @now): when admitted it is
+ * charged as of @since, but not earlier than QBD_THROTTLE_CATCHUP_NS before
+ * @now, so a late release does not lower the rate (qbd_throttle.h).
+ */
+u64 qbd_tb_set_admit_held(struct qbd_tb_set *s, bool write, u64 bytes, u64 now,
+			  u64 since)
+{
 	struct qbd_tb *bps = &s->tb[write ? QBD_TB_WRITE_BPS : QBD_TB_READ_BPS];
 	struct qbd_tb *iops =
 		&s->tb[write ? QBD_TB_WRITE_IOPS : QBD_TB_READ_IOPS];
@@ -115,7 +130,10 @@ u64 qbd_tb_set_admit(struct qbd_tb_set *s, bool write, u64 bytes, u64 now)
 		   qbd_tb_wait_ns(iops, s->tau_ns, now));
 	if (wait)
 		return wait;
-	qbd_tb_charge(bps, bytes, now);
-	qbd_tb_charge(iops, 1, now);
+	since = min(since, now);
+	if (now - since > QBD_THROTTLE_CATCHUP_NS)
+		since = now - QBD_THROTTLE_CATCHUP_NS;
+	qbd_tb_charge(bps, bytes, since);
+	qbd_tb_charge(iops, 1, since);
 	return 0;
 }

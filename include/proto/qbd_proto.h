@@ -310,6 +310,7 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_reply) == 32, "qbd_reply size");
 #define QBD_ADM_LIST		3	/* pool ("" = all): payload = qbd_admin_vol[] */
 #define QBD_ADM_INFO		4	/* pool/volume: payload = one qbd_admin_vol */
 #define QBD_ADM_RESIZE		5	/* pool/volume, size (grow only) */
+#define QBD_ADM_RELAYOUT	6	/* pool/volume: layout_version + 1 */
 
 #define QBD_AF_FORCE		(1u << 0)
 /* First admin request only: the client holds a key; @auth_nonce is Nc. */

@@ -246,6 +246,58 @@ static void qbd_throttle_change_midflight(struct kunit *test)
 			0ULL);
 }
 
+/*
+ * A backlog released 150 ms after each request is due (more than the
+ * 100 ms burst): charged as of arrival, the rate over 10 s still holds;
+ * charged as of release (plain admit), it would fall short.
+ */
+static void qbd_throttle_late_release(struct kunit *test)
+{
+	struct qbd_tb_set s, plain;
+	u64 now, n, wait;
+
+	set_with(&s, 0, 0, 100, 0, 100);
+	for (now = T0, n = 0; now < T0 + 10 * SEC;) {
+		wait = qbd_tb_set_admit_held(&s, false, 512, now, T0);
+		if (wait)
+			now += wait + 150 * MS;
+		else
+			n++;
+	}
+	KUNIT_EXPECT_GE(test, n, 1000ULL);
+	KUNIT_EXPECT_LE(test, n, 1011ULL + 16);
+
+	set_with(&plain, 0, 0, 100, 0, 100);
+	for (now = T0, n = 0; now < T0 + 10 * SEC;) {
+		wait = qbd_tb_set_admit(&plain, false, 512, now);
+		if (wait)
+			now += wait + 150 * MS;
+		else
+			n++;
+	}
+	KUNIT_EXPECT_LT(test, n, 900ULL);
+}
+
+/* Released 5 s late: made up for 1 s (the catch-up window) at most. */
+static void qbd_throttle_catchup_cap(struct kunit *test)
+{
+	struct qbd_tb_set s;
+	u64 now = T0 + 5 * SEC, n = 0;
+
+	set_with(&s, 0, 0, 100, 0, 100);
+	while (!qbd_tb_set_admit(&s, false, 512, T0))
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 11ULL);
+	n = 0;
+	while (!qbd_tb_set_admit_held(&s, false, 512, now, T0) && n < 100000)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 111ULL); /* 1 s + 100 ms of 100 iops, + 1 */
+	/* arrived after the release time it is given: charged from now */
+	KUNIT_EXPECT_GT(test,
+			qbd_tb_set_admit_held(&s, false, 512, now, now + SEC),
+			0ULL);
+}
+
 static struct kunit_case qbd_throttle_cases[] = {
 	KUNIT_CASE(qbd_throttle_cost),
 	KUNIT_CASE(qbd_throttle_zero_unlimited),
@@ -255,6 +307,8 @@ static struct kunit_case qbd_throttle_cases[] = {
 	KUNIT_CASE(qbd_throttle_long_idle),
 	KUNIT_CASE(qbd_throttle_big_request),
 	KUNIT_CASE(qbd_throttle_change_midflight),
+	KUNIT_CASE(qbd_throttle_late_release),
+	KUNIT_CASE(qbd_throttle_catchup_cap),
 	{}
 };
 

@@ -23,6 +23,7 @@
 #include "map_options.h"
 #include "map_request.h"
 #include "throttle_spec.h"
+#include "watch_backoff.h"
 #include "version.h"
 
 using namespace qbd;
@@ -1363,4 +1364,32 @@ TEST(CliMapAll, MissingFileFails)
 	EXPECT_EQ(run_map_all(h.ctx, fake_hooks(sample_volume(), &settled)), 1);
 	EXPECT_EQ(h.err.str(), "qbd: map-all: cannot read map file '/nonexistent/map.conf': No such "
 			       "file or directory\n");
+}
+
+// qbd --watch backoff: doubling per failure in a row, capped, events during
+// the wait answered once when it is over, a success starts from scratch.
+TEST(WatchBackoff, DoublesCapsAndForgets)
+{
+	using namespace std::chrono;
+	WatchBackoff b(seconds(8), seconds(60));
+	auto t = WatchBackoff::Clock::time_point{} + hours(1);
+	EXPECT_TRUE(b.event(3, t));
+	EXPECT_EQ(b.poll_timeout_ms(t), -1);
+	EXPECT_EQ(b.failed(3, t), seconds(8));
+	EXPECT_FALSE(b.event(3, t + seconds(1)));  // held, remembered
+	EXPECT_FALSE(b.due(t + seconds(7)));
+	EXPECT_EQ(b.poll_timeout_ms(t + seconds(7)), 1000);
+	EXPECT_EQ(b.due(t + seconds(8)), 3);
+	EXPECT_FALSE(b.due(t + seconds(8)));  // taken once
+	EXPECT_EQ(b.failed(3, t + seconds(8)), seconds(16));
+	EXPECT_EQ(b.failed(3, t + seconds(24)), seconds(32));
+	EXPECT_EQ(b.failed(3, t + seconds(56)), seconds(60));  // capped
+	EXPECT_EQ(b.failed(3, t + seconds(116)), seconds(60));
+	EXPECT_EQ(b.failures(3), 5u);
+	EXPECT_FALSE(b.due(t + hours(1)));  // no event meanwhile: nothing to do
+	EXPECT_TRUE(b.event(3, t + seconds(176)));  // wait over: at once
+	EXPECT_TRUE(b.event(4, t));  // other devices are not held by it
+	b.forget(3);
+	EXPECT_EQ(b.failures(3), 0u);
+	EXPECT_EQ(b.failed(3, t), seconds(8));
 }

@@ -202,4 +202,9 @@ Result<VolumeInfo> AdminClient::resize(const std::string &pool, const std::strin
 	return call_one(QBD_ADM_RESIZE, 0, pool, vol, new_size, 0, 0);
 }
 
+Result<VolumeInfo> AdminClient::relayout(const std::string &pool, const std::string &vol)
+{
+	return call_one(QBD_ADM_RELAYOUT, 0, pool, vol, 0, 0, 0);
+}
+
 }  // namespace qbd

@@ -42,6 +42,7 @@ public:
 	Result<std::vector<VolumeInfo>> list(const std::string &pool);  // "" = all
 	Result<VolumeInfo> info(const std::string &pool, const std::string &vol);
 	Result<VolumeInfo> resize(const std::string &pool, const std::string &vol, uint64_t new_size);
+	Result<VolumeInfo> relayout(const std::string &pool, const std::string &vol);
 
 	const Endpoint &endpoint() const { return ep_; }
 

@@ -167,8 +167,8 @@ void setup_cli(CLI::App &app, Options &opts)
 				opts.command = Command::watch;
 				opts.commands_given.push_back("--watch");
 			},
-				"stay running: remap every device the module asks a remap for "
-				"(until SIGTERM)");
+				"stay running: remap every device the module asks a remap for, "
+				"backing off per device while remaps fail (until SIGTERM)");
 	cmds->add_flag_callback("-M,--map-all", [&opts] {
 				opts.command = Command::map_all;
 				opts.commands_given.push_back("-M");

@@ -1,6 +1,8 @@
 // qbd --watch: subscribe to the module's remap events (generic netlink
 // family "qbd", multicast group "events") and run what -r does for the
-// device each event names. One line on stdout per event and per remap.
+// device each event names. One line on stdout per event acted on and per
+// remap; a device whose remaps keep failing backs off (watch_backoff.h) and
+// each failure is logged once, with the wait before the next attempt.
 // Exits 0 on SIGTERM or SIGINT.
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -19,6 +21,7 @@
 
 #include "commands.h"
 #include "device.h"
+#include "watch_backoff.h"
 
 namespace qbd::cli {
 
@@ -93,10 +96,46 @@ Result<NlSock> subscribe(std::vector<RemapEvent> &events)
 
 }  // namespace
 
+// One remap attempt for @dev_id; failures go to @backoff.
+static void watch_remap(Context &ctx, const MapHooks &hooks, WatchBackoff &backoff, int dev_id)
+{
+	using namespace std::chrono;
+	std::string dev = ctx.device_path(dev_id);
+	Result<std::string> r = make_error(EIO, "");
+	auto ctl = ctx.control();
+	if (!ctl)
+		r = ctl.error();
+	else
+		r = remap_device(ctx, **ctl, hooks, dev_id, std::nullopt);
+	if (r) {
+		if (backoff.failures(dev_id))
+			*ctx.out << "qbd: watch: " << dev << ": remap worked after "
+				 << backoff.failures(dev_id) << " failure(s)" << std::endl;
+		backoff.forget(dev_id);
+		*ctx.out << "qbd: watch: " << *r << std::endl;
+		return;
+	}
+	if (r.error().code == ENODEV || r.error().code == ENOENT) {
+		// unmapped meanwhile: nothing to retry
+		backoff.forget(dev_id);
+		*ctx.out << "qbd: watch: remap of " << dev << " failed: " << r.error().message
+			 << std::endl;
+		return;
+	}
+	auto wait = backoff.failed(dev_id, WatchBackoff::Clock::now());
+	*ctx.out << "qbd: watch: remap of " << dev << " failed (" << backoff.failures(dev_id)
+		 << " in a row): " << r.error().message << "; backing off: the next attempt comes no sooner than "
+		 << duration_cast<duration<double>>(wait).count() << " s from now" << std::endl;
+}
+
 int run_watch(Context &ctx, const MapHooks &hooks)
 {
-	if (auto cfg = ctx.load_config(); !cfg)
+	auto cfg = ctx.load_config();
+	if (!cfg)
 		return ctx.fail(cfg.error().message, cfg.error().code);
+	// The first wait after a failure is conn_timeout: the pace at which the
+	// module repeats its event; it doubles with each failure in a row.
+	WatchBackoff backoff(std::chrono::seconds(std::max<uint32_t>(cfg->conn_timeout, 1)));
 	if (auto st = hooks.ensure_module(ctx); !st)
 		return ctx.fail(st.error().message, st.error().code);
 
@@ -120,7 +159,12 @@ int run_watch(Context &ctx, const MapHooks &hooks)
 
 	pollfd fds[2] = {{nl_socket_get_fd(sk->get()), POLLIN, 0}, {sfd, POLLIN, 0}};
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
+		while (auto dev_id = backoff.due(WatchBackoff::Clock::now())) {
+			*ctx.out << "qbd: watch: " << ctx.device_path(*dev_id)
+				 << ": backoff over, trying the remap again" << std::endl;
+			watch_remap(ctx, hooks, backoff, *dev_id);
+		}
+		if (poll(fds, 2, backoff.poll_timeout_ms(WatchBackoff::Clock::now())) < 0) {
 			if (errno == EINTR)
 				continue;
 			return ctx.fail(std::string("poll: ") + strerror(errno), errno);
@@ -142,25 +186,15 @@ int run_watch(Context &ctx, const MapHooks &hooks)
 		batch.swap(events);
 		std::vector<int> done;
 		for (const RemapEvent &e : batch) {
-			std::string dev = ctx.device_path(e.dev_id);
-			*ctx.out << "qbd: watch: event: " << dev << " (" << e.pool << "/"
-				 << e.volume << ") needs a remap: " << reason_name(e.reason)
-				 << std::endl;
 			if (std::find(done.begin(), done.end(), e.dev_id) != done.end())
 				continue;  // one remap per device and batch
 			done.push_back(e.dev_id);
-			auto ctl = ctx.control();
-			if (!ctl) {
-				*ctx.out << "qbd: watch: " << dev << ": " << ctl.error().message
-					 << std::endl;
-				continue;
-			}
-			auto r = remap_device(ctx, **ctl, hooks, e.dev_id, std::nullopt);
-			if (r)
-				*ctx.out << "qbd: watch: " << *r << std::endl;
-			else
-				*ctx.out << "qbd: watch: remap of " << dev
-					 << " failed: " << r.error().message << std::endl;
+			if (!backoff.event(e.dev_id, WatchBackoff::Clock::now()))
+				continue;  // backing off: the attempt comes when the wait is over
+			*ctx.out << "qbd: watch: event: " << ctx.device_path(e.dev_id) << " ("
+				 << e.pool << "/" << e.volume
+				 << ") needs a remap: " << reason_name(e.reason) << std::endl;
+			watch_remap(ctx, hooks, backoff, e.dev_id);
 		}
 	}
 }

@@ -131,7 +131,7 @@ Result<AdminClient> connect(const Opts &o)
 
 int main(int argc, char **argv)
 {
-	CLI::App app{"qbdadm: create, delete, list, inspect and resize qbd volumes"};
+	CLI::App app{"qbdadm: create, delete, list, inspect, resize and relayout qbd volumes"};
 	app.require_subcommand(1);
 	Opts o;
 	app.add_option("-c,--config", o.config, std::string("client configuration (default ") +
@@ -165,6 +165,12 @@ int main(int argc, char **argv)
 	resize->add_option("--size", o.size, "new size (larger than the current one)")->required();
 	resize->add_flag("--json", o.json, "JSON output");
 
+	auto *relayout = app.add_subcommand(
+		"relayout", "bump a volume's layout version: clients still on the old one get "
+			    "STALE_LAYOUT and remap (qbd --watch)");
+	relayout->add_option("volume", o.target, "POOL/VOLUME")->required();
+	relayout->add_flag("--json", o.json, "JSON output");
+
 	CLI11_PARSE(app, argc, argv);
 	std::string cmd = app.get_subcommands().front()->get_name();
 
@@ -191,6 +197,17 @@ int main(int argc, char **argv)
 	if (!cli)
 		return fail(cmd, cli.error().message, o.json);
 
+	if (cmd == "relayout") {
+		auto r = cli->relayout(pv.first, pv.second);
+		if (!r)
+			return fail(cmd, pv.first + "/" + pv.second + ": " + r.error().message, o.json);
+		if (o.json)
+			printf("%s\n", vol_json(*r).c_str());
+		else
+			printf("relayout %s/%s: layout version %u\n", r->pool.c_str(), r->volume.c_str(),
+			       r->layout_version);
+		return 0;
+	}
 	if (cmd == "create" || cmd == "info" || cmd == "resize") {
 		Result<VolumeInfo> r = cmd == "create" ? cli->create(pv.first, pv.second, size, o.block_size)
 				       : cmd == "info" ? cli->info(pv.first, pv.second)

@@ -112,7 +112,10 @@ Status Catalog::load()
 			return bad("truncated volume record");
 		if (!check_pool_name(i.pool) || !check_volume_name(i.volume))
 			return bad("invalid pool or volume name");
+		if (i.layout_version == 0)
+			return bad("layout version 0 (versions start at 1)");
 		v->size = i.size;
+		v->layout_version = i.layout_version;
 		auto b = FileBackend::open(volume_path(i.vol_id), allow_direct_);
 		if (!b)
 			return bad("volume " + i.pool + "/" + i.volume + ": " + b.error().message);
@@ -133,7 +136,7 @@ Status Catalog::save_locked()
 	for (auto &[key, v] : vols_) {
 		const VolumeInfo &i = v->info;
 		out << "vol " << i.vol_id << " " << i.pool << " " << i.volume << " " << v->size.load() << " "
-		    << i.block_size << " " << i.shard_size << " " << i.layout_version << " " << i.created
+		    << i.block_size << " " << i.shard_size << " " << v->layout_version.load() << " " << i.created
 		    << "\n";
 	}
 	std::string text = out.str();
@@ -162,6 +165,7 @@ VolumeInfo Catalog::snapshot(const Volume &v) const
 {
 	VolumeInfo i = v.info;
 	i.size = v.size;
+	i.layout_version = v.layout_version;
 	i.open_count = v.open_count;
 	return i;
 }
@@ -204,6 +208,7 @@ Result<VolumeInfo> Catalog::create(const std::string &pool, const std::string &v
 	i.layout_version = 1;
 	i.created = static_cast<uint64_t>(time(nullptr));
 	v->size = size;
+	v->layout_version = 1;
 	std::string path = volume_path(i.vol_id);
 	{
 		Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
@@ -309,6 +314,25 @@ Result<VolumeInfo> Catalog::resize(const std::string &pool, const std::string &v
 	}
 	LOG_INFO("vol=%s/%s: resized %lu -> %lu", pool.c_str(), vol.c_str(), (unsigned long)old,
 		 (unsigned long)new_size);
+	return snapshot(*v);
+}
+
+Result<VolumeInfo> Catalog::relayout(const std::string &pool, const std::string &vol)
+{
+	std::lock_guard lk(mu_);
+	auto it = vols_.find({pool, vol});
+	if (it == vols_.end())
+		return make_error(ENOENT, "volume " + pool + "/" + vol + " does not exist");
+	auto v = it->second;
+	uint32_t old = v->layout_version;
+	if (old == UINT32_MAX)
+		return make_error(EINVAL, "layout version is at its maximum " + std::to_string(old));
+	v->layout_version = old + 1;
+	if (auto s = save_locked(); !s) {
+		v->layout_version = old;
+		return s.error();
+	}
+	LOG_INFO("vol=%s/%s: layout version %u -> %u", pool.c_str(), vol.c_str(), old, old + 1);
 	return snapshot(*v);
 }
 

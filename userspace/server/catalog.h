@@ -28,8 +28,11 @@ inline constexpr uint64_t kMaxShardSize = 1ull << 40;      // 1 TiB (chunk_secto
 // connection that opened it; the backend outlives a forced delete until
 // the last connection lets go.
 struct Volume {
-	VolumeInfo info;                 // size is also in @size (resize)
+	VolumeInfo info;                 // size and layout_version as loaded or created:
+					 // the current ones are @size and @layout_version
 	std::atomic<uint64_t> size{0};   // current size in bytes
+	std::atomic<uint32_t> layout_version{0};  // current; requests naming an older
+						   // one are answered STALE_LAYOUT
 	std::atomic<bool> deleted{false};
 	std::atomic<uint32_t> open_count{0};
 	std::unique_ptr<FileBackend> backend;
@@ -52,6 +55,9 @@ public:
 	Result<std::vector<VolumeInfo>> list(const std::string &pool);
 	Result<VolumeInfo> info(const std::string &pool, const std::string &vol);
 	Result<VolumeInfo> resize(const std::string &pool, const std::string &vol, uint64_t new_size);
+	// A new layout version (+1): connections keep working but requests that
+	// name the old one get STALE_LAYOUT, so clients re-resolve (remap).
+	Result<VolumeInfo> relayout(const std::string &pool, const std::string &vol);
 
 	// Opens a volume for IO (counts in open_count); close() undoes it.
 	Result<std::shared_ptr<Volume>> open_volume(const std::string &pool, const std::string &vol);

@@ -80,7 +80,7 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim, Tr
 	r.geo.vol_id = info.vol_id;
 	r.geo.size = r.volume->size;
 	r.geo.shard_size = info.shard_size;
-	r.geo.layout_version = info.layout_version;
+	r.geo.layout_version = r.volume->layout_version;
 	r.geo.max_io = std::min(max_io, lim.max_io);
 	r.geo.features = grant_features(le64(h.features), transport);
 	r.reply.status = to_le32(QBD_S_OK);
@@ -90,7 +90,7 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim, Tr
 	r.reply.size = to_le64(r.geo.size);
 	r.reply.shard_size = to_le64(info.shard_size);
 	r.reply.block_size = to_le32(info.block_size);
-	r.reply.layout_version = to_le32(info.layout_version);
+	r.reply.layout_version = to_le32(r.geo.layout_version);
 	r.reply.max_io = to_le32(r.geo.max_io);
 	return r;
 }
@@ -205,8 +205,8 @@ AdminResult handle_admin(Catalog &cat, const qbd_admin_req &req)
 		encode_admin_vol(i, r.payload.back());
 	};
 	uint32_t op = le32(req.op);
-	static const char *const ops[] = {"?", "create", "delete", "list", "info", "resize"};
-	r.summary = std::string("admin ") + (op <= QBD_ADM_RESIZE ? ops[op] : "?");
+	static const char *const ops[] = {"?", "create", "delete", "list", "info", "resize", "relayout"};
+	r.summary = std::string("admin ") + (op <= QBD_ADM_RELAYOUT ? ops[op] : "?");
 	auto pool = read_fixed(req.pool, sizeof(req.pool), "pool");
 	if (!pool)
 		return fail(QBD_S_INVALID, pool.error().message);
@@ -230,7 +230,7 @@ AdminResult handle_admin(Catalog &cat, const qbd_admin_req &req)
 			return fail_err(l.error());
 		for (auto &i : *l)
 			add(i);
-	} else if (op >= QBD_ADM_CREATE && op <= QBD_ADM_RESIZE) {
+	} else if (op >= QBD_ADM_CREATE && op <= QBD_ADM_RELAYOUT) {
 		if (auto s = check_pool_name(*pool); !s)
 			return fail(QBD_S_INVALID, s.error().message);
 		if (auto s = check_volume_name(*vol); !s)
@@ -251,6 +251,9 @@ AdminResult handle_admin(Catalog &cat, const qbd_admin_req &req)
 			break;
 		case QBD_ADM_RESIZE:
 			res = cat.resize(*pool, *vol, le64(req.size));
+			break;
+		case QBD_ADM_RELAYOUT:
+			res = cat.relayout(*pool, *vol);
 			break;
 		}
 		if (op != QBD_ADM_DELETE) {

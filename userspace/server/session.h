@@ -83,11 +83,13 @@ inline void fill_reply(qbd_reply &r, uint64_t handle_le, uint32_t status, uint32
 	r.length = to_le32(length);
 }
 
-// The geometry to check a request against now (size may have grown).
+// The geometry to check a request against now (size may have grown, the
+// layout version may have moved on: older requests get STALE_LAYOUT).
 inline VolumeGeometry current_geometry(const VolumeGeometry &g, const Volume &v)
 {
 	VolumeGeometry cur = g;
 	cur.size = v.size.load(std::memory_order_relaxed);
+	cur.layout_version = v.layout_version.load(std::memory_order_relaxed);
 	return cur;
 }
 

@@ -4,8 +4,11 @@
 # (the first one killed, the second started on the same data dir) while
 # fio --verify runs; IO continues after the remap and verifies. Then the
 # module asks for the remap itself (reconnecting past conn_timeout): the
-# watcher logs the event and remaps, IO continues and verifies. Bad input
-# for -r is refused and changes nothing.
+# watcher logs the event and remaps, IO continues and verifies. Then the
+# volume's layout version moves on the server (qbdadm relayout) while fio
+# --verify runs: the server answers STALE_LAYOUT, the module asks, the
+# watcher remaps to the new version, fio verifies clean and qbd -i shows it.
+# Bad input for -r is refused and changes nothing.
 . "$QBD_TOP/tests/vm/lib.sh"
 
 A_IP=10.77.1.2 B_IP=10.77.2.2
@@ -76,6 +79,29 @@ check "the watcher remapped to A" wait_until 60 grep -q "${dev} (pool1/rm) remap
 check "fio exited 0" wait $fio_pid
 check_eq "pool1/rm served by A again" "$(field pool1/rm servers)" "$A_IP:$E2E_PORT"
 check "kernel log shows the module asking" bash -c "dmesg | grep -q '${dev#/dev/}: asking for a remap of pool1/rm'"
+
+# ---- part 3: the server says "stale layout", qbd --watch remaps ----
+adm_field() { "$QBDADM_BIN" -c "$E2E_CONF" info pool1/rm --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+lv0=$(field pool1/rm layout_version)
+lv1=$((lv0 + 1))
+errs0=$(stat_field "${dev#/dev/}" errors)
+check_eq "device and server agree on the layout version" "$(adm_field layout_version)" "$lv0"
+fio_verify "fio verify across a relayout (STALE_LAYOUT, watcher remap)" "$dev" --size=40% \
+	--rw=randwrite --bsrange=4k-128k --loops=2 &
+fio_pid=$!
+sleep 5
+kmsg "qbdadm relayout pool1/rm: layout $lv0 -> $lv1"
+check "qbdadm relayout pool1/rm" "$QBDADM_BIN" -c "$E2E_CONF" relayout pool1/rm
+check_eq "the server's layout version moved on" "$(adm_field layout_version)" "$lv1"
+check "the watcher got the stale-layout event" wait_until 60 grep -q "${dev} (pool1/rm) needs a remap: a server says the layout is stale" "$wlog"
+check "the watcher remapped to layout $lv1" wait_until 60 grep -q "${dev} (pool1/rm) remapped to $A_IP:$E2E_PORT, layout $lv1," "$wlog"
+check "fio exited 0 (verified across the relayout)" wait $fio_pid
+check_eq "qbd -i shows layout version $lv1" "$(field pool1/rm layout_version)" "$lv1"
+check "kernel log: the server said layout $lv0 is stale" bash -c "dmesg | grep -q '${dev#/dev/}: .*says our layout $lv0 is stale'"
+check_eq "no IO errors counted across the relayout" "$(stat_field "${dev#/dev/}" errors)" "$errs0"
+fio_verify "fio verify on layout $lv1" "$dev" --size=20% --rw=randrw --loops=1
+check_fails "qbdadm relayout of a missing volume refused" "$QBDADM_BIN" -c "$E2E_CONF" relayout pool1/nope
+check_eq "... and changes nothing" "$(adm_field layout_version)" "$lv1"
 check "SIGTERM ends qbd --watch" kill -TERM $wpid
 check "qbd --watch exits 0" wait $wpid
 check "qbd --watch says it exits" grep -q "exiting" "$wlog"
