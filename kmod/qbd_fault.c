@@ -124,8 +124,8 @@ static const struct file_operations qbd_knob_fops = {
 	.llseek = default_llseek,
 };
 
-static ssize_t qbd_counter_read(struct file *file, char __user *buf,
-				size_t len, loff_t *ppos)
+static ssize_t qbd_counter_read(struct file *file, char __user *buf, size_t len,
+				loff_t *ppos)
 {
 	atomic64_t *c = file->private_data;
 	char tmp[24];
@@ -353,9 +353,9 @@ static void qbd_fault_complete_list(struct list_head *list)
 
 static void qbd_fault_held_work(struct work_struct *work)
 {
-	struct qbd_fault_set *fs = container_of(to_delayed_work(work),
-						struct qbd_fault_set,
-						held_work);
+	struct delayed_work *dw = to_delayed_work(work);
+	struct qbd_fault_set *fs =
+		container_of(dw, struct qbd_fault_set, held_work);
 	unsigned long next;
 	LIST_HEAD(due);
 

@@ -303,6 +303,6 @@ bool qbd_xport_check_read(struct qbd_cmd *cmd)
 		return true;
 	if (qbd_xport_data_crc(rq) == cmd->rx_digest)
 		return true;
-	qbd_xport_digest_error(cmd, "the READ data does not match the reply's digest");
+	qbd_xport_digest_error(cmd, "READ data against the reply's digest");
 	return false;
 }

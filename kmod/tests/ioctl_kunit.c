@@ -43,8 +43,12 @@ MUT(m_key_no_len, m->key[0] = 1)
 MUT(m_key_tail, m->key_len = 16; memset(m->key, 0xab, 17))
 MUT(m_key_rdma, m->key_len = 16; m->transport = QBD_TRANSPORT_RDMA)
 MUT(m_digest_tcp, m->hdr.flags = QBD_MAP_F_DIGEST)
-MUT(m_digest_rdma, m->hdr.flags = QBD_MAP_F_DIGEST;
-    m->transport = QBD_TRANSPORT_RDMA)
+static void m_digest_rdma(struct qbd_map *m)
+{
+	m->hdr.flags = QBD_MAP_F_DIGEST;
+	m->transport = QBD_TRANSPORT_RDMA;
+}
+
 MUT(m_reserved_last, m->reserved[7] = 1)
 MUT(m_pool_unterminated, memset(m->pool, 'a', sizeof(m->pool)))
 MUT(m_pool_max, memset(m->pool, 'a', sizeof(m->pool) - 1))
