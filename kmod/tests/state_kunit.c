@@ -122,8 +122,8 @@ static void qbd_state_fault_decide(struct kunit *test)
 		got = qbd_fault_decide(c[i].prob, c[i].interval, c[i].seen,
 				       c[i].rnd);
 		KUNIT_EXPECT_EQ_MSG(test, got, c[i].want,
-				    "case %u: prob %u interval %u seen %llu",
-				    i, c[i].prob, c[i].interval, c[i].seen);
+				    "case %u: prob %u interval %u seen %llu", i,
+				    c[i].prob, c[i].interval, c[i].seen);
 	}
 }
 
