@@ -9,7 +9,9 @@
 # the device.
 . "$QBD_TOP/tests/vm/lib.sh"
 
-export QBD_IO_TIMEOUT=16 # a lost request times out after 8 s
+# A lost request times out after io_timeout / 2 = 15 s; patient heartbeats
+# keep the TCG load itself from looking like a dead server.
+export QBD_IO_TIMEOUT=30 QBD_HB_INTERVAL=2 QBD_HB_TIMEOUT=30
 e2e_setup 512
 require "debugfs mounted" debugfs_mount
 check "create pool1/fi" volume_create "$E2E_CONF" pool1/fi 64M
@@ -102,7 +104,8 @@ fault_set "$name" corrupt_reply interval=9 times=30
 fault_set "$name" delay_reply delay_ms=300 interval=25 times=20
 fault_set "$name" drop_req interval=500 times=1
 fault_set "$name" drop_reply interval=700 times=1
-fio_verify "fio --verify clean with corrupt, delay and drop faults" "$dev" --size=30%
+fio_verify "fio --verify clean with corrupt, delay and drop faults" "$dev" \
+	--numjobs=1 --iodepth=8 --bsrange=4k-128k --size=30%
 for f in corrupt_req corrupt_reply delay_reply drop_req drop_reply; do
 	diag "$f injected $(fault_injected "$name" "$f")"
 done

@@ -11,7 +11,9 @@
 . "$QBD_TOP/tests/vm/lib.sh"
 
 DUR=${SOAK_SECONDS:-180}
-export QBD_IO_TIMEOUT=120 # outages are short; no IO may fail because of them
+# Outages are short; no IO may fail because of them. Patient heartbeats keep
+# the TCG load itself from looking like a dead server.
+export QBD_IO_TIMEOUT=120 QBD_HB_INTERVAL=2 QBD_HB_TIMEOUT=20
 e2e_setup 768
 require "debugfs mounted" debugfs_mount
 check "create pool1/soak" volume_create "$E2E_CONF" pool1/soak 256M
