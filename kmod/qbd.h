@@ -110,6 +110,8 @@ enum {
  * @opcode: QBD_OP_*
  * @srv: servers[] index the request went to
  * @retry: set by a cancel: requeue instead of completing
+ * @resend: with @retry, set by a data digest mismatch: requeue and kick the
+ *	requeue list at once (a cancel's requeues wait for the unquiesce)
  * @status: completion status
  * @length: bytes of data (READ/WRITE), 0 otherwise
  * @start_ns: first dispatch, for latency (0: not started)
@@ -132,6 +134,7 @@ struct qbd_cmd {
 	u8 opcode;
 	u8 srv;
 	bool retry;
+	bool resend;
 	blk_status_t status;
 	u32 length;
 	u64 start_ns;

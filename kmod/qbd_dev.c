@@ -214,6 +214,7 @@ static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
 		cmd->hdr.digest = cpu_to_le32(qbd_xport_data_crc(rq));
 	cmd->status = BLK_STS_OK;
 	cmd->retry = false;
+	cmd->resend = false;
 	return BLK_STS_OK;
 }
 
@@ -287,11 +288,14 @@ static void qbd_complete_rq(struct request *rq)
 
 	this_cpu_dec(qdev->stats->in_flight);
 	if (cmd->retry) {
+		bool kick = cmd->resend;
+
 		cmd->retry = false;
+		cmd->resend = false;
 		if (state != QBD_STATE_DELETING && state != QBD_STATE_FAILED &&
 		    !qbd_cmd_expired(qdev, cmd)) {
 			this_cpu_inc(qdev->stats->retries);
-			blk_mq_requeue_request(rq, false);
+			blk_mq_requeue_request(rq, kick);
 			return;
 		}
 		/* clang-format off */

@@ -274,10 +274,13 @@ void qbd_xport_digest_error(struct qbd_cmd *cmd, const char *what)
 			    again ? "resending" : "failing with EIO",
 			    cmd->digest_tries, QBD_DIGEST_RETRIES + 1);
 	/* clang-format on */
-	if (again)
-		cmd->retry = true; /* qbd_complete_rq() requeues it */
-	else
+	if (again) {
+		/* qbd_complete_rq() requeues it and runs the queue */
+		cmd->retry = true;
+		cmd->resend = true;
+	} else {
 		cmd->status = BLK_STS_IOERR;
+	}
 }
 
 /**
