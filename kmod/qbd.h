@@ -12,6 +12,7 @@
  * qbd_sysfs.c	attributes under /sys/block/qbdN/qbd/
  * qbd_ops.c	throttle enforcement, suspend/resume, online resize
  * qbd_genl.c	the "qbd" generic netlink family: remap events
+ * qbd_fault.c	debugfs fault injection for tests (qbd_fault.h)
  * qbd_throttle.c: token bucket arithmetic (pure, qbd_throttle.h)
  * qbd_shard.c, qbd_proto.c, qbd_validate.c: pure logic (qbd_logic.h)
  */
@@ -28,10 +29,16 @@
 #include <linux/uio.h>
 #include <linux/workqueue.h>
 #include "qbd_logic.h"
+#include "qbd_fault.h"
 
 #define QBD_MINORS 16 /* per disk: the disk and 15 partitions */
 #define QBD_MAX_BACKOFF_MS 5000 /* reconnect attempts settle at this */
 #define QBD_MIN_BACKOFF_MS 100
+/*
+ * Data digest mismatches one request may have before it fails with EIO:
+ * the request is resent this many times (docs/protocol.md).
+ */
+#define QBD_DIGEST_RETRIES 3
 
 /* Module parameters (qbd_main.c), validated at init. */
 extern struct qbd_defaults qbd_defaults;
@@ -104,6 +111,8 @@ enum {
  * @opcode: QBD_OP_*
  * @srv: servers[] index the request went to
  * @retry: set by a cancel: requeue instead of completing
+ * @resend: with @retry, set by a data digest mismatch: requeue and kick the
+ *	requeue list at once (a cancel's requeues wait for the unquiesce)
  * @status: completion status
  * @length: bytes of data (READ/WRITE), 0 otherwise
  * @start_ns: first dispatch, for latency (0: not started)
@@ -118,6 +127,10 @@ enum {
  * @data_left: data bytes still to send or receive
  * @curr_bio: bio whose data is being sent or received
  * @bi: position in @curr_bio
+ * @rx_digest: READ: the reply's digest (QBD_PF_DATA_DIGEST)
+ * @digest_tries: digest mismatches since the first dispatch
+ * @fault_entry: on the fault injector's held list (delay_reply)
+ * @fault_due: jiffies at which a held reply completes
  */
 struct qbd_cmd {
 	struct qbd_req hdr;
@@ -127,6 +140,7 @@ struct qbd_cmd {
 	u8 opcode;
 	u8 srv;
 	bool retry;
+	bool resend;
 	blk_status_t status;
 	u32 length;
 	u64 start_ns;
@@ -139,6 +153,10 @@ struct qbd_cmd {
 	u32 data_left;
 	struct bio *curr_bio;
 	struct bvec_iter bi;
+	u32 rx_digest;
+	u8 digest_tries;
+	struct list_head fault_entry;
+	unsigned long fault_due;
 };
 
 /**
@@ -154,6 +172,7 @@ struct qbd_pcpu_stats {
 	u64 retries;
 	u64 latency_us;
 	u64 completed;
+	u64 digest_errors;
 	s64 in_flight;
 };
 
@@ -208,6 +227,7 @@ struct qbd_pcpu_stats {
  *	go; charges it and hands it back to blk-mq (requeue), where queue_rq
  *	sends it like any request. Armed whenever @held is not empty.
  * @throttle_on: some limit is set; read locklessly to skip the lock
+ * @fault: fault injection (qbd_fault.c), NULL when built without it
  * @stats: per-CPU counters
  * @reconnects: successful reconnections
  * @node: in qbd_devices, under qbd_ctl_mutex
@@ -259,6 +279,7 @@ struct qbd_device {
 	struct hrtimer throttle_timer;
 	bool throttle_on;
 
+	struct qbd_fault_set *fault;
 	struct qbd_pcpu_stats __percpu *stats;
 	atomic64_t reconnects;
 	struct list_head node;
@@ -282,6 +303,7 @@ void qbd_dev_error(struct qbd_device *qdev);
 void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st);
 const char *qbd_state_name(int state);
 void qbd_complete_cmd(struct qbd_cmd *cmd);
+void qbd_complete_cmd_now(struct qbd_cmd *cmd);
 int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 		  const char **why);
 void qbd_dev_ask_remap(struct qbd_device *qdev, u32 reason);
@@ -293,6 +315,9 @@ struct qbd_cmd *qbd_xport_find_cmd(struct qbd_queue *q, unsigned int srv,
 				   u64 handle, const char **why);
 int qbd_xport_reply_status(struct qbd_cmd *cmd, u32 status, const char *peer);
 int qbd_xport_hb_due(struct qbd_device *qdev, unsigned long last_rx);
+u32 qbd_xport_data_crc(struct request *rq);
+void qbd_xport_digest_error(struct qbd_cmd *cmd, const char *what);
+bool qbd_xport_check_read(struct qbd_cmd *cmd);
 void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
 		     struct qbd_hello_expect *e);
 int qbd_xport_hello_done(struct qbd_queue *q,

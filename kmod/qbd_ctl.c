@@ -83,7 +83,8 @@ static long qbd_ioc_features(void __user *arg)
 	f->max_devices = QBD_MAX_DEVICES;
 	f->features = QBD_FEAT_TCP | QBD_FEAT_RDMA | QBD_FEAT_DISCARD |
 		      QBD_FEAT_FUA | QBD_FEAT_THROTTLE | QBD_FEAT_SUSPEND |
-		      QBD_FEAT_RESIZE | QBD_FEAT_REMAP | QBD_FEAT_AUTH;
+		      QBD_FEAT_RESIZE | QBD_FEAT_REMAP | QBD_FEAT_AUTH |
+		      QBD_FEAT_DIGEST | QBD_FAULT_FEATURE;
 	f->max_queues = qbd_defaults.max_queues;
 	f->max_io_depth = QBD_MAX_IO_DEPTH;
 	f->max_servers = QBD_MAX_SERVERS;

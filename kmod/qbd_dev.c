@@ -122,11 +122,13 @@ void qbd_dev_stats(struct qbd_device *qdev, struct qbd_stats *st)
 		st->errors += READ_ONCE(p->errors);
 		st->retries += READ_ONCE(p->retries);
 		st->total_latency_us += READ_ONCE(p->latency_us);
+		st->digest_errors += READ_ONCE(p->digest_errors);
 		completed += READ_ONCE(p->completed);
 		in_flight += READ_ONCE(p->in_flight);
 	}
 	st->in_flight = in_flight > 0 ? in_flight : 0;
 	st->reconnects = atomic64_read(&qdev->reconnects);
+	st->faults_injected = qbd_fault_injected(qdev);
 }
 
 /* Any context: this_cpu ops are safe against the softirq completions. */
@@ -208,8 +210,12 @@ static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
 	cmd->gen++;
 	a.handle = qbd_handle_pack(cmd->queue->qid, rq->tag, cmd->gen);
 	qbd_proto_encode_req(&cmd->hdr, &a);
+	/* computed on every dispatch: a resend carries the data as it is now */
+	if (a.opcode == QBD_OP_WRITE && (qdev->features & QBD_PF_DATA_DIGEST))
+		cmd->hdr.digest = cpu_to_le32(qbd_xport_data_crc(rq));
 	cmd->status = BLK_STS_OK;
 	cmd->retry = false;
+	cmd->resend = false;
 	return BLK_STS_OK;
 }
 
@@ -238,10 +244,22 @@ static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	ret = qbd_setup_cmd(qdev, rq, cmd);
 	if (ret)
 		return ret;
-	if (!cmd->start_ns)
+	if (!cmd->start_ns) {
 		cmd->start_ns = ktime_get_ns();
+		cmd->digest_tries = 0;
+	}
 	blk_mq_start_request(rq);
 	this_cpu_inc(qdev->stats->in_flight);
+	if (qbd_fault_hit(qdev, QBD_FAULT_DROP_REQ)) {
+		/* never sent: it times out and is resent after a reconnect */
+		if (bd->last)
+			qdev->ops->commit_rqs(q);
+		return BLK_STS_OK;
+	}
+	if (cmd->opcode == QBD_OP_WRITE &&
+	    (qdev->features & QBD_PF_DATA_DIGEST) &&
+	    qbd_fault_hit(qdev, QBD_FAULT_CORRUPT_REQ))
+		cmd->hdr.digest ^= cpu_to_le32(1); /* as if a bit flipped */
 	qdev->ops->queue_rq(q, cmd->srv, rq, bd->last);
 	return BLK_STS_OK;
 }
@@ -275,11 +293,14 @@ static void qbd_complete_rq(struct request *rq)
 
 	this_cpu_dec(qdev->stats->in_flight);
 	if (cmd->retry) {
+		bool kick = cmd->resend;
+
 		cmd->retry = false;
+		cmd->resend = false;
 		if (state != QBD_STATE_DELETING && state != QBD_STATE_FAILED &&
 		    !qbd_cmd_expired(qdev, cmd)) {
 			this_cpu_inc(qdev->stats->retries);
-			blk_mq_requeue_request(rq, false);
+			blk_mq_requeue_request(rq, kick);
 			return;
 		}
 		/* clang-format off */
@@ -294,14 +315,34 @@ static void qbd_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, cmd->status);
 }
 
-/* Complete a request whose reply the transport took (any context). */
-void qbd_complete_cmd(struct qbd_cmd *cmd)
+/* Complete a request now, no fault injection (any context). */
+void qbd_complete_cmd_now(struct qbd_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 
-	WRITE_ONCE(cmd->state, QBD_CMD_IDLE);
 	if (!blk_mq_complete_request_remote(rq))
 		qbd_complete_rq(rq);
+}
+
+/*
+ * Complete a request whose reply the transport took (any context): READ
+ * data is checked against its digest first; the reply faults apply here.
+ */
+void qbd_complete_cmd(struct qbd_cmd *cmd)
+{
+	struct qbd_device *qdev = cmd->queue->qdev;
+
+	WRITE_ONCE(cmd->state, QBD_CMD_IDLE);
+	if (cmd->opcode == QBD_OP_READ && cmd->status == BLK_STS_OK &&
+	    !cmd->retry)
+		qbd_xport_check_read(cmd);
+	if (qbd_fault_hit(qdev, QBD_FAULT_DROP_REPLY))
+		return; /* times out, resent after a reconnect */
+	if (!cmd->retry && qbd_fault_hit(qdev, QBD_FAULT_FAIL_REPLY))
+		cmd->status = BLK_STS_IOERR;
+	if (qbd_fault_hold_reply(cmd))
+		return;
+	qbd_complete_cmd_now(cmd);
 }
 
 static enum blk_eh_timer_return qbd_timeout(struct request *rq)
@@ -341,6 +382,7 @@ static int qbd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	cmd->queue = &qdev->queues[hctx_idx];
 	INIT_LIST_HEAD(&cmd->entry);
 	INIT_LIST_HEAD(&cmd->tentry);
+	INIT_LIST_HEAD(&cmd->fault_entry);
 	return 0;
 }
 
@@ -387,6 +429,7 @@ static void qbd_free_disk(struct gendisk *disk)
 
 	free_percpu(qdev->stats);
 	kfree(qdev->queues);
+	qbd_fault_free(qdev);
 	qbd_auth_free(qdev);
 	kfree(qdev);
 	module_put(THIS_MODULE);
@@ -467,6 +510,7 @@ static void qbd_teardown(struct qbd_device *qdev)
 		qbd_disconnect_all(qdev);
 		qdev->conns_up = false;
 	}
+	qbd_fault_release_held(qdev); /* delay_reply: before the cancel */
 	qbd_cancel_inflight(qdev);
 }
 
@@ -786,6 +830,8 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	qdev->depth = m->io_depth;
 	qdev->max_io = QBD_PROTO_MAX_IO;
 	qdev->features = QBD_PF_ALL | qdev->ops->features;
+	if (m->hdr.flags & QBD_MAP_F_DIGEST)
+		qdev->features |= QBD_PF_DATA_DIGEST;
 	spin_lock_init(&qdev->lock);
 	qdev->state = QBD_STATE_LIVE;
 	INIT_DELAYED_WORK(&qdev->recovery_work, qbd_recovery_work);
@@ -800,10 +846,13 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	if (ret)
 		goto out_free_qdev;
 
+	ret = qbd_fault_init(qdev);
+	if (ret)
+		goto out_free_qdev;
 	qdev->stats = alloc_percpu(struct qbd_pcpu_stats);
 	if (!qdev->stats) {
 		ret = -ENOMEM;
-		goto out_free_qdev;
+		goto out_free_fault;
 	}
 	qdev->queues =
 		kcalloc(qdev->nr_queues, sizeof(*qdev->queues), GFP_KERNEL);
@@ -860,6 +909,7 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 	if (ret)
 		goto out_cleanup_disk;
 
+	qbd_fault_add_debugfs(qdev);
 	qdev->live_since = jiffies;
 	queue_delayed_work(system_wq, &qdev->hb_work,
 			   msecs_to_jiffies(m->hb_interval_ms));
@@ -883,6 +933,8 @@ out_free_queues:
 	kfree(qdev->queues);
 out_free_stats:
 	free_percpu(qdev->stats);
+out_free_fault:
+	qbd_fault_free(qdev);
 out_free_qdev:
 	qbd_auth_free(qdev);
 	kfree_sensitive(qdev);
@@ -914,6 +966,7 @@ int qbd_dev_remove(struct qbd_device *qdev, bool force)
 	qbd_set_state(qdev, QBD_STATE_DELETING);
 	spin_unlock_irqrestore(&qdev->lock, flags);
 
+	qbd_fault_remove_debugfs(qdev);
 	cancel_delayed_work_sync(&qdev->recovery_work);
 	cancel_delayed_work_sync(&qdev->hb_work);
 	cancel_work_sync(&qdev->event_work);

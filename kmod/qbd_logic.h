@@ -202,5 +202,6 @@ enum qbd_rq_action qbd_rq_action(int state, u32 resume_mode);
 int qbd_state_on_error(int state, bool remapping);
 int qbd_state_on_connected(int state);
 int qbd_state_on_connect_failed(int state, bool deadline_passed);
+bool qbd_fault_decide(u32 probability, u32 interval, u64 seen, u32 rnd);
 
 #endif /* QBD_LOGIC_H */

@@ -83,14 +83,16 @@ static int __init qbd_init(void)
 	if (ret)
 		goto out_unregister_blkdev;
 
+	qbd_fault_module_init();
 	ret = qbd_ctl_init();
 	if (ret)
-		goto out_proc_exit;
+		goto out_fault_exit;
 
 	pr_info("loaded (abi %d, major %d)\n", QBD_ABI_VERSION, qbd_major);
 	return 0;
 
-out_proc_exit:
+out_fault_exit:
+	qbd_fault_module_exit();
 	qbd_proc_exit();
 out_unregister_blkdev:
 	unregister_blkdev(qbd_major, "qbd");
@@ -106,6 +108,7 @@ out_destroy_wq:
 static void __exit qbd_exit(void)
 {
 	qbd_ctl_exit();
+	qbd_fault_module_exit();
 	qbd_proc_exit();
 	unregister_blkdev(qbd_major, "qbd");
 	destroy_workqueue(qbd_io_wq);

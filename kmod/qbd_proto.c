@@ -193,6 +193,7 @@ static const char *const qbd_status_names[] = {
 	[QBD_S_TOO_BIG] = "TOO_BIG",
 	[QBD_S_OUT_OF_RANGE] = "OUT_OF_RANGE",
 	[QBD_S_AUTH_FAILED] = "AUTH_FAILED",
+	[QBD_S_DIGEST] = "DIGEST",
 };
 
 const char *qbd_proto_status_name(u32 status)

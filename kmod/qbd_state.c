@@ -7,6 +7,7 @@
  * KUnit suite qbd_state checks every combination.
  */
 #include <linux/errno.h>
+#include <linux/math64.h>
 #include "qbd_logic.h"
 
 /* The state userspace sees: SUSPENDED hides the connection state. */
@@ -75,4 +76,22 @@ int qbd_state_on_connect_failed(int state, bool deadline_passed)
 	if (state == QBD_STATE_RECONNECTING && deadline_passed)
 		return QBD_STATE_FAILED;
 	return state;
+}
+
+/**
+ * qbd_fault_decide - does a fault injection chance inject? (qbd_fault.c)
+ * @probability: percent, 0..100 (used when @interval is 0)
+ * @interval: inject on every @interval-th chance (0: use @probability)
+ * @seen: this chance's number, from 1
+ * @rnd: a random number
+ */
+bool qbd_fault_decide(u32 probability, u32 interval, u64 seen, u32 rnd)
+{
+	u32 rem;
+
+	if (interval) {
+		div_u64_rem(seen, interval, &rem);
+		return seen && !rem;
+	}
+	return rnd % 100 < probability;
 }

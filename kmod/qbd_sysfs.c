@@ -133,6 +133,27 @@ static ssize_t resume_mode_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(resume_mode);
 
+/* "on" when the map asked for (and the servers granted) data digests */
+static ssize_t digest_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct qbd_device *qdev = qbd_from_dev(dev);
+
+	return sysfs_emit(buf, "%s\n",
+			  (qdev->features & QBD_PF_DATA_DIGEST) ? "on" : "off");
+}
+static DEVICE_ATTR_RO(digest);
+
+static ssize_t digest_errors_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct qbd_stats st;
+
+	qbd_dev_stats(qbd_from_dev(dev), &st);
+	return sysfs_emit(buf, "%llu\n", st.digest_errors);
+}
+static DEVICE_ATTR_RO(digest_errors);
+
 static struct attribute *qbd_disk_attrs[] = {
 	/* clang-format off */
 	&dev_attr_pool.attr,
@@ -146,6 +167,8 @@ static struct attribute *qbd_disk_attrs[] = {
 	&dev_attr_servers.attr,
 	&dev_attr_throttle.attr,
 	&dev_attr_resume_mode.attr,
+	&dev_attr_digest.attr,
+	&dev_attr_digest_errors.attr,
 	NULL,
 	/* clang-format on */
 };

@@ -406,6 +406,7 @@ static int qbd_tcp_handle_reply(struct qbd_tcp_conn *conn)
 	if (ret)
 		return ret;
 	if (ri.length) {
+		cmd->rx_digest = le32_to_cpu(conn->rx_hdr.digest);
 		cmd->curr_bio = rq->bio;
 		cmd->bi = rq->bio->bi_iter;
 		cmd->data_left = ri.length;

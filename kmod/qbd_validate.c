@@ -161,6 +161,11 @@ int qbd_validate_map(const struct qbd_map *m, const char **why)
 	ret = qbd_validate_key(m, why);
 	if (ret)
 		return ret;
+	if ((m->hdr.flags & QBD_MAP_F_DIGEST) &&
+	    m->transport == QBD_TRANSPORT_RDMA) {
+		*why = "data digest is TCP only (RoCE/InfiniBand carry an ICRC)";
+		return -EOPNOTSUPP;
+	}
 	ret = qbd_check_name(m->pool, sizeof(m->pool), why);
 	if (ret) {
 		*why = qbd_bad_pool;

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * qbd: what every transport does the same way: find the request a reply
- * names, and ask for / take the hello of a new connection.
+ * names, ask for / take the hello of a new connection, and the data digest.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/highmem.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/socket.h>
@@ -86,6 +88,10 @@ int qbd_xport_reply_status(struct qbd_cmd *cmd, u32 status, const char *peer)
 		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_STALE_LAYOUT);
 		return -ESTALE;
 	}
+	if (status == QBD_S_DIGEST) {
+		qbd_xport_digest_error(cmd, "the server found the WRITE data");
+		return 0;
+	}
 	cmd->status = errno_to_blk_status(qbd_proto_status_errno(status));
 	/* clang-format off */
 	pr_warn_ratelimited("%s: queue %u: op %u offset %llu length %u: server %s says %s\n",
@@ -158,6 +164,11 @@ int qbd_xport_hello_done(struct qbd_queue *q,
 		}
 		return 0;
 	}
+	if ((qdev->features & QBD_PF_DATA_DIGEST) &&
+	    !(res.features & QBD_PF_DATA_DIGEST)) {
+		*why = "the map asks for data digests but the server does not support them";
+		return -EPROTONOSUPPORT;
+	}
 	qdev->depth = res.queue_depth;
 	qdev->features = res.features;
 	qdev->max_io = min(qdev->max_io, rounddown(res.max_io, 4096));
@@ -214,4 +225,87 @@ int qbd_xport_hb_due(struct qbd_device *qdev, unsigned long last_rx)
 		       last_rx + msecs_to_jiffies(qdev->cfg.hb_timeout_ms)))
 		return -ETIMEDOUT;
 	return time_after_eq(jiffies, last_rx + half);
+}
+
+/**
+ * qbd_xport_data_crc - the data digest of a READ or WRITE request
+ * @rq: the request; its whole data
+ *
+ * CRC32C (Castagnoli), initial value ~0, final xor ~0: "123456789" gives
+ * 0xe3069283, as iSCSI and NVMe/TCP compute it.
+ */
+u32 qbd_xport_data_crc(struct request *rq)
+{
+	struct req_iterator it;
+	struct bio_vec bv;
+	u32 crc = ~0U;
+
+	rq_for_each_segment(bv, rq, it) {
+		void *p = bvec_kmap_local(&bv);
+
+		crc = crc32c(crc, p, bv.bv_len);
+		kunmap_local(p);
+	}
+	return ~crc;
+}
+
+/**
+ * qbd_xport_digest_error - a request's data did not match its digest
+ * @cmd: the request (its reply was taken, status OK so far)
+ * @what: who found it, for the message
+ *
+ * Counted; the request is resent up to QBD_DIGEST_RETRIES times, then
+ * fails with EIO.
+ */
+void qbd_xport_digest_error(struct qbd_cmd *cmd, const char *what)
+{
+	struct qbd_device *qdev = cmd->queue->qdev;
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	bool again = cmd->digest_tries < QBD_DIGEST_RETRIES;
+
+	this_cpu_inc(qdev->stats->digest_errors);
+	cmd->digest_tries++;
+	/* clang-format off */
+	pr_warn_ratelimited("%s: queue %u: %s offset %llu length %u: data digest mismatch (%s), %s (%u of %u)\n",
+			    qbd_name(qdev), cmd->queue->qid,
+			    cmd->opcode == QBD_OP_READ ? "READ" : "WRITE",
+			    (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+			    blk_rq_bytes(rq), what,
+			    again ? "resending" : "failing with EIO",
+			    cmd->digest_tries, QBD_DIGEST_RETRIES + 1);
+	/* clang-format on */
+	if (again) {
+		/* qbd_complete_rq() requeues it and runs the queue */
+		cmd->retry = true;
+		cmd->resend = true;
+	} else {
+		cmd->status = BLK_STS_IOERR;
+	}
+}
+
+/**
+ * qbd_xport_check_read - a READ's data arrived: fault injection, digest
+ * @cmd: the request, status OK; its data is in the bio pages and its
+ *	reply's digest in @cmd->rx_digest
+ *
+ * Return: true when the data may be used.
+ */
+bool qbd_xport_check_read(struct qbd_cmd *cmd)
+{
+	struct qbd_device *qdev = cmd->queue->qdev;
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+
+	if (qbd_fault_hit(qdev, QBD_FAULT_CORRUPT_REPLY) && rq->bio) {
+		struct bio_vec bv = bio_iter_iovec(rq->bio, rq->bio->bi_iter);
+		u8 *p = bvec_kmap_local(&bv);
+
+		p[0] ^= 0x01; /* one bit flipped in flight */
+		kunmap_local(p);
+	}
+	if (!(qdev->features & QBD_PF_DATA_DIGEST))
+		return true;
+	if (qbd_xport_data_crc(rq) == cmd->rx_digest)
+		return true;
+	qbd_xport_digest_error(cmd, "READ data against the reply's digest");
+	return false;
 }

@@ -93,12 +93,17 @@
  */
 #define QBD_PF_AUTH		(1ull << 4)
 /*
- * Reserved, being built (issue 8, issue 7); defined by the change that
- * implements them, together with their docs/protocol.md rows:
- *   bit 5  QBD_PF_DATA_DIGEST  CRC32C of each request's data in
- *          qbd_req.digest (WRITE) and qbd_reply.digest (READ)
+ * Data digest: when granted (TCP only), a WRITE's qbd_req.digest is the
+ * CRC32C (Castagnoli; initial value ~0, final xor ~0, as iSCSI and NVMe/TCP)
+ * of its data, and a READ reply with status OK carries the CRC32C of the
+ * data that follows in qbd_reply.digest. Every other digest field is 0. A
+ * WRITE whose data does not match gets QBD_S_DIGEST and nothing is written.
+ */
+#define QBD_PF_DATA_DIGEST	(1ull << 5)
+/*
+ * Reserved, being built (issue 7); defined by the change that implements
+ * it, together with its docs/protocol.md row:
  *   bit 6  QBD_PF_RDMA_INLINE  RDMA: small WRITE data inline in the SEND
- * Status 12 is reserved for QBD_S_DIGEST (the data's CRC32C did not match).
  */
 
 /* Authentication (HMAC-SHA256, see the top of this file). */
@@ -128,6 +133,7 @@
 #define QBD_S_TOO_BIG		9	/* length over the server's limit */
 #define QBD_S_OUT_OF_RANGE	10	/* offset + length past the end of the volume */
 #define QBD_S_AUTH_FAILED	11	/* no key, wrong key or bad proof: closing */
+#define QBD_S_DIGEST		12	/* WRITE data does not match its digest */
 
 /**
  * struct qbd_msg_hdr - first 8 bytes of every connection's first message
@@ -258,7 +264,7 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_auth_proof) <= QBD_RDMA_REQ_BUF,
  * @layout_version: the client's layout; older than the server's -> STALE_LAYOUT
  * @offset: byte offset in the volume, a multiple of 512
  * @length: bytes; a multiple of 512; 0 for FLUSH and PING
- * @digest: CRC32C of the data when negotiated (future), else 0
+ * @digest: WRITE with QBD_PF_DATA_DIGEST: CRC32C of the data; else 0
  * @snap_seq: snapshot sequence (future), 0
  * @rdma_addr: RDMA READ/WRITE: address of the client's registered buffer
  *	(the MR's iova); 0 over TCP and for other opcodes
@@ -289,7 +295,8 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_req) == 72, "qbd_req size");
  * @status: QBD_S_*
  * @handle: the request's handle
  * @length: data bytes that follow this header (READ with status OK), else 0
- * @digest: CRC32C of the data when negotiated (future), else 0
+ * @digest: READ with status OK and QBD_PF_DATA_DIGEST: CRC32C of the
+ *	data that follows; else 0
  * @vol_size: PING replies: the volume's size in bytes now, so a client
  *	notices a volume grown by someone else (size-change notice); 0 in
  *	every other reply

@@ -42,6 +42,13 @@ MUT(m_key_long, m->key_len = 65; memset(m->key, 0xab, 64))
 MUT(m_key_no_len, m->key[0] = 1)
 MUT(m_key_tail, m->key_len = 16; memset(m->key, 0xab, 17))
 MUT(m_key_rdma, m->key_len = 16; m->transport = QBD_TRANSPORT_RDMA)
+MUT(m_digest_tcp, m->hdr.flags = QBD_MAP_F_DIGEST)
+static void m_digest_rdma(struct qbd_map *m)
+{
+	m->hdr.flags = QBD_MAP_F_DIGEST;
+	m->transport = QBD_TRANSPORT_RDMA;
+}
+
 MUT(m_reserved_last, m->reserved[7] = 1)
 MUT(m_pool_unterminated, memset(m->pool, 'a', sizeof(m->pool)))
 MUT(m_pool_max, memset(m->pool, 'a', sizeof(m->pool) - 1))
@@ -121,6 +128,8 @@ static const struct qbd_map_case qbd_map_cases[] = {
 	{ "hdr.size zero", m_size_zero, -EINVAL },
 	{ "unknown flag", m_flags_unknown, -EINVAL },
 	{ "readonly flag", m_flags_ro, 0 },
+	{ "data digest over TCP", m_digest_tcp, 0 },
+	{ "data digest over RDMA", m_digest_rdma, -EOPNOTSUPP },
 	{ "key of 16 bytes", m_key_ok, 0 },
 	{ "key of 64 bytes", m_key_max, 0 },
 	{ "key of 15 bytes", m_key_short, -EINVAL },

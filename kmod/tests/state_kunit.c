@@ -98,7 +98,37 @@ static void qbd_state_connection_transitions(struct kunit *test)
 	}
 }
 
+/* Fault injection's decision: every Nth chance, or a percentage. */
+static void qbd_state_fault_decide(struct kunit *test)
+{
+	static const struct {
+		u32 prob, interval;
+		u64 seen;
+		u32 rnd;
+		bool want;
+	} c[] = {
+		{ 0, 1, 1, 0, true },		{ 0, 1, 2, 0, true },
+		{ 0, 3, 1, 0, false },		{ 0, 3, 3, 0, true },
+		{ 0, 3, 6, 0, true },		{ 0, 3, 7, 0, false },
+		{ 100, 3, 2, 0, false },	{ 0, 0, 5, 0, false },
+		{ 100, 0, 5, 99, true },	{ 50, 0, 1, 49, true },
+		{ 50, 0, 1, 50, false },	{ 50, 0, 1, 149, true },
+		{ 1, 0, 1, 0xffffffff, false },
+	};
+	unsigned int i;
+	bool got;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		got = qbd_fault_decide(c[i].prob, c[i].interval, c[i].seen,
+				       c[i].rnd);
+		KUNIT_EXPECT_EQ_MSG(test, got, c[i].want,
+				    "case %u: prob %u interval %u seen %llu", i,
+				    c[i].prob, c[i].interval, c[i].seen);
+	}
+}
+
 static struct kunit_case qbd_state_cases[] = {
+	KUNIT_CASE(qbd_state_fault_decide),
 	KUNIT_CASE(qbd_state_shown_table),
 	KUNIT_CASE(qbd_state_suspend_resume_steps),
 	KUNIT_CASE(qbd_state_rq_action_table),

@@ -160,7 +160,8 @@ TEST(MapOptions, BadOptionsNameTheRule)
 		{"io_depth=1,", "empty option (two commas in a row, or a trailing comma)"},
 		{"depth=1", "unknown option 'depth'; known: io_depth, nr_queues, io_timeout, "
 			    "conn_timeout, heartbeat_interval, heartbeat_timeout, read_bps, "
-			    "write_bps, read_iops, write_iops"},
+			    "write_bps, read_iops, write_iops, digest"},
+		{"digest=maybe", "digest=maybe: expected on or off (yes/no, true/false, 1/0)"},
 		{"read_iops=1k", "read_iops=1k: not a non-negative integer"},
 	};
 	for (const auto &[in, msg] : cases) {
@@ -495,6 +496,47 @@ TEST(CliMap, RdmaRefusedUntilTheModuleHasIt)
 	EXPECT_EQ(run_map(h.ctx, fake_hooks(sample_volume(), &settled)), 1);
 	EXPECT_EQ(h.err.str(), "qbd: map: rdma://p/v: rdma transport not supported by this module\n");
 	EXPECT_TRUE(h.fake->maps.empty());
+}
+
+TEST(MapOptions, Digest)
+{
+	EXPECT_FALSE(parse_map_options("io_depth=4")->digest.has_value());
+	EXPECT_TRUE(*parse_map_options("digest")->digest);
+	EXPECT_TRUE(*parse_map_options("io_depth=4,digest=on")->digest);
+	EXPECT_FALSE(*parse_map_options("digest=off,io_depth=4")->digest);
+	ClientConfig cfg;
+	cfg.digest = true;
+	EXPECT_FALSE(apply_map_options(cfg, *parse_map_options("digest=no"))->digest);
+	EXPECT_TRUE(apply_map_options(cfg, *parse_map_options(""))->digest) << "qbd.conf's value stays";
+}
+
+TEST(CliMap, DigestSetsTheMapFlag)
+{
+	Harness h({"-m", "p/v", "-o", "digest"});
+	h.ctx.opts.config_path = "/nonexistent/qbd.conf";
+	h.fake->features |= QBD_FEAT_DIGEST;
+	int settled = 0;
+	ASSERT_EQ(run_map(h.ctx, fake_hooks(sample_volume(), &settled)), 0) << h.err.str();
+	ASSERT_EQ(h.fake->maps.size(), 1u);
+	EXPECT_EQ(h.fake->maps[0].hdr.flags, QBD_MAP_F_DIGEST);
+}
+
+TEST(CliMap, DigestOverRdmaOrWithoutModuleSupportIsRefused)
+{
+	Harness h({"-m", "rdma://p/v", "-o", "digest"});
+	h.ctx.opts.config_path = "/nonexistent/qbd.conf";
+	h.fake->features |= QBD_FEAT_RDMA | QBD_FEAT_DIGEST;
+	int settled = 0;
+	EXPECT_EQ(run_map(h.ctx, fake_hooks(sample_volume(), &settled)), 1);
+	EXPECT_NE(h.err.str().find("TCP only"), std::string::npos) << h.err.str();
+	EXPECT_TRUE(h.fake->maps.empty());
+
+	Harness old({"-m", "p/v", "-o", "digest"});
+	old.ctx.opts.config_path = "/nonexistent/qbd.conf";
+	old.fake->features &= ~uint64_t{QBD_FEAT_DIGEST};
+	EXPECT_EQ(run_map(old.ctx, fake_hooks(sample_volume(), &settled)), 1);
+	EXPECT_NE(old.err.str().find("QBD_FEAT_DIGEST"), std::string::npos) << old.err.str();
+	EXPECT_TRUE(old.fake->maps.empty());
 }
 
 TEST(CliMap, RdmaUsesTheRdmaPortWhenSupported)

@@ -113,6 +113,11 @@ TEST(ClientConfig, DefaultsAndOverrides)
 	EXPECT_EQ(r->conn_timeout, 8u);
 	EXPECT_EQ(r->heartbeat_interval, 1u);
 	EXPECT_EQ(r->heartbeat_timeout, 3u);
+	EXPECT_FALSE(r->digest);
+	for (const char *on : {"on", "yes", "true", "1"})
+		EXPECT_TRUE(parse_client_config(std::string("[client]\ndigest = ") + on + "\n", "c")->digest) << on;
+	for (const char *off : {"off", "no", "false", "0"})
+		EXPECT_FALSE(parse_client_config(std::string("[client]\ndigest = ") + off + "\n", "c")->digest) << off;
 	r = parse_client_config("[client]\r\nio_depth=7\n; comment\n[other]\nanything = at all\n[cluster]\nservers = [::1]:9000, h\n",
 				"x.conf");
 	ASSERT_TRUE(r.ok()) << r.error().message;
@@ -143,6 +148,8 @@ TEST(ClientConfig, EveryBadLine)
 		{"[client]\nheartbeat_interval = 99999999999\n", "qbd.conf:2:", "not in"},
 		{"[client]\nheartbeat_timeout = 1x\n", "qbd.conf:2:", "not a number"},
 		{"[client]\nbogus = 1\n", "qbd.conf:2:", "unknown key 'bogus'"},
+		{"[client]\ndigest = maybe\n", "qbd.conf:2:", "expected on or off"},
+		{"[client]\ndigest =\n", "qbd.conf:2:", "expected on or off"},
 		{"[cluster]\nbogus = 1\n", "qbd.conf:2:", "unknown key 'bogus'"},
 		{"[cluster]\nservers =\n", "qbd.conf:2:", "empty list"},
 		{"[cluster]\nservers = a,,b\n", "qbd.conf:2:", "empty entry"},

@@ -59,12 +59,13 @@ struct TestServer {
 	}
 };
 
-inline qbd_hello make_hello(const std::string &pool, const std::string &vol, uint32_t qd = 32)
+inline qbd_hello make_hello(const std::string &pool, const std::string &vol, uint32_t qd = 32,
+			    uint64_t features = QBD_PF_ALL)
 {
 	qbd_hello h;
 	memset(&h, 0, sizeof(h));
 	fill_msg_hdr(h.hdr, QBD_MSG_HELLO);
-	h.features = to_le64(QBD_PF_ALL);
+	h.features = to_le64(features);
 	h.queue_depth = to_le32(qd);
 	h.max_io = to_le32(QBD_PROTO_MAX_IO);
 	write_fixed(h.pool, sizeof(h.pool), pool);
@@ -77,6 +78,7 @@ struct IoReply {
 	uint64_t handle = 0;
 	std::vector<char> data;
 	uint64_t vol_size = 0;  // PING replies: the volume's size
+	uint32_t digest = 0;    // host order
 };
 
 // A blocking client speaking the IO protocol on one connection.
@@ -85,13 +87,14 @@ struct IoClient {
 	qbd_hello_reply hello{};
 	VolumeGeometry geo;
 
-	static IoClient open(const Endpoint &ep, const std::string &pool, const std::string &vol)
+	static IoClient open(const Endpoint &ep, const std::string &pool, const std::string &vol,
+			     uint64_t features = QBD_PF_ALL)
 	{
 		IoClient c;
 		auto fd = tcp_connect(ep, 5s);
 		EXPECT_TRUE(fd.ok());
 		c.fd = std::move(*fd);
-		qbd_hello h = make_hello(pool, vol);
+		qbd_hello h = make_hello(pool, vol, 32, features);
 		EXPECT_TRUE(send_all(c.fd.get(), &h, sizeof(h), soon()).ok());
 		EXPECT_TRUE(recv_all(c.fd.get(), &c.hello, sizeof(c.hello), soon()).ok());
 		c.geo.vol_id = le64(c.hello.vol_id);
@@ -135,6 +138,7 @@ struct IoClient {
 		out.status = le32(rep.status);
 		out.handle = le64(rep.handle);
 		out.vol_size = le64(rep.vol_size);
+		out.digest = le32(rep.digest);
 		uint32_t len = le32(rep.length);
 		EXPECT_LE(len, QBD_PROTO_MAX_IO);
 		out.data.resize(len);

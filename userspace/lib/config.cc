@@ -212,6 +212,15 @@ std::vector<std::string_view> split_list(std::string_view s)
 
 }  // namespace ini
 
+Result<bool> parse_on_off(std::string_view v)
+{
+	if (v == "on" || v == "yes" || v == "true" || v == "1")
+		return true;
+	if (v == "off" || v == "no" || v == "false" || v == "0")
+		return false;
+	return make_error(EINVAL, "expected on or off (yes/no, true/false, 1/0)");
+}
+
 Result<ClientConfig> parse_client_config(std::string_view text, std::string_view source)
 {
 	ClientConfig cfg;
@@ -252,6 +261,13 @@ Result<ClientConfig> parse_client_config(std::string_view text, std::string_view
 				cfg.key_file = std::string(val);
 				return ok_status();
 			}
+			if (key == "digest") {
+				auto b = parse_on_off(val);
+				if (!b)
+					return fail("digest = " + std::string(val) + ": " + b.error().message);
+				cfg.digest = *b;
+				return ok_status();
+			}
 			uint32_t *dst = nullptr;
 			uint32_t min = 1, max = kMaxTimeoutSec;
 			if (key == "io_depth") {
@@ -268,7 +284,7 @@ Result<ClientConfig> parse_client_config(std::string_view text, std::string_view
 				dst = &cfg.heartbeat_timeout;
 			} else {
 				return fail("unknown key '" + key + "' in [client] (known: io_depth, io_timeout, "
-					    "conn_timeout, heartbeat_interval, heartbeat_timeout, key_file)");
+					    "conn_timeout, heartbeat_interval, heartbeat_timeout, key_file, digest)");
 			}
 			auto v = ini::parse_u32(val, min, max, key);
 			if (!v)

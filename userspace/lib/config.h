@@ -39,9 +39,13 @@ struct ClientConfig {
 	uint32_t heartbeat_interval = 1;  // seconds
 	uint32_t heartbeat_timeout = 3;   // seconds
 	std::string key_file;             // "": no key (see load_client_key)
+	bool digest = false;              // CRC32C data digest (TCP only)
 };
 
 inline constexpr const char *kDefaultClientConfig = "/etc/qbd/qbd.conf";
+
+// "on"/"yes"/"true"/"1" or "off"/"no"/"false"/"0"; anything else an error.
+Result<bool> parse_on_off(std::string_view v);
 
 // Limits enforced by parse_client_config (inclusive).
 inline constexpr uint32_t kMinIoDepth = 1, kMaxIoDepth = 1024;
@@ -51,7 +55,7 @@ inline constexpr size_t kMaxServers = 8;
 // Parses INI text: "[section]" lines, "key = value" lines, "#" or ";"
 // comments (also after a value), blank lines. Known sections: [cluster]
 // (servers, zookeeper) and [client] (io_depth, io_timeout, conn_timeout,
-// heartbeat_interval, heartbeat_timeout, key_file); other sections are ignored so
+// heartbeat_interval, heartbeat_timeout, key_file, digest); other sections are ignored so
 // other tools may keep their settings in the same file. A bad line is an
 // error "SOURCE:LINE: reason".
 Result<ClientConfig> parse_client_config(std::string_view text, std::string_view source);

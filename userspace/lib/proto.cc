@@ -1,5 +1,7 @@
 #include "proto.h"
 
+#include "crc32c.h"
+
 namespace qbd {
 
 static Status check_name(std::string_view name, size_t max, const char *what)
@@ -52,7 +54,7 @@ const char *status_name(uint32_t status)
 {
 	static const char *const names[] = {"OK",      "IO_ERROR", "INVALID",     "NO_VOLUME",
 					    "STALE_LAYOUT", "NO_SPACE", "EXISTS",   "BUSY",
-					    "UNSUPPORTED",  "TOO_BIG",  "OUT_OF_RANGE", "AUTH_FAILED"};
+					    "UNSUPPORTED",  "TOO_BIG",  "OUT_OF_RANGE", "AUTH_FAILED", "DIGEST"};
 	if (status < sizeof(names) / sizeof(names[0]))
 		return names[status];
 	return "UNKNOWN_STATUS";
@@ -73,6 +75,7 @@ int status_errno(uint32_t status)
 	case QBD_S_TOO_BIG: return E2BIG;
 	case QBD_S_OUT_OF_RANGE: return ERANGE;
 	case QBD_S_AUTH_FAILED: return EACCES;
+	case QBD_S_DIGEST: return EBADMSG;
 	default: return EPROTO;
 	}
 }
@@ -90,6 +93,8 @@ uint64_t grant_features(uint64_t asked, Transport transport)
 	uint64_t supported = QBD_PF_ALL;
 	if (transport == Transport::rdma)
 		supported |= QBD_PF_RDMA_INV;
+	else
+		supported |= QBD_PF_DATA_DIGEST;  // TCP only: RoCE/IB carry an ICRC
 	return asked & supported;
 }
 
@@ -151,8 +156,11 @@ ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo, Transport tr
 	if (req.snap_seq)
 		return reply(QBD_S_UNSUPPORTED, "snapshots are not supported (snap_seq " +
 						 std::to_string(le64(req.snap_seq)) + ")");
-	if (req.digest)
+	if (req.digest && !(geo.features & QBD_PF_DATA_DIGEST))
 		return reply(QBD_S_UNSUPPORTED, "data digests are not negotiated");
+	if (req.digest && op != QBD_OP_WRITE)
+		return reply(QBD_S_INVALID, std::string("digest set on ") + op_name(op) +
+						 " (only a WRITE carries one)");
 	if (le64(req.vol_id) != geo.vol_id)
 		return reply(QBD_S_INVALID, "vol_id " + std::to_string(le64(req.vol_id)) +
 						 " is not the volume open on this connection (" +
@@ -209,6 +217,20 @@ ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo, Transport tr
 							 std::to_string(len) + " crosses a shard boundary");
 	}
 	return v;
+}
+
+uint32_t check_write_digest(const qbd_req &req, const void *data, uint32_t len, uint64_t features)
+{
+	if (!(features & QBD_PF_DATA_DIGEST) || req.opcode != QBD_OP_WRITE)
+		return QBD_S_OK;
+	return crc32c(data, len) == le32(req.digest) ? QBD_S_OK : QBD_S_DIGEST;
+}
+
+uint32_t reply_digest(uint8_t op, uint32_t status, const void *data, uint32_t len, uint64_t features)
+{
+	if (!(features & QBD_PF_DATA_DIGEST) || op != QBD_OP_READ || status != QBD_S_OK)
+		return 0;
+	return to_le32(crc32c(data, len));
 }
 
 }  // namespace qbd

@@ -84,7 +84,16 @@ ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo,
 		     Transport transport = Transport::tcp);
 
 // The QBD_PF_* a server grants for @asked on @transport: the common
-// features it supports plus QBD_PF_RDMA_INV, over RDMA only.
+// features it supports plus QBD_PF_RDMA_INV over RDMA only and
+// QBD_PF_DATA_DIGEST over TCP only.
 uint64_t grant_features(uint64_t asked, Transport transport);
+
+// The data digest (QBD_PF_DATA_DIGEST, TCP). A WRITE's payload against its
+// header's digest: QBD_S_OK, or QBD_S_DIGEST when they differ (nothing may
+// be written then); QBD_S_OK when the connection has no digests.
+uint32_t check_write_digest(const qbd_req &req, const void *data, uint32_t len, uint64_t features);
+// qbd_reply.digest (little-endian) for a reply: the CRC32C of a successful
+// READ's data when digests are on, else 0.
+uint32_t reply_digest(uint8_t op, uint32_t status, const void *data, uint32_t len, uint64_t features);
 
 }  // namespace qbd

@@ -89,6 +89,8 @@ void setup_cli(CLI::App &app, Options &opts)
 		"  heartbeat_timeout=S   seconds without an answer before a connection is dead\n"
 		"  read_bps=B write_bps=B read_iops=N write_iops=N   throttle limits, 0 = unlimited;\n"
 		"                        B takes K/M/G/T suffixes (powers of 1024)\n"
+		"  digest[=on|off]       CRC32C of every READ/WRITE's data, checked on both\n"
+		"                        sides (TCP only)\n"
 		"Throttle (-t with -s or -m; keys left out keep their values with -s):\n"
 		"  read_bps=B,write_bps=B,read_iops=N,write_iops=N   0 = unlimited\n"
 		"  burst_ms=MS           unused allowance a limit may save up, 0 = module default\n"

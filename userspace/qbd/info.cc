@@ -38,6 +38,7 @@ std::vector<Field> info_fields(const Context &ctx, int dev_id, const qbd_info &i
 		servers += (s ? "," : "") + format_server_addr(i.servers[s]);
 	str("servers", servers);
 	str("read_only", (i.map_flags & QBD_MAP_F_READONLY) ? "yes" : "no");
+	str("digest", (i.map_flags & QBD_MAP_F_DIGEST) ? "on" : "off");
 	num("size", i.size);
 	num("block_size", i.block_size);
 	num("shard_size", i.shard_size);
@@ -63,6 +64,8 @@ std::vector<Field> info_fields(const Context &ctx, int dev_id, const qbd_info &i
 	num("other_ios", s.other_ios);
 	num("errors", s.errors);
 	num("retries", s.retries);
+	num("digest_errors", s.digest_errors);
+	num("faults_injected", s.faults_injected);
 	num("reconnects", s.reconnects);
 	num("in_flight", s.in_flight);
 	uint64_t done = s.read_ios + s.write_ios + s.other_ios;

@@ -88,6 +88,9 @@ static std::string map_error(const Error &e, const std::string &name)
 	case EACCES:
 		return "cannot map " + name + ": authentication with the server failed (no key, "
 		       "wrong key, or a server without a key; dmesg and the server log say which)";
+	case EPROTONOSUPPORT:
+		return "cannot map " + name + ": the server does not support data digests "
+		       "(digest was asked for; upgrade qbd-server or map without digest)";
 	case EBUSY:
 		return "cannot map " + name + ": the module has no free device number (at most " +
 		       std::to_string(QBD_MAX_DEVICES) + " devices) (" + e.message + ")";
@@ -177,6 +180,13 @@ Result<int> map_volume(Context &ctx, const MapHooks &hooks)
 		return make_error(addr.error().code, addr.error().message);
 	ctx.log("server " + vol->server.str() + " is " + format_server_addr(*addr));
 
+	if (cfg->digest && url->transport == Transport::rdma)
+		return make_error(EOPNOTSUPP, "the data digest (digest) is TCP only: RDMA links "
+					      "carry their own CRC (RoCE/InfiniBand ICRC); map " +
+					      url->name() + " over tcp:// or without digest");
+	if (cfg->digest && !(feat->features & QBD_FEAT_DIGEST))
+		return make_error(EOPNOTSUPP, "digest is set but this module has no data digest "
+					      "(no QBD_FEAT_DIGEST): load a newer qbd.ko");
 	if (!cfg->key_file.empty() && !(feat->features & QBD_FEAT_AUTH))
 		return make_error(EOPNOTSUPP, "key_file is set but this module cannot authenticate "
 					      "(no QBD_FEAT_AUTH): load a newer qbd.ko");

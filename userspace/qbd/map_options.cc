@@ -63,6 +63,17 @@ Result<MapOptions> parse_map_options(std::string_view s)
 			return make_error(EINVAL, "empty option (two commas in a row, or a "
 						  "trailing comma)");
 		auto eq = item.find('=');
+		if (item == "digest") {
+			o.digest = true;
+			continue;
+		}
+		if (item.substr(0, eq) == "digest") {
+			auto b = parse_on_off(item.substr(eq + 1));
+			if (!b)
+				return make_error(EINVAL, std::string(item) + ": " + b.error().message);
+			o.digest = *b;
+			continue;
+		}
 		if (eq == std::string_view::npos)
 			return make_error(EINVAL, "option '" + std::string(item) +
 							  "' has no value; expected KEY=VALUE");
@@ -107,7 +118,7 @@ Result<MapOptions> parse_map_options(std::string_view s)
 					  "unknown option '" + std::string(key) +
 						  "'; known: io_depth, nr_queues, io_timeout, "
 						  "conn_timeout, heartbeat_interval, heartbeat_timeout, "
-						  "read_bps, write_bps, read_iops, write_iops");
+						  "read_bps, write_bps, read_iops, write_iops, digest");
 		}
 		if (dst32) {
 			if (!r32)
@@ -134,6 +145,8 @@ Result<ClientConfig> apply_map_options(ClientConfig cfg, const MapOptions &o)
 		cfg.heartbeat_interval = *o.heartbeat_interval;
 	if (o.heartbeat_timeout)
 		cfg.heartbeat_timeout = *o.heartbeat_timeout;
+	if (o.digest)
+		cfg.digest = *o.digest;
 	if (cfg.heartbeat_timeout < cfg.heartbeat_interval)
 		return make_error(EINVAL, "heartbeat_timeout " +
 						  std::to_string(cfg.heartbeat_timeout) +

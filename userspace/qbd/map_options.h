@@ -19,9 +19,11 @@ struct MapOptions {
 	std::optional<uint32_t> heartbeat_timeout;  // seconds
 	uint64_t read_bps = 0, write_bps = 0;       // 0 = unlimited
 	uint64_t read_iops = 0, write_iops = 0;
+	std::optional<bool> digest;                 // "digest" or digest=on|off
 };
 
-// Parses "io_depth=64,io_timeout=10". Empty input is no options. Errors
+// Parses "io_depth=64,io_timeout=10,digest". Empty input is no options.
+// "digest" alone means digest=on. Errors
 // name the option and the rule ("io_depth=0: must be 1..1024").
 Result<MapOptions> parse_map_options(std::string_view s);
 

@@ -49,6 +49,8 @@ Result<qbd_map> build_map_request(const MapInput &in)
 
 	qbd_map m = make_map_struct();
 	m.hdr.flags = in.readonly ? QBD_MAP_F_READONLY : 0;
+	if (in.config.digest)
+		m.hdr.flags |= QBD_MAP_F_DIGEST;
 	std::memcpy(m.pool, in.url.pool.data(), in.url.pool.size());
 	std::memcpy(m.volume, in.url.volume.data(), in.url.volume.size());
 	m.vol_id = v.vol_id;

@@ -39,7 +39,7 @@ _qbd()
 		# Complete the key after the last comma, keeping what comes before it.
 		local head=
 		[[ $cur == *,* ]] && head=${cur%,*},
-		COMPREPLY=($(compgen -P "$head" -W "io_depth= nr_queues= io_timeout= conn_timeout= heartbeat_interval= heartbeat_timeout= read_bps= write_bps= read_iops= write_iops=" -- "${cur##*,}"))
+		COMPREPLY=($(compgen -P "$head" -W "io_depth= nr_queues= io_timeout= conn_timeout= heartbeat_interval= heartbeat_timeout= read_bps= write_bps= read_iops= write_iops= digest" -- "${cur##*,}"))
 		compopt -o nospace 2>/dev/null
 		return
 		;;

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	std::string config_path, data_dir, log_level, max_io, key_file;
 	std::vector<std::string> listen;
 	uint32_t max_conns = 0, max_qd = 0, reactors = 0;
-	bool no_direct = false, show_version = false;
+	bool no_direct = false, show_version = false, no_digest = false;
 	app.add_option("-c,--config", config_path,
 		       std::string("configuration file (default ") + kDefaultServerConfig + " when present)");
 	app.add_option("-d,--data-dir", data_dir, "directory with the catalog and the volume files");
@@ -39,6 +39,8 @@ int main(int argc, char **argv)
 	app.add_option("--max-io", max_io, "largest READ/WRITE accepted, 512..1M (1M)");
 	app.add_option("--reactors", reactors, "reactor threads (0: one per CPU)")->check(CLI::Range(0u, 256u));
 	app.add_flag("--no-direct-io", no_direct, "never use O_DIRECT on volume files");
+	app.add_flag("--no-digest", no_digest,
+		     "never grant the CRC32C data digest (clients asking for it cannot map)");
 	app.add_option("--log-level", log_level, "debug, info, warn or error (info)");
 	app.add_option("--key-file", key_file,
 		       "shared-secret key file (mode 0600, one line of hex): clients must authenticate");
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
 	}
 	if (app.count("--reactors"))
 		o.reactors = reactors;
+	if (no_digest)
+		o.limits.data_digest = false;
 	if (no_direct)
 		o.direct = false;
 	if (!log_level.empty()) {

@@ -131,6 +131,7 @@ struct Reactor::Loop {
 	bool handle_first(Conn *c, const unsigned char *first);
 	void start_io(Conn *c, std::unique_ptr<Req> r);
 	void submit_disk(Req *r);
+	void payload_done(Req *r);
 	void on_disk(Req *r, int res);
 	void finish_req(Req *r);
 	void queue_out(Conn *c, Out &&o);
@@ -258,7 +259,7 @@ void Reactor::Loop::on_recv(Conn *c, int res)
 		if (r->done == r->len) {
 			c->payload_req = nullptr;
 			r->done = 0;
-			submit_disk(r);
+			payload_done(r);
 		}
 	} else {
 		c->rend += res;
@@ -297,7 +298,7 @@ bool Reactor::Loop::parse_one(Conn *c)
 		if (r->done == r->len) {
 			c->payload_req = nullptr;
 			r->done = 0;
-			submit_disk(r);
+			payload_done(r);
 		}
 		return true;
 	}
@@ -499,6 +500,23 @@ void Reactor::Loop::start_io(Conn *c, std::unique_ptr<Req> r)
 	submit_disk(r.release());
 }
 
+// A WRITE's payload is all in: checked against its digest (when the
+// connection has digests), then written.
+void Reactor::Loop::payload_done(Req *r)
+{
+	Conn *c = r->conn;
+	if (check_write_digest(r->hdr, r->buf, r->len, c->geo.features) != QBD_S_OK) {
+		// Corrupted in flight: nothing is written, the client resends.
+		LOG_RL_WARN("vol=%s conn=%lu tag=0x%lx: WRITE offset %lu length %u: data digest "
+			    "mismatch, refused with DIGEST",
+			    c->name.c_str(), (unsigned long)c->id, (unsigned long)le64(r->hdr.handle),
+			    (unsigned long)le64(r->hdr.offset), r->len);
+		r->status = QBD_S_DIGEST;
+		return finish_req(r);
+	}
+	submit_disk(r);
+}
+
 void Reactor::Loop::submit_disk(Req *r)
 {
 	Conn *c = r->conn;
@@ -599,6 +617,8 @@ void Reactor::Loop::finish_req(Req *r)
 	bool with_data = r->hdr.opcode == QBD_OP_READ && r->status == QBD_S_OK;
 	qbd_reply rep;
 	fill_reply(rep, r->hdr.handle, r->status, with_data ? r->len : 0);
+	if (with_data)
+		rep.digest = reply_digest(r->hdr.opcode, r->status, r->buf, r->len, c->geo.features);
 	// Size-change notice: a PING reply carries the volume's size now, so
 	// a client notices a volume another admin grew.
 	if (r->hdr.opcode == QBD_OP_PING && c->vol)

@@ -83,6 +83,8 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim, Tr
 	r.geo.layout_version = r.volume->layout_version;
 	r.geo.max_io = std::min(max_io, lim.max_io);
 	r.geo.features = grant_features(le64(h.features), transport);
+	if (!lim.data_digest)
+		r.geo.features &= ~uint64_t{QBD_PF_DATA_DIGEST};
 	r.reply.status = to_le32(QBD_S_OK);
 	r.reply.queue_depth = to_le32(r.queue_depth);
 	r.reply.features = to_le64(r.geo.features);

@@ -18,6 +18,7 @@ struct Limits {
 	uint32_t max_connections = 1024;
 	uint32_t max_queue_depth = 128;  // per connection
 	uint32_t max_io = QBD_PROTO_MAX_IO;
+	bool data_digest = true;  // grant QBD_PF_DATA_DIGEST (TCP) when asked
 };
 
 // Outcome of a hello: the reply to send and, on success, the opened volume

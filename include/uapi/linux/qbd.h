@@ -40,11 +40,8 @@
 #define QBD_FEAT_RESIZE		(1ULL << 6)	/* QBD_IOC_RESIZE */
 #define QBD_FEAT_REMAP		(1ULL << 7)	/* QBD_IOC_REMAP and the "qbd" genl events */
 #define QBD_FEAT_AUTH		(1ULL << 10)	/* qbd_map.key: HMAC-SHA256 auth (TCP) */
-/*
- * Reserved, being built: bit 11 QBD_FEAT_DIGEST (QBD_MAP_F_DIGEST, CRC32C
- * data digest), bit 12 QBD_FEAT_FAULT (debugfs fault injection). Map flag
- * (1U << 1) is reserved for QBD_MAP_F_DIGEST.
- */
+#define QBD_FEAT_DIGEST		(1ULL << 11)	/* QBD_MAP_F_DIGEST: CRC32C data digest (TCP) */
+#define QBD_FEAT_FAULT		(1ULL << 12)	/* debugfs fault injection built in */
 
 /* Transports (qbd_map.transport, qbd_info.transport). */
 #define QBD_TRANSPORT_TCP	1
@@ -102,7 +99,14 @@ struct qbd_server_addr {
 };
 
 #define QBD_MAP_F_READONLY	(1U << 0)
-#define QBD_MAP_F_ALL		(QBD_MAP_F_READONLY)
+/*
+ * CRC32C of every READ and WRITE's data, checked on both sides
+ * (docs/protocol.md, "Data digest"). TCP only: an RDMA map gets
+ * -EOPNOTSUPP; a server that does not grant it fails the map with
+ * -EPROTONOSUPPORT.
+ */
+#define QBD_MAP_F_DIGEST	(1U << 1)
+#define QBD_MAP_F_ALL		(QBD_MAP_F_READONLY | QBD_MAP_F_DIGEST)
 
 /**
  * struct qbd_map - QBD_IOC_MAP
@@ -196,7 +200,9 @@ struct qbd_stats {
 	__u64 reconnects;	/* successful reconnections */
 	__u64 in_flight;
 	__u64 total_latency_us;	/* sum over completed requests */
-	__u64 reserved[6];
+	__u64 digest_errors;	/* data digest mismatches, either side */
+	__u64 faults_injected;	/* debugfs fault injection (tests) */
+	__u64 reserved[4];
 };
 
 /**
