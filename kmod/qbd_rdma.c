@@ -14,10 +14,16 @@
  * as nvme-rdma does. Any bad completion, bad reply or cm event that ends
  * the connection reports a device error; recovery disconnects (drains the
  * QP, then frees everything) and resends.
+ *
+ * With a key the hello carries our nonce and the server answers it with an
+ * auth challenge (64 bytes) instead of the hello reply; we check it and SEND
+ * our proof (48 bytes), then the hello reply follows: the TCP exchange of
+ * docs/protocol.md, one SEND per message, each receive taken one at a time.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <rdma/ib_verbs.h>
@@ -30,7 +36,8 @@
 enum {
 	QBD_RDMA_DEAD, /* failed or closing: no more IO */
 	QBD_RDMA_LIVE, /* handshake done: errors go to the device */
-	QBD_RDMA_HELLO_IN, /* the hello reply is in conn->hello_reply */
+	QBD_RDMA_HS_WANT, /* the handshake waits for one message */
+	QBD_RDMA_HS_IN, /* that message is in conn->hs_msg */
 	QBD_RDMA_PING_INFLIGHT, /* a PING is out, its reply not yet in */
 	QBD_RDMA_PING_SENDING, /* the PING's SEND has not completed */
 };
@@ -104,9 +111,11 @@ struct qbd_rdma_rx {
  * @cm_done: completed by the cm handler for each connect step
  * @cm_event: last connect-step event (written before @cm_done)
  * @cm_error: its error, 0 when it is the event asked for
- * @hello_done: completed when the hello reply came in or the connection
- *	failed during the handshake
- * @hello_reply: the hello reply (written by the receive completion)
+ * @hello_done: completed when a handshake message came in or the
+ *	connection failed during the handshake
+ * @hs_msg: that message (hello reply or auth challenge; written by the
+ *	receive completion)
+ * @hs_len: its length
  * @flags: QBD_RDMA_* bits
  * @last_rx: jiffies of the last reply (heartbeat)
  * @depth: tags the connection has room for
@@ -117,7 +126,7 @@ struct qbd_rdma_rx {
  * @rx_mapped: @rx_dma is mapped
  * @rx: the ring
  * @tx_buf: send buffers: a request header per tag, one for the PING, then
- *	the hello
+ *	the hello and the auth proof
  * @tx_dma: their DMA address
  * @tx_mapped: @tx_dma is mapped
  * @ctl_cqe: completion of the hello's and the PING's SEND
@@ -141,7 +150,8 @@ struct qbd_rdma_conn {
 	enum rdma_cm_event_type cm_event;
 	int cm_error;
 	struct completion hello_done;
-	struct qbd_hello_reply hello_reply;
+	u8 hs_msg[QBD_RDMA_REPLY_BUF];
+	u32 hs_len;
 
 	unsigned long flags;
 	unsigned long last_rx;
@@ -162,7 +172,8 @@ struct qbd_rdma_conn {
 
 static size_t qbd_rdma_tx_size(u32 depth)
 {
-	return (depth + 1) * sizeof(struct qbd_req) + sizeof(struct qbd_hello);
+	return (depth + 1) * sizeof(struct qbd_req) + sizeof(struct qbd_hello) +
+	       sizeof(struct qbd_auth_proof);
 }
 
 static u64 qbd_rdma_tx_off(struct qbd_rdma_conn *conn, u32 slot)
@@ -173,6 +184,11 @@ static u64 qbd_rdma_tx_off(struct qbd_rdma_conn *conn, u32 slot)
 static u64 qbd_rdma_hello_off(struct qbd_rdma_conn *conn)
 {
 	return qbd_rdma_tx_off(conn, conn->depth + 1);
+}
+
+static u64 qbd_rdma_proof_off(struct qbd_rdma_conn *conn)
+{
+	return qbd_rdma_hello_off(conn) + sizeof(struct qbd_hello);
 }
 
 static void qbd_rdma_fail(struct qbd_rdma_conn *conn, int err, const char *why)
@@ -503,16 +519,19 @@ static void qbd_rdma_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	ib_dma_sync_single_for_cpu(conn->ibdev, dma, QBD_RDMA_REPLY_BUF,
 				   DMA_FROM_DEVICE);
 	if (!test_bit(QBD_RDMA_LIVE, &conn->flags)) {
-		/* handshake: the one message may be the hello reply */
-		if (wc->byte_len != sizeof(conn->hello_reply) ||
+		/* handshake: one message per step, the step checks it */
+		if (wc->byte_len > sizeof(conn->hs_msg) ||
 		    (wc->wc_flags & IB_WC_WITH_INVALIDATE) ||
-		    test_bit(QBD_RDMA_HELLO_IN, &conn->flags)) {
+		    !test_and_clear_bit(QBD_RDMA_HS_WANT, &conn->flags)) {
 			qbd_rdma_fail(conn, -EPROTO,
-				      "handshake: not one hello reply");
+				      "handshake: unexpected message");
 			return;
 		}
-		memcpy(&conn->hello_reply, buf, sizeof(conn->hello_reply));
-		set_bit(QBD_RDMA_HELLO_IN, &conn->flags);
+		memcpy(conn->hs_msg, buf, wc->byte_len);
+		conn->hs_len = wc->byte_len;
+		/* the waiter reads hs_msg once it sees HS_IN */
+		smp_mb__before_atomic();
+		set_bit(QBD_RDMA_HS_IN, &conn->flags);
 		complete(&conn->hello_done);
 		ret = qbd_rdma_post_recv(conn, rx->idx);
 		if (ret)
@@ -642,7 +661,7 @@ static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
 		ib_dealloc_pd(conn->pd);
 	if (conn->cm_id)
 		rdma_destroy_id(conn->cm_id);
-	kfree(conn->tx_buf);
+	kfree_sensitive(conn->tx_buf); /* may hold our auth proof */
 	kfree(conn->rx_buf);
 	kfree(conn->rx);
 	kfree(conn->reqs);
@@ -773,16 +792,95 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 	return 0;
 }
 
-/* SEND the hello, wait for its reply, take what it grants. */
+/*
+ * One handshake step: SEND @len bytes at @off of the send buffers, wait for
+ * the one message that answers it (in conn->hs_msg). 0 or -errno.
+ */
+static int qbd_rdma_hs_step(struct qbd_rdma_conn *conn, u64 off, u32 len,
+			    unsigned long deadline, const char **why)
+{
+	struct ib_send_wr wr;
+	long left;
+	int ret;
+
+	reinit_completion(&conn->hello_done);
+	clear_bit(QBD_RDMA_HS_IN, &conn->flags);
+	set_bit(QBD_RDMA_HS_WANT, &conn->flags);
+	if (test_bit(QBD_RDMA_DEAD, &conn->flags)) {
+		*why = "connection failed during the handshake";
+		return -ECONNRESET;
+	}
+	ret = qbd_rdma_post_send(conn, off, len, &conn->ctl_cqe, NULL, &wr);
+	if (ret) {
+		*why = "sending a handshake message failed";
+		return ret;
+	}
+	left = (long)(deadline - jiffies);
+	if (left <= 0 ||
+	    !wait_for_completion_timeout(&conn->hello_done, left)) {
+		*why = "no answer from the server during the handshake";
+		return -ETIMEDOUT;
+	}
+	if (!test_bit(QBD_RDMA_HS_IN, &conn->flags) ||
+	    test_bit(QBD_RDMA_DEAD, &conn->flags)) {
+		*why = "connection failed during the handshake";
+		return -ECONNRESET;
+	}
+	/* pairs with the barrier in qbd_rdma_recv_done() */
+	smp_mb__after_atomic();
+	return 0;
+}
+
+/*
+ * The server challenged our hello: check its proof and SEND
+ * ours (or our refusal, then fail); the hello reply is then in hs_msg.
+ */
+static int qbd_rdma_authenticate(struct qbd_rdma_conn *conn,
+				 unsigned long deadline, const char **why)
+{
+	struct crypto_shash *tfm = conn->qdev->auth_tfm;
+	const struct qbd_hello *hello = conn->tx_buf + qbd_rdma_hello_off(conn);
+	struct qbd_auth_proof *proof = conn->tx_buf + qbd_rdma_proof_off(conn);
+	struct qbd_auth_challenge ch;
+	struct ib_send_wr wr;
+	int ret;
+
+	if (!tfm) {
+		*why = "server sent an auth challenge although we have no key";
+		return -EPROTO;
+	}
+	if (conn->hs_len != sizeof(ch)) {
+		*why = "auth challenge of the wrong size";
+		return -EPROTO;
+	}
+	memcpy(&ch, conn->hs_msg, sizeof(ch));
+	ret = qbd_proto_answer_challenge(tfm, hello, &ch, proof, why);
+	if (ret == -EACCES) {
+		/* tell the server why we leave; the disconnect follows */
+		qbd_rdma_post_send(conn, qbd_rdma_proof_off(conn),
+				   sizeof(*proof), &conn->ctl_cqe, NULL, &wr);
+		return ret;
+	}
+	if (ret)
+		return ret;
+	ret = qbd_rdma_hs_step(conn, qbd_rdma_proof_off(conn), sizeof(*proof),
+			       deadline, why);
+	if (ret == -ETIMEDOUT)
+		*why = "no hello reply after authentication";
+	return ret;
+}
+
+/* SEND the hello, authenticate, wait for its reply, take what it grants. */
 static int qbd_rdma_handshake(struct qbd_rdma_conn *conn,
 			      unsigned long deadline, const char **why)
 {
 	struct qbd_device *qdev = conn->qdev;
 	u32 max_io = qbd_rdma_max_io(conn->pages_per_mr);
+	u8 nonce[QBD_AUTH_NONCE_LEN];
+	struct qbd_hello_reply reply;
+	struct qbd_msg_hdr hdr;
 	struct qbd_hello_expect e;
 	struct qbd_hello_args a;
-	struct ib_send_wr wr;
-	long left;
 	int ret;
 
 	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
@@ -793,26 +891,43 @@ static int qbd_rdma_handshake(struct qbd_rdma_conn *conn,
 		return -EINVAL;
 	}
 	qbd_xport_hello(conn->queue, &a, &e);
+	if (qdev->auth_tfm) {
+		get_random_bytes(nonce, sizeof(nonce));
+		a.auth_nonce = nonce;
+	}
 	qbd_proto_encode_hello(conn->tx_buf + qbd_rdma_hello_off(conn), &a);
-	ret = qbd_rdma_post_send(conn, qbd_rdma_hello_off(conn),
-				 sizeof(struct qbd_hello), &conn->ctl_cqe, NULL,
-				 &wr);
+	memzero_explicit(nonce, sizeof(nonce));
+	ret = qbd_rdma_hs_step(conn, qbd_rdma_hello_off(conn),
+			       sizeof(struct qbd_hello), deadline, why);
 	if (ret) {
-		*why = "sending hello failed";
+		if (ret == -ETIMEDOUT)
+			*why = "no hello reply";
 		return ret;
 	}
-	left = (long)(deadline - jiffies);
-	if (left <= 0 ||
-	    !wait_for_completion_timeout(&conn->hello_done, left)) {
-		*why = "no hello reply";
-		return -ETIMEDOUT;
+	/* a hello reply, or an auth challenge: the header tells */
+	memcpy(&hdr, conn->hs_msg, sizeof(hdr));
+	if (conn->hs_len >= sizeof(hdr) &&
+	    le16_to_cpu(hdr.type) == QBD_MSG_AUTH) {
+		ret = qbd_rdma_authenticate(conn, deadline, why);
+		if (ret)
+			return ret;
+		if (conn->hs_len != sizeof(reply)) {
+			*why = "handshake: not one hello reply after authentication";
+			return -EPROTO;
+		}
+		memcpy(&reply, conn->hs_msg, sizeof(reply));
+	} else {
+		if (conn->hs_len != sizeof(reply)) {
+			*why = "handshake: not one hello reply";
+			return -EPROTO;
+		}
+		memcpy(&reply, conn->hs_msg, sizeof(reply));
+		if (qdev->auth_tfm && reply.status == cpu_to_le32(QBD_S_OK)) {
+			*why = "authentication failed: the server has no key";
+			return -EACCES;
+		}
 	}
-	if (!test_bit(QBD_RDMA_HELLO_IN, &conn->flags) ||
-	    test_bit(QBD_RDMA_DEAD, &conn->flags)) {
-		*why = "connection failed during the handshake";
-		return -ECONNRESET;
-	}
-	return qbd_xport_hello_done(conn->queue, &conn->hello_reply, why);
+	return qbd_xport_hello_done(conn->queue, &reply, why);
 }
 
 static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
@@ -888,7 +1003,6 @@ static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
 	ret = qbd_rdma_handshake(conn, deadline, &why);
 	if (ret)
 		goto out_destroy;
-	/* an authentication step would go here, before the connection is live */
 
 	conn->last_rx = jiffies;
 	set_bit(QBD_RDMA_LIVE, &conn->flags);
