@@ -106,6 +106,7 @@ out_destroy_wq:
 static void __exit qbd_exit(void)
 {
 	qbd_ctl_exit();
+	qbd_rdma_exit();
 	qbd_proc_exit();
 	unregister_blkdev(qbd_major, "qbd");
 	destroy_workqueue(qbd_io_wq);

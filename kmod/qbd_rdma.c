@@ -40,6 +40,7 @@ enum {
 	QBD_RDMA_HS_IN, /* that message is in conn->hs_msg */
 	QBD_RDMA_PING_INFLIGHT, /* a PING is out, its reply not yet in */
 	QBD_RDMA_PING_SENDING, /* the PING's SEND has not completed */
+	QBD_RDMA_GONE, /* DEVICE_REMOVAL seen: no waiting for the port */
 };
 
 /* struct qbd_rdma_req.flags */
@@ -131,6 +132,8 @@ struct qbd_rdma_rx {
  * @tx_mapped: @tx_dma is mapped
  * @ctl_cqe: completion of the hello's and the PING's SEND
  * @reqs: per tag
+ * @park_node: in qbd_rdma_parked while only the cm_id is left
+ * @parked_at: jiffies it was parked
  */
 struct qbd_rdma_conn {
 	struct qbd_queue *queue;
@@ -168,7 +171,27 @@ struct qbd_rdma_conn {
 	bool tx_mapped;
 	struct ib_cqe ctl_cqe;
 	struct qbd_rdma_req *reqs;
+	struct list_head park_node;
+	unsigned long parked_at;
 };
+
+/*
+ * Connections of which only the cm_id is left. Destroying an established
+ * cm_id (or rdma_disconnect) sends a DREQ on the port's QP1; when the
+ * netdev under the port is down, rxe (6.1) fails that send, puts QP1 in
+ * the error state and never takes its receive side out of it again, so
+ * every later connect from the device times out (docs/testing.md). So a
+ * connection torn down while its port is not active is drained and freed
+ * at once but its cm_id waits here, and is destroyed (the DREQ sent) once
+ * the port is active again, the device goes away, or after
+ * QBD_RDMA_PARK_MAX. The reaper polls while the list is not empty.
+ */
+static LIST_HEAD(qbd_rdma_parked);
+static DEFINE_MUTEX(qbd_rdma_park_mutex); /* guards qbd_rdma_parked */
+static void qbd_rdma_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(qbd_rdma_reaper, qbd_rdma_reap);
+#define QBD_RDMA_PARK_POLL (HZ / 2)
+#define QBD_RDMA_PARK_MAX (120 * HZ)
 
 static size_t qbd_rdma_tx_size(u32 depth)
 {
@@ -603,6 +626,9 @@ static int qbd_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 		 */
 		err = -ENODEV;
 		qbd_rdma_fail(conn, err, "RDMA device removed");
+		/* a parked id must go now: the removal waits for it */
+		set_bit(QBD_RDMA_GONE, &conn->flags);
+		mod_delayed_work(system_wq, &qbd_rdma_reaper, 0);
 		break;
 	default:
 		return 0;
@@ -627,17 +653,74 @@ static int qbd_rdma_wait_cm(struct qbd_rdma_conn *conn,
 	return conn->cm_event == want ? 0 : -ECONNABORTED;
 }
 
+/* Is the port @id is bound to active (its netdev up)? */
+static bool qbd_rdma_port_active(struct rdma_cm_id *id)
+{
+	struct ib_port_attr attr;
+
+	if (!id->device || ib_query_port(id->device, id->port_num, &attr))
+		return false;
+	return attr.state == IB_PORT_ACTIVE;
+}
+
+static void qbd_rdma_reap(struct work_struct *work)
+{
+	struct qbd_rdma_conn *conn, *tmp;
+	LIST_HEAD(done);
+	bool more;
+
+	mutex_lock(&qbd_rdma_park_mutex);
+	list_for_each_entry_safe(conn, tmp, &qbd_rdma_parked, park_node)
+		if (test_bit(QBD_RDMA_GONE, &conn->flags) ||
+		    time_after(jiffies, conn->parked_at + QBD_RDMA_PARK_MAX) ||
+		    qbd_rdma_port_active(conn->cm_id))
+			list_move_tail(&conn->park_node, &done);
+	more = !list_empty(&qbd_rdma_parked);
+	mutex_unlock(&qbd_rdma_park_mutex);
+	list_for_each_entry_safe(conn, tmp, &done, park_node) {
+		rdma_destroy_id(conn->cm_id);
+		kfree(conn);
+	}
+	if (more)
+		queue_delayed_work(system_wq, &qbd_rdma_reaper,
+				   QBD_RDMA_PARK_POLL);
+}
+
+/**
+ * qbd_rdma_exit - destroy the parked cm_ids (module unload)
+ */
+void qbd_rdma_exit(void)
+{
+	struct qbd_rdma_conn *conn, *tmp;
+	LIST_HEAD(all);
+
+	mutex_lock(&qbd_rdma_park_mutex);
+	list_splice_init(&qbd_rdma_parked, &all);
+	mutex_unlock(&qbd_rdma_park_mutex);
+	list_for_each_entry_safe(conn, tmp, &all, park_node) {
+		rdma_destroy_id(conn->cm_id);
+		kfree(conn);
+	}
+	cancel_delayed_work_sync(&qbd_rdma_reaper);
+}
+
 /*
  * Free everything of @conn. The QP is drained first, so no completion
- * runs any more when its buffers and requests go.
+ * runs any more when its buffers and requests go. While the port is down
+ * the cm_id is parked rather than destroyed (see qbd_rdma_parked).
  */
 static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
 {
+	bool park = false;
 	u32 i;
 
 	set_bit(QBD_RDMA_DEAD, &conn->flags);
 	if (conn->qp) {
-		rdma_disconnect(conn->cm_id);
+		if (test_bit(QBD_RDMA_GONE, &conn->flags) ||
+		    qbd_rdma_port_active(conn->cm_id))
+			rdma_disconnect(conn->cm_id);
+		else
+			park = true;
 		ib_drain_qp(conn->qp);
 	}
 	if (conn->reqs)
@@ -659,12 +742,22 @@ static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
 				    DMA_FROM_DEVICE);
 	if (conn->pd)
 		ib_dealloc_pd(conn->pd);
-	if (conn->cm_id)
-		rdma_destroy_id(conn->cm_id);
 	kfree_sensitive(conn->tx_buf); /* may hold our auth proof */
 	kfree(conn->rx_buf);
 	kfree(conn->rx);
 	kfree(conn->reqs);
+	if (park) {
+		/* the cm handler may still run: it only sets flags then */
+		conn->parked_at = jiffies;
+		mutex_lock(&qbd_rdma_park_mutex);
+		list_add_tail(&conn->park_node, &qbd_rdma_parked);
+		mutex_unlock(&qbd_rdma_park_mutex);
+		mod_delayed_work(system_wq, &qbd_rdma_reaper,
+				 QBD_RDMA_PARK_POLL);
+		return;
+	}
+	if (conn->cm_id)
+		rdma_destroy_id(conn->cm_id);
 	kfree(conn);
 }
 
