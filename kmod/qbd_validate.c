@@ -469,8 +469,8 @@ int qbd_validate_remap_in(const struct qbd_remap *r, const char **why)
 }
 
 /*
- * Can a device mapped as @cur take the layout @r? Same volume, same
- * transport (or 0), a size it can grow to.
+ * Can a device mapped as @cur take the layout @r? Same volume, a size it
+ * can grow to (a change of transport is checked by qbd_dev_remap()).
  */
 int qbd_check_remap(const struct qbd_remap *r, const struct qbd_map *cur,
 		    const char **why)
@@ -479,10 +479,7 @@ int qbd_check_remap(const struct qbd_remap *r, const struct qbd_map *cur,
 		*why = "vol_id is not the mapped volume's (a different volume under that name?)";
 		return -EINVAL;
 	}
-	if (r->transport && r->transport != cur->transport) {
-		*why = "transport differs from the device's (changing it needs an unmap and map)";
-		return -EOPNOTSUPP;
-	}
+	/* another transport: qbd_dev_remap() checks the queue's limits */
 	return qbd_check_resize(r->size, cur, why);
 }
 
