@@ -475,29 +475,21 @@ QBD_RDMA_CLIENT_IP=10.99.2.1
 QBD_RDMA_SERVER_IP=10.99.2.2
 
 # rdma_wire_routes: the per-source routes; link down drops them, so call it
-# again after `ip link set v0 up`. The fallback (metric 4096) keeps the
+# again after `ip link set v0 up`. The unreachable fallback keeps the
 # client's traffic from short-cutting through the local table meanwhile.
-# It is a route into a dummy device (packets vanish there), not an
-# unreachable one: with no route, rxe (6.1) fails the send of the rdma_cm
-# DREQ on its QP1 with LOC_QP_OP_ERR, its completer puts QP1 into the error
-# state, and ib_mad's recovery (SQE -> RTS) restores only the send side, so
-# rxe0 silently drops every MAD it receives from then on and each later
-# connect times out until rxe0 is re-created (docs/testing.md).
 rdma_wire_routes() {
 	local c=$QBD_RDMA_CLIENT_IP s=$QBD_RDMA_SERVER_IP
 	ip route replace "$s" dev v0 src "$c" table 201 || return 1
 	ip route replace "$c" dev v1 src "$s" table 202 || return 1
-	ip route show table 201 | grep -q "dev qbdnull" ||
-		ip route add "$s" dev qbdnull table 201 metric 4096
+	ip route show table 201 | grep -q unreachable ||
+		ip route add unreachable "$s" table 201 metric 4096
 }
 
 rdma_wire_setup() {
 	local c=$QBD_RDMA_CLIENT_IP s=$QBD_RDMA_SERVER_IP i
-	modprobe veth && modprobe dummy && modprobe rdma_rxe && modprobe rdma_cm || return 1
+	modprobe veth && modprobe rdma_rxe && modprobe rdma_cm || return 1
 	modprobe ib_uverbs && modprobe rdma_ucm || return 1 # the server's verbs
 	ip link set lo up
-	ip link add qbdnull type dummy && ip link set qbdnull up || return 1
-	at_exit "ip link del qbdnull"
 	ip link add v0 type veth peer name v1 || return 1
 	at_exit "ip link del v0"
 	ip addr add "$c/24" dev v0 && ip addr add "$s/24" dev v1 || return 1

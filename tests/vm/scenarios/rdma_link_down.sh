@@ -5,10 +5,9 @@
 # device itself goes away under IO (`rdma link delete rxe0`, re-added 4 s
 # later): nothing hangs, the device reconnects on the new rxe0, fio's verify
 # passes, and unmap leaves no QP, CQ, MR or PD of ours behind.
-# While v0 is down the client's route to the server points into a dummy
-# device (rdma_wire_routes): with no route at all, rxe 6.1 breaks its own
-# QP1 on the first failed MAD send and no rdma_cm connect from rxe0 works
-# again until rxe0 is re-created (docs/testing.md has the evidence).
+# The first half depends on the module sending no DREQ while the port is
+# down: rxe 6.1 breaks its QP1 for good on a failed MAD send, and no
+# connect from rxe0 works after that (docs/testing.md has the trace).
 export QBD_TRANSPORT=rdma # before lib.sh: lib.d/e2e.sh picks its wire by it
 . "$QBD_TOP/tests/vm/lib.sh"
 
