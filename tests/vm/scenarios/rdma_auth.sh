@@ -35,7 +35,7 @@ restart() { # restart [SERVER ARGS...]: stop the server, start it again
 	e2e_server_stop && e2e_server_start "$@"
 }
 live() { wait_until 60 bash -c "grep -q live /sys/block/$1/qbd/state"; }
-dmesg_has() { wait_until 40 bash -c "dmesg | grep -qE '$1'"; }
+dmesg_has() { wait_until 40 bash -c 'dmesg | grep -qE -- "$1"' _ "$1"; }
 
 require "qbd-server starts with --key-file" e2e_server_start --key-file "$K/good.key"
 check "qbdadm with the key creates pool1/auth" volume_create /tmp/qbd/good.conf pool1/auth 128M
