@@ -49,6 +49,7 @@ enum {
 };
 
 #define QBD_RDMA_INLINE_SG 4 /* sg entries in the request before chaining */
+#define QBD_RDMA_REFUSE_WAIT (2 * HZ) /* for the server's auth refusal */
 
 /**
  * struct qbd_rdma_req - what the connection keeps for one tag
@@ -935,7 +936,8 @@ static int qbd_rdma_authenticate(struct qbd_rdma_conn *conn,
 	const struct qbd_hello *hello = conn->tx_buf + qbd_rdma_hello_off(conn);
 	struct qbd_auth_proof *proof = conn->tx_buf + qbd_rdma_proof_off(conn);
 	struct qbd_auth_challenge ch;
-	struct ib_send_wr wr;
+	const char *ignored;
+	unsigned long until;
 	int ret;
 
 	if (!tfm) {
@@ -949,9 +951,16 @@ static int qbd_rdma_authenticate(struct qbd_rdma_conn *conn,
 	memcpy(&ch, conn->hs_msg, sizeof(ch));
 	ret = qbd_proto_answer_challenge(tfm, hello, &ch, proof, why);
 	if (ret == -EACCES) {
-		/* tell the server why we leave; the disconnect follows */
-		qbd_rdma_post_send(conn, qbd_rdma_proof_off(conn),
-				   sizeof(*proof), &conn->ctl_cqe, NULL, &wr);
+		/*
+		 * Tell the server why we leave and wait (briefly) for its
+		 * refusal: disconnecting at once could flush our SEND, or beat
+		 * it to the server.
+		 */
+		until = jiffies + QBD_RDMA_REFUSE_WAIT;
+		if (time_before(deadline, until))
+			until = deadline;
+		qbd_rdma_hs_step(conn, qbd_rdma_proof_off(conn),
+				 sizeof(*proof), until, &ignored);
 		return ret;
 	}
 	if (ret)
