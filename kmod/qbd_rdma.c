@@ -959,8 +959,8 @@ static int qbd_rdma_authenticate(struct qbd_rdma_conn *conn,
 		until = jiffies + QBD_RDMA_REFUSE_WAIT;
 		if (time_before(deadline, until))
 			until = deadline;
-		qbd_rdma_hs_step(conn, qbd_rdma_proof_off(conn),
-				 sizeof(*proof), until, &ignored);
+		qbd_rdma_hs_step(conn, qbd_rdma_proof_off(conn), sizeof(*proof),
+				 until, &ignored);
 		return ret;
 	}
 	if (ret)
