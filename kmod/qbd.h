@@ -77,6 +77,7 @@ struct qbd_transport_ops {
 
 extern const struct qbd_transport_ops qbd_tcp_ops;
 extern const struct qbd_transport_ops qbd_rdma_ops;
+void qbd_rdma_exit(void);
 
 /**
  * struct qbd_queue - one blk-mq hardware queue

@@ -689,13 +689,15 @@ static void qbd_install_layout(struct qbd_device *qdev,
  * Called with qbd_ctl_mutex held. Stops recovery and the heartbeat,
  * quiesces, closes every connection and hands what was in flight back to
  * blk-mq (the recovery path's teardown: requests are requeued, not
- * failed), installs the new servers, grows the disk if the volume grew,
- * and connects. When a connection fails the device stays RECONNECTING on
- * the new layout and recovery retries as after a connection loss.
+ * failed), switches the transport if @r names another one, installs the
+ * new servers, grows the disk if the volume grew, and connects. When a
+ * connection fails the device stays RECONNECTING on the new layout and
+ * recovery retries as after a connection loss.
  */
 int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 		  const char **why)
 {
+	const struct qbd_transport_ops *ops = qdev->ops;
 	unsigned long flags;
 	struct qbd_layout l;
 	int ret;
@@ -704,6 +706,16 @@ int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 	ret = qbd_check_remap(r, &qdev->cfg, why);
 	if (ret)
 		return ret;
+	if (r->transport && r->transport != qdev->cfg.transport) {
+		ops = r->transport == QBD_TRANSPORT_RDMA ? &qbd_rdma_ops :
+							   &qbd_tcp_ops;
+		/* queue limits are fixed once the disk exists */
+		if (ops->virt_boundary &
+		    ~queue_virt_boundary(qdev->disk->queue)) {
+			*why = "mapped over TCP: the queue lacks RDMA's page boundary";
+			return -EOPNOTSUPP;
+		}
+	}
 	ret = qbd_layout_init(&l, r->size, qdev->cfg.shard_size, r->nr_servers);
 	if (ret) {
 		*why = "size does not fit the shard layout";
@@ -730,6 +742,19 @@ int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 	spin_unlock_irqrestore(&qdev->lock, flags);
 	qbd_teardown(qdev); /* in flight: requeued (RECONNECTING) */
 
+	if (ops != qdev->ops) {
+		/*
+		 * No connection is left and queue_rq is quiesced: the other
+		 * transport's connect builds its own queues. Its own feature
+		 * bits (RDMA_INV) replace this one's.
+		 */
+		pr_info("%s: transport %s -> %s\n", qbd_name(qdev),
+			qdev->ops->name, ops->name);
+		qdev->features = (qdev->features & ~qdev->ops->features) |
+				 ops->features;
+		qdev->ops = ops;
+		qdev->cfg.transport = r->transport;
+	}
 	qbd_install_layout(qdev, r, &l);
 	if (r->size > qdev->cfg.size)
 		qbd_dev_grow(qdev, r->size, why);

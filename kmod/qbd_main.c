@@ -108,6 +108,7 @@ out_destroy_wq:
 static void __exit qbd_exit(void)
 {
 	qbd_ctl_exit();
+	qbd_rdma_exit();
 	qbd_fault_module_exit();
 	qbd_proc_exit();
 	unregister_blkdev(qbd_major, "qbd");

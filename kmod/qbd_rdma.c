@@ -14,10 +14,16 @@
  * as nvme-rdma does. Any bad completion, bad reply or cm event that ends
  * the connection reports a device error; recovery disconnects (drains the
  * QP, then frees everything) and resends.
+ *
+ * With a key the hello carries our nonce and the server answers it with an
+ * auth challenge (64 bytes) instead of the hello reply; we check it and SEND
+ * our proof (48 bytes), then the hello reply follows: the TCP exchange of
+ * docs/protocol.md, one SEND per message, each receive taken one at a time.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <rdma/ib_verbs.h>
@@ -30,9 +36,11 @@
 enum {
 	QBD_RDMA_DEAD, /* failed or closing: no more IO */
 	QBD_RDMA_LIVE, /* handshake done: errors go to the device */
-	QBD_RDMA_HELLO_IN, /* the hello reply is in conn->hello_reply */
+	QBD_RDMA_HS_WANT, /* the handshake waits for one message */
+	QBD_RDMA_HS_IN, /* that message is in conn->hs_msg */
 	QBD_RDMA_PING_INFLIGHT, /* a PING is out, its reply not yet in */
 	QBD_RDMA_PING_SENDING, /* the PING's SEND has not completed */
+	QBD_RDMA_GONE, /* DEVICE_REMOVAL seen: no waiting for the port */
 };
 
 /* struct qbd_rdma_req.flags */
@@ -41,6 +49,7 @@ enum {
 };
 
 #define QBD_RDMA_INLINE_SG 4 /* sg entries in the request before chaining */
+#define QBD_RDMA_REFUSE_WAIT (2 * HZ) /* for the server's auth refusal */
 
 /**
  * struct qbd_rdma_req - what the connection keeps for one tag
@@ -104,9 +113,11 @@ struct qbd_rdma_rx {
  * @cm_done: completed by the cm handler for each connect step
  * @cm_event: last connect-step event (written before @cm_done)
  * @cm_error: its error, 0 when it is the event asked for
- * @hello_done: completed when the hello reply came in or the connection
- *	failed during the handshake
- * @hello_reply: the hello reply (written by the receive completion)
+ * @hello_done: completed when a handshake message came in or the
+ *	connection failed during the handshake
+ * @hs_msg: that message (hello reply or auth challenge; written by the
+ *	receive completion)
+ * @hs_len: its length
  * @flags: QBD_RDMA_* bits
  * @last_rx: jiffies of the last reply (heartbeat)
  * @depth: tags the connection has room for
@@ -117,11 +128,13 @@ struct qbd_rdma_rx {
  * @rx_mapped: @rx_dma is mapped
  * @rx: the ring
  * @tx_buf: send buffers: a request header per tag, one for the PING, then
- *	the hello
+ *	the hello and the auth proof
  * @tx_dma: their DMA address
  * @tx_mapped: @tx_dma is mapped
  * @ctl_cqe: completion of the hello's and the PING's SEND
  * @reqs: per tag
+ * @park_node: in qbd_rdma_parked while only the cm_id is left
+ * @parked_at: jiffies it was parked
  */
 struct qbd_rdma_conn {
 	struct qbd_queue *queue;
@@ -141,7 +154,8 @@ struct qbd_rdma_conn {
 	enum rdma_cm_event_type cm_event;
 	int cm_error;
 	struct completion hello_done;
-	struct qbd_hello_reply hello_reply;
+	u8 hs_msg[QBD_RDMA_REPLY_BUF];
+	u32 hs_len;
 
 	unsigned long flags;
 	unsigned long last_rx;
@@ -158,11 +172,32 @@ struct qbd_rdma_conn {
 	bool tx_mapped;
 	struct ib_cqe ctl_cqe;
 	struct qbd_rdma_req *reqs;
+	struct list_head park_node;
+	unsigned long parked_at;
 };
+
+/*
+ * Connections of which only the cm_id is left. Destroying an established
+ * cm_id (or rdma_disconnect) sends a DREQ on the port's QP1; when the
+ * netdev under the port is down, rxe (6.1) fails that send, puts QP1 in
+ * the error state and never takes its receive side out of it again, so
+ * every later connect from the device times out (docs/testing.md). So a
+ * connection torn down while its port is not active is drained and freed
+ * at once but its cm_id waits here, and is destroyed (the DREQ sent) once
+ * the port is active again, the device goes away, or after
+ * QBD_RDMA_PARK_MAX. The reaper polls while the list is not empty.
+ */
+static LIST_HEAD(qbd_rdma_parked);
+static DEFINE_MUTEX(qbd_rdma_park_mutex); /* guards qbd_rdma_parked */
+static void qbd_rdma_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(qbd_rdma_reaper, qbd_rdma_reap);
+#define QBD_RDMA_PARK_POLL (HZ / 2)
+#define QBD_RDMA_PARK_MAX (120 * HZ)
 
 static size_t qbd_rdma_tx_size(u32 depth)
 {
-	return (depth + 1) * sizeof(struct qbd_req) + sizeof(struct qbd_hello);
+	return (depth + 1) * sizeof(struct qbd_req) + sizeof(struct qbd_hello) +
+	       sizeof(struct qbd_auth_proof);
 }
 
 static u64 qbd_rdma_tx_off(struct qbd_rdma_conn *conn, u32 slot)
@@ -173,6 +208,11 @@ static u64 qbd_rdma_tx_off(struct qbd_rdma_conn *conn, u32 slot)
 static u64 qbd_rdma_hello_off(struct qbd_rdma_conn *conn)
 {
 	return qbd_rdma_tx_off(conn, conn->depth + 1);
+}
+
+static u64 qbd_rdma_proof_off(struct qbd_rdma_conn *conn)
+{
+	return qbd_rdma_hello_off(conn) + sizeof(struct qbd_hello);
 }
 
 static void qbd_rdma_fail(struct qbd_rdma_conn *conn, int err, const char *why)
@@ -503,16 +543,19 @@ static void qbd_rdma_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	ib_dma_sync_single_for_cpu(conn->ibdev, dma, QBD_RDMA_REPLY_BUF,
 				   DMA_FROM_DEVICE);
 	if (!test_bit(QBD_RDMA_LIVE, &conn->flags)) {
-		/* handshake: the one message may be the hello reply */
-		if (wc->byte_len != sizeof(conn->hello_reply) ||
+		/* handshake: one message per step, the step checks it */
+		if (wc->byte_len > sizeof(conn->hs_msg) ||
 		    (wc->wc_flags & IB_WC_WITH_INVALIDATE) ||
-		    test_bit(QBD_RDMA_HELLO_IN, &conn->flags)) {
+		    !test_and_clear_bit(QBD_RDMA_HS_WANT, &conn->flags)) {
 			qbd_rdma_fail(conn, -EPROTO,
-				      "handshake: not one hello reply");
+				      "handshake: unexpected message");
 			return;
 		}
-		memcpy(&conn->hello_reply, buf, sizeof(conn->hello_reply));
-		set_bit(QBD_RDMA_HELLO_IN, &conn->flags);
+		memcpy(conn->hs_msg, buf, wc->byte_len);
+		conn->hs_len = wc->byte_len;
+		/* the waiter reads hs_msg once it sees HS_IN */
+		smp_mb__before_atomic();
+		set_bit(QBD_RDMA_HS_IN, &conn->flags);
 		complete(&conn->hello_done);
 		ret = qbd_rdma_post_recv(conn, rx->idx);
 		if (ret)
@@ -584,6 +627,9 @@ static int qbd_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 		 */
 		err = -ENODEV;
 		qbd_rdma_fail(conn, err, "RDMA device removed");
+		/* a parked id must go now: the removal waits for it */
+		set_bit(QBD_RDMA_GONE, &conn->flags);
+		mod_delayed_work(system_wq, &qbd_rdma_reaper, 0);
 		break;
 	default:
 		return 0;
@@ -608,17 +654,74 @@ static int qbd_rdma_wait_cm(struct qbd_rdma_conn *conn,
 	return conn->cm_event == want ? 0 : -ECONNABORTED;
 }
 
+/* Is the port @id is bound to active (its netdev up)? */
+static bool qbd_rdma_port_active(struct rdma_cm_id *id)
+{
+	struct ib_port_attr attr;
+
+	if (!id->device || ib_query_port(id->device, id->port_num, &attr))
+		return false;
+	return attr.state == IB_PORT_ACTIVE;
+}
+
+static void qbd_rdma_reap(struct work_struct *work)
+{
+	struct qbd_rdma_conn *conn, *tmp;
+	LIST_HEAD(done);
+	bool more;
+
+	mutex_lock(&qbd_rdma_park_mutex);
+	list_for_each_entry_safe(conn, tmp, &qbd_rdma_parked, park_node)
+		if (test_bit(QBD_RDMA_GONE, &conn->flags) ||
+		    time_after(jiffies, conn->parked_at + QBD_RDMA_PARK_MAX) ||
+		    qbd_rdma_port_active(conn->cm_id))
+			list_move_tail(&conn->park_node, &done);
+	more = !list_empty(&qbd_rdma_parked);
+	mutex_unlock(&qbd_rdma_park_mutex);
+	list_for_each_entry_safe(conn, tmp, &done, park_node) {
+		rdma_destroy_id(conn->cm_id);
+		kfree(conn);
+	}
+	if (more)
+		queue_delayed_work(system_wq, &qbd_rdma_reaper,
+				   QBD_RDMA_PARK_POLL);
+}
+
+/**
+ * qbd_rdma_exit - destroy the parked cm_ids (module unload)
+ */
+void qbd_rdma_exit(void)
+{
+	struct qbd_rdma_conn *conn, *tmp;
+	LIST_HEAD(all);
+
+	mutex_lock(&qbd_rdma_park_mutex);
+	list_splice_init(&qbd_rdma_parked, &all);
+	mutex_unlock(&qbd_rdma_park_mutex);
+	list_for_each_entry_safe(conn, tmp, &all, park_node) {
+		rdma_destroy_id(conn->cm_id);
+		kfree(conn);
+	}
+	cancel_delayed_work_sync(&qbd_rdma_reaper);
+}
+
 /*
  * Free everything of @conn. The QP is drained first, so no completion
- * runs any more when its buffers and requests go.
+ * runs any more when its buffers and requests go. While the port is down
+ * the cm_id is parked rather than destroyed (see qbd_rdma_parked).
  */
 static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
 {
+	bool park = false;
 	u32 i;
 
 	set_bit(QBD_RDMA_DEAD, &conn->flags);
 	if (conn->qp) {
-		rdma_disconnect(conn->cm_id);
+		if (test_bit(QBD_RDMA_GONE, &conn->flags) ||
+		    qbd_rdma_port_active(conn->cm_id))
+			rdma_disconnect(conn->cm_id);
+		else
+			park = true;
 		ib_drain_qp(conn->qp);
 	}
 	if (conn->reqs)
@@ -640,12 +743,22 @@ static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
 				    DMA_FROM_DEVICE);
 	if (conn->pd)
 		ib_dealloc_pd(conn->pd);
-	if (conn->cm_id)
-		rdma_destroy_id(conn->cm_id);
-	kfree(conn->tx_buf);
+	kfree_sensitive(conn->tx_buf); /* may hold our auth proof */
 	kfree(conn->rx_buf);
 	kfree(conn->rx);
 	kfree(conn->reqs);
+	if (park) {
+		/* the cm handler may still run: it only sets flags then */
+		conn->parked_at = jiffies;
+		mutex_lock(&qbd_rdma_park_mutex);
+		list_add_tail(&conn->park_node, &qbd_rdma_parked);
+		mutex_unlock(&qbd_rdma_park_mutex);
+		mod_delayed_work(system_wq, &qbd_rdma_reaper,
+				 QBD_RDMA_PARK_POLL);
+		return;
+	}
+	if (conn->cm_id)
+		rdma_destroy_id(conn->cm_id);
 	kfree(conn);
 }
 
@@ -773,16 +886,103 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 	return 0;
 }
 
-/* SEND the hello, wait for its reply, take what it grants. */
+/*
+ * One handshake step: SEND @len bytes at @off of the send buffers, wait for
+ * the one message that answers it (in conn->hs_msg). 0 or -errno.
+ */
+static int qbd_rdma_hs_step(struct qbd_rdma_conn *conn, u64 off, u32 len,
+			    unsigned long deadline, const char **why)
+{
+	struct ib_send_wr wr;
+	long left;
+	int ret;
+
+	reinit_completion(&conn->hello_done);
+	clear_bit(QBD_RDMA_HS_IN, &conn->flags);
+	set_bit(QBD_RDMA_HS_WANT, &conn->flags);
+	if (test_bit(QBD_RDMA_DEAD, &conn->flags)) {
+		*why = "connection failed during the handshake";
+		return -ECONNRESET;
+	}
+	ret = qbd_rdma_post_send(conn, off, len, &conn->ctl_cqe, NULL, &wr);
+	if (ret) {
+		*why = "sending a handshake message failed";
+		return ret;
+	}
+	left = (long)(deadline - jiffies);
+	if (left <= 0 ||
+	    !wait_for_completion_timeout(&conn->hello_done, left)) {
+		*why = "no answer from the server during the handshake";
+		return -ETIMEDOUT;
+	}
+	if (!test_bit(QBD_RDMA_HS_IN, &conn->flags) ||
+	    test_bit(QBD_RDMA_DEAD, &conn->flags)) {
+		*why = "connection failed during the handshake";
+		return -ECONNRESET;
+	}
+	/* pairs with the barrier in qbd_rdma_recv_done() */
+	smp_mb__after_atomic();
+	return 0;
+}
+
+/*
+ * The server challenged our hello: check its proof and SEND
+ * ours (or our refusal, then fail); the hello reply is then in hs_msg.
+ */
+static int qbd_rdma_authenticate(struct qbd_rdma_conn *conn,
+				 unsigned long deadline, const char **why)
+{
+	struct crypto_shash *tfm = conn->qdev->auth_tfm;
+	const struct qbd_hello *hello = conn->tx_buf + qbd_rdma_hello_off(conn);
+	struct qbd_auth_proof *proof = conn->tx_buf + qbd_rdma_proof_off(conn);
+	struct qbd_auth_challenge ch;
+	const char *ignored;
+	unsigned long until;
+	int ret;
+
+	if (!tfm) {
+		*why = "server sent an auth challenge although we have no key";
+		return -EPROTO;
+	}
+	if (conn->hs_len != sizeof(ch)) {
+		*why = "auth challenge of the wrong size";
+		return -EPROTO;
+	}
+	memcpy(&ch, conn->hs_msg, sizeof(ch));
+	ret = qbd_proto_answer_challenge(tfm, hello, &ch, proof, why);
+	if (ret == -EACCES) {
+		/*
+		 * Tell the server why we leave and wait (briefly) for its
+		 * refusal: disconnecting at once could flush our SEND, or beat
+		 * it to the server.
+		 */
+		until = jiffies + QBD_RDMA_REFUSE_WAIT;
+		if (time_before(deadline, until))
+			until = deadline;
+		qbd_rdma_hs_step(conn, qbd_rdma_proof_off(conn), sizeof(*proof),
+				 until, &ignored);
+		return ret;
+	}
+	if (ret)
+		return ret;
+	ret = qbd_rdma_hs_step(conn, qbd_rdma_proof_off(conn), sizeof(*proof),
+			       deadline, why);
+	if (ret == -ETIMEDOUT)
+		*why = "no hello reply after authentication";
+	return ret;
+}
+
+/* SEND the hello, authenticate, wait for its reply, take what it grants. */
 static int qbd_rdma_handshake(struct qbd_rdma_conn *conn,
 			      unsigned long deadline, const char **why)
 {
 	struct qbd_device *qdev = conn->qdev;
 	u32 max_io = qbd_rdma_max_io(conn->pages_per_mr);
+	u8 nonce[QBD_AUTH_NONCE_LEN];
+	struct qbd_hello_reply reply;
+	struct qbd_msg_hdr hdr;
 	struct qbd_hello_expect e;
 	struct qbd_hello_args a;
-	struct ib_send_wr wr;
-	long left;
 	int ret;
 
 	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
@@ -793,26 +993,43 @@ static int qbd_rdma_handshake(struct qbd_rdma_conn *conn,
 		return -EINVAL;
 	}
 	qbd_xport_hello(conn->queue, &a, &e);
+	if (qdev->auth_tfm) {
+		get_random_bytes(nonce, sizeof(nonce));
+		a.auth_nonce = nonce;
+	}
 	qbd_proto_encode_hello(conn->tx_buf + qbd_rdma_hello_off(conn), &a);
-	ret = qbd_rdma_post_send(conn, qbd_rdma_hello_off(conn),
-				 sizeof(struct qbd_hello), &conn->ctl_cqe, NULL,
-				 &wr);
+	memzero_explicit(nonce, sizeof(nonce));
+	ret = qbd_rdma_hs_step(conn, qbd_rdma_hello_off(conn),
+			       sizeof(struct qbd_hello), deadline, why);
 	if (ret) {
-		*why = "sending hello failed";
+		if (ret == -ETIMEDOUT)
+			*why = "no hello reply";
 		return ret;
 	}
-	left = (long)(deadline - jiffies);
-	if (left <= 0 ||
-	    !wait_for_completion_timeout(&conn->hello_done, left)) {
-		*why = "no hello reply";
-		return -ETIMEDOUT;
+	/* a hello reply, or an auth challenge: the header tells */
+	memcpy(&hdr, conn->hs_msg, sizeof(hdr));
+	if (conn->hs_len >= sizeof(hdr) &&
+	    le16_to_cpu(hdr.type) == QBD_MSG_AUTH) {
+		ret = qbd_rdma_authenticate(conn, deadline, why);
+		if (ret)
+			return ret;
+		if (conn->hs_len != sizeof(reply)) {
+			*why = "handshake: not one hello reply after authentication";
+			return -EPROTO;
+		}
+		memcpy(&reply, conn->hs_msg, sizeof(reply));
+	} else {
+		if (conn->hs_len != sizeof(reply)) {
+			*why = "handshake: not one hello reply";
+			return -EPROTO;
+		}
+		memcpy(&reply, conn->hs_msg, sizeof(reply));
+		if (qdev->auth_tfm && reply.status == cpu_to_le32(QBD_S_OK)) {
+			*why = "authentication failed: the server has no key";
+			return -EACCES;
+		}
 	}
-	if (!test_bit(QBD_RDMA_HELLO_IN, &conn->flags) ||
-	    test_bit(QBD_RDMA_DEAD, &conn->flags)) {
-		*why = "connection failed during the handshake";
-		return -ECONNRESET;
-	}
-	return qbd_xport_hello_done(conn->queue, &conn->hello_reply, why);
+	return qbd_xport_hello_done(conn->queue, &reply, why);
 }
 
 static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
@@ -888,7 +1105,6 @@ static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
 	ret = qbd_rdma_handshake(conn, deadline, &why);
 	if (ret)
 		goto out_destroy;
-	/* an authentication step would go here, before the connection is live */
 
 	conn->last_rx = jiffies;
 	set_bit(QBD_RDMA_LIVE, &conn->flags);

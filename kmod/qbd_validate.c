@@ -107,7 +107,7 @@ static int qbd_check_ms(u32 v, u32 min, u32 max, const char *msg,
 
 /*
  * The key: none, or QBD_KEY_MIN..QBD_KEY_MAX bytes with zero padding after
- * them (so no stale bytes ride along); TCP only until RDMA authenticates.
+ * them (so no stale bytes ride along). Both transports authenticate.
  */
 static int qbd_validate_key(const struct qbd_map *m, const char **why)
 {
@@ -126,10 +126,6 @@ static int qbd_validate_key(const struct qbd_map *m, const char **why)
 		*why = "key bytes after key_len are not zero";
 		return -EINVAL;
 	}
-	if (m->transport == QBD_TRANSPORT_RDMA) {
-		*why = "a key (authentication) is supported over TCP only";
-		return -EOPNOTSUPP;
-	}
 	return 0;
 }
 
@@ -138,8 +134,7 @@ static int qbd_validate_key(const struct qbd_map *m, const char **why)
  * @m: the map
  * @why: set to the broken rule on failure
  *
- * Return: 0, -EINVAL (with *why) or -EOPNOTSUPP (with *why) for a key on
- * an RDMA map (authentication is TCP only for now).
+ * Return: 0 or -EINVAL (with *why).
  */
 int qbd_validate_map(const struct qbd_map *m, const char **why)
 {
@@ -479,8 +474,8 @@ int qbd_validate_remap_in(const struct qbd_remap *r, const char **why)
 }
 
 /*
- * Can a device mapped as @cur take the layout @r? Same volume, same
- * transport (or 0), a size it can grow to.
+ * Can a device mapped as @cur take the layout @r? Same volume, a size it
+ * can grow to (a change of transport is checked by qbd_dev_remap()).
  */
 int qbd_check_remap(const struct qbd_remap *r, const struct qbd_map *cur,
 		    const char **why)
@@ -489,10 +484,7 @@ int qbd_check_remap(const struct qbd_remap *r, const struct qbd_map *cur,
 		*why = "vol_id is not the mapped volume's (a different volume under that name?)";
 		return -EINVAL;
 	}
-	if (r->transport && r->transport != cur->transport) {
-		*why = "transport differs from the device's (changing it needs an unmap and map)";
-		return -EOPNOTSUPP;
-	}
+	/* another transport: qbd_dev_remap() checks the queue's limits */
 	return qbd_check_resize(r->size, cur, why);
 }
 

@@ -39,7 +39,9 @@
  * RDMA (rdma_cm, reliable connected QPs, default port 7001): no data ever
  * travels in a SEND. After the connection is ESTABLISHED the client SENDs a
  * struct qbd_hello (264 bytes) and the server SENDs a struct qbd_hello_reply
- * (80 bytes). Then each client SEND is exactly one struct qbd_req (72 bytes)
+ * (80 bytes); with authentication the server first SENDs its
+ * qbd_auth_challenge (64 bytes) and the client SENDs its qbd_auth_proof
+ * (48 bytes). Then each client SEND is exactly one struct qbd_req (72 bytes)
  * and each server SEND exactly one struct qbd_reply (32 bytes). ADMIN is
  * TCP only. A READ or WRITE carries the client buffer in @rdma_addr and
  * @rdma_key: one registered region (FRWR) of exactly @length bytes. The

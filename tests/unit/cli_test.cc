@@ -1239,6 +1239,20 @@ TEST(CliRemap, HandsTheNewLayoutToTheDevice)
 		<< h.out.str();
 }
 
+TEST(CliRemap, AnotherTransportSwitchesTheDevice)
+{
+	Harness h({"-r", "rdma://pool/vol"});
+	h.fake->features |= QBD_FEAT_REMAP;
+	h.fake->devices[0] = sample_info(0, "pool", "vol", 9);  // mapped over TCP
+	VolumeInfo v = sample_volume();
+	int settled = 0;
+	ASSERT_EQ(run_remap(h.ctx, fake_hooks(v, &settled)), 0) << h.err.str();
+	ASSERT_EQ(h.fake->remaps.size(), 1u);
+	EXPECT_EQ(h.fake->remaps[0].transport, unsigned{QBD_TRANSPORT_RDMA});
+	EXPECT_EQ(h.fake->remaps[0].servers[0].port, QBD_DEFAULT_RDMA_PORT);
+	EXPECT_NE(h.out.str().find("remapped to rdma "), std::string::npos) << h.out.str();
+}
+
 TEST(CliRemap, RefusalsChangeNothing)
 {
 	struct Case {
@@ -1249,7 +1263,6 @@ TEST(CliRemap, RefusalsChangeNothing)
 	} cases[] = {
 		{{"-r", "pool/vol"}, 10, 1ull << 30, true, "(a different volume under the same name)"},
 		{{"-r", "pool/vol"}, 9, 1ull << 29, true, "smaller than the 1073741824 of /dev/qbd0"},
-		{{"-r", "rdma://pool/vol"}, 9, 1ull << 30, true, "changing the transport to rdma"},
 		{{"-r", "pool/nope"}, 9, 1ull << 30, true, "is not mapped"},
 		{{"-r", "pool//vol"}, 9, 1ull << 30, true, "invalid volume 'pool//vol'"},
 		{{"-r", "/dev/qbd0"}, 9, 1ull << 30, false, "remap"},

@@ -37,12 +37,13 @@ Result<std::string> remap_device(Context &ctx, Control &c, const MapHooks &hooks
 	url.pool = fixed_string(info->pool, sizeof(info->pool));
 	url.volume = fixed_string(info->volume, sizeof(info->volume));
 	url.transport = info->transport == QBD_TRANSPORT_RDMA ? Transport::rdma : Transport::tcp;
-	if (given && given->explicit_transport && given->transport != url.transport)
-		return make_error(EOPNOTSUPP,
-				  dev + " uses " + transport_name(url.transport) +
-					  "; changing the transport to " +
-					  transport_name(given->transport) +
-					  " needs an unmap and a map; nothing changed");
+	// An explicit other transport switches the device to it (the module
+	// refuses TCP -> RDMA for a device mapped over TCP: its queue limits).
+	if (given && given->explicit_transport && given->transport != url.transport) {
+		ctx.log("switching " + dev + " from " + transport_name(url.transport) + " to " +
+			transport_name(given->transport));
+		url.transport = given->transport;
+	}
 
 	auto cfg = remap_config(ctx, dev_id, info->vol_id);
 	if (!cfg)
@@ -72,7 +73,7 @@ Result<std::string> remap_device(Context &ctx, Control &c, const MapHooks &hooks
 	r.nr_servers = 1;
 	r.servers[0] = *addr;
 	r.layout_version = v.layout_version;
-	r.transport = info->transport;
+	r.transport = url.transport == Transport::rdma ? QBD_TRANSPORT_RDMA : QBD_TRANSPORT_TCP;
 	r.vol_id = v.vol_id;
 	r.size = v.size;
 	std::string where = format_server_addr(*addr) + ", layout " +
@@ -92,7 +93,8 @@ Result<std::string> remap_device(Context &ctx, Control &c, const MapHooks &hooks
 					  describe_ioctl_error(st.error()) +
 					  "; the device keeps retrying");
 	}
-	return dev + " (" + url.name() + ") remapped to " + where;
+	return dev + " (" + url.name() + ") remapped to " + transport_name(url.transport) + " " +
+	       where;
 }
 
 int run_remap(Context &ctx, const MapHooks &hooks)

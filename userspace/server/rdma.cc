@@ -21,7 +21,8 @@
 // waiting on the disk.
 //
 // Message rules (include/proto/qbd_proto.h): every receive must be exactly
-// one qbd_hello (first) or qbd_req; request checks are check_req() with
+// one qbd_hello (first), then with a key (auth_start) one qbd_auth_proof
+// answering our challenge, then qbd_req; request checks are check_req() with
 // Transport::rdma, the hello is handle_hello() with Transport::rdma. Any
 // check that closes a TCP connection, a wrong-size message or a failed
 // RDMA READ/WRITE disconnects that QP only, logged once with the peer.
@@ -109,7 +110,10 @@ struct Conn {
 	rdma_cm_id *cm = nullptr;
 	Device *dev = nullptr;
 	uint32_t qp_num = 0;
-	enum State { kHello, kOpen, kClosing } state = kHello;
+	// kAuth: challenge sent, waiting for the client's proof (@auth holds
+	// the hello as it came).
+	enum State { kHello, kAuth, kOpen, kClosing } state = kHello;
+	std::unique_ptr<AuthPending> auth;
 	bool peer_gone = false;      // DISCONNECTED (or a failed connect) seen
 	bool close_after_reply = false;  // hello refused: disconnect once sent
 	uint32_t rd_atom = 1;        // RDMA READs we may have outstanding
@@ -173,6 +177,10 @@ struct RdmaEngine::Impl {
 	void on_send(Conn &c, const ibv_wc &wc);
 	void on_message(Conn &c, const char *msg, uint32_t len);
 	void on_hello(Conn &c, const qbd_hello &h);
+	void on_proof(Conn &c, const char *msg, uint32_t len);
+	void open_volume(Conn &c, const qbd_hello &h);
+	void refuse_auth(Conn &c, const std::string &rule);
+	bool post_handshake(Conn &c, const void *msg, uint32_t len);
 	void on_req(Conn &c, const qbd_req &r);
 	void start_io(Conn &c, uint32_t slot);
 	void start_read(Conn &c, uint32_t slot);
@@ -565,6 +573,34 @@ bool RdmaEngine::Impl::post_reply(Conn &c, uint32_t slot, uint32_t status, uint3
 	return post_send(c, wr);
 }
 
+// A handshake message (challenge or hello reply), inline.
+bool RdmaEngine::Impl::post_handshake(Conn &c, const void *msg, uint32_t len)
+{
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(msg), len, 0};
+	ibv_send_wr wr = {};
+	wr.wr_id = wr_id(kWrHelloReply, 0);
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_INLINE;
+	return post_send(c, wr);
+}
+
+// Refuses the hello with AUTH_FAILED, logs why with the peer's address
+// (never the key) and disconnects once the reply is out.
+void RdmaEngine::Impl::refuse_auth(Conn &c, const std::string &rule)
+{
+	LOG_RL_WARN("rdma conn=%lu: peer %s refused: %s", (unsigned long)c.id, c.peer.c_str(),
+		    rule.c_str());
+	unsigned char buf[sizeof(qbd_admin_reply)];
+	size_t n = refusal_reply(QBD_MSG_HELLO, QBD_S_AUTH_FAILED, rule, buf);
+	c.auth.reset();
+	c.close_after_reply = true;
+	post_handshake(c, buf, static_cast<uint32_t>(n));
+}
+
+// The hello (header checked below): authenticate first when either side
+// has a key (the TCP exchange, one SEND per message), then open.
 void RdmaEngine::Impl::on_hello(Conn &c, const qbd_hello &h)
 {
 	if (std::string bad = check_msg_hdr(h.hdr); !bad.empty())
@@ -573,6 +609,46 @@ void RdmaEngine::Impl::on_hello(Conn &c, const qbd_hello &h)
 		return close_conn(c, "message type " + std::to_string(le16(h.hdr.type)) +
 					     " as the first message (admin is TCP only)",
 				  true);
+	unsigned char first[sizeof(qbd_hello)];
+	memcpy(first, &h, sizeof(first));
+	AuthStart a = auth_start(shared->key.get(), first);
+	if (a.action == AuthStart::kRefuse)
+		return refuse_auth(c, a.rule);
+	if (a.action == AuthStart::kChallenge) {
+		c.auth = std::make_unique<AuthPending>(a.pending);
+		c.state = Conn::kAuth;
+		post_handshake(c, &a.challenge, sizeof(a.challenge));
+		return;
+	}
+	qbd_hello plain;
+	memcpy(&plain, first, sizeof(plain));
+	open_volume(c, plain);
+}
+
+// The client's answer to our challenge.
+void RdmaEngine::Impl::on_proof(Conn &c, const char *msg, uint32_t len)
+{
+	if (len != sizeof(qbd_auth_proof))
+		return refuse_auth(c, "authentication failed: the answer to the challenge is " +
+					      std::to_string(len) + " bytes, a qbd_auth_proof is " +
+					      std::to_string(sizeof(qbd_auth_proof)));
+	qbd_auth_proof proof;
+	memcpy(&proof, msg, sizeof(proof));
+	std::string bad = auth_check(*shared->key, *c.auth, proof);
+	if (!bad.empty())
+		return refuse_auth(c, bad);
+	unsigned char first[sizeof(qbd_hello)];
+	memcpy(first, c.auth->first, sizeof(first));
+	c.auth.reset();
+	LOG_INFO("rdma conn=%lu: peer %s authenticated", (unsigned long)c.id, c.peer.c_str());
+	auth_start(nullptr, first);  // strips the AUTH bit and the nonce
+	qbd_hello h;
+	memcpy(&h, first, sizeof(h));
+	open_volume(c, h);
+}
+
+void RdmaEngine::Impl::open_volume(Conn &c, const qbd_hello &h)
+{
 	HelloResult hr = handle_hello(catalog(), h, limits(), Transport::rdma);
 	if (!hr.name.empty())
 		c.name = hr.name;
@@ -619,6 +695,8 @@ void RdmaEngine::Impl::on_message(Conn &c, const char *msg, uint32_t len)
 		memcpy(&h, msg, sizeof(h));
 		return on_hello(c, h);
 	}
+	if (c.state == Conn::kAuth)
+		return on_proof(c, msg, len);
 	if (len != sizeof(qbd_req))
 		return close_conn(c, "message of " + std::to_string(len) + " bytes, a qbd_req is " +
 					     std::to_string(sizeof(qbd_req)),

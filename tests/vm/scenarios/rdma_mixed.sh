@@ -2,8 +2,10 @@
 # qbd-vm: timeout=600
 # One volume over TCP and one over RDMA at the same time, from one server
 # (tcp:// and rdma:// listeners on the same address): fio verify on both at
-# once, each device reports its own transport. (Remapping a volume between
-# transports needs `qbd -r`, which does not exist yet: not tested here.)
+# once, each device reports its own transport. Then the RDMA volume is
+# remapped to TCP and back (`qbd -r tcp://…`, `qbd -r rdma://…`) while fio
+# verifies on it, and a device mapped over TCP is refused the move to RDMA
+# (its queue lacks RDMA's page boundary) with nothing changed.
 export QBD_TRANSPORT=rdma # before lib.sh: lib.d/e2e.sh picks its wire by it
 . "$QBD_TOP/tests/vm/lib.sh"
 
@@ -27,5 +29,27 @@ for d in "$tdev" "$rdev"; do
 	e=$(stat_field "${d#/dev/}" errors)
 	check_eq "no errors counted for $d" "${e:-missing}" 0
 done
+rname=${rdev#/dev/}
+kmsg "remap rdma -> tcp -> rdma"
+fio_verify "fio verify on pool1/r across remaps rdma -> tcp -> rdma" "$rdev" --size=40% --loops=4 &
+fpid=$!
+sleep 5
+check "qbd -r tcp://pool1/r (rdma -> tcp) under fio" "$QBD_BIN" -c "$E2E_CONF" -r tcp://pool1/r
+check "sysfs transport of $rname is tcp" grep -qx tcp "/sys/block/$rname/qbd/transport"
+check "qbd -i pool1/r says tcp" bash -c "$QBD_BIN -c $E2E_CONF -i pool1/r | grep -iw tcp"
+sleep 5
+check "qbd -r rdma://pool1/r (tcp -> rdma) under fio" "$QBD_BIN" -c "$E2E_CONF" -r rdma://pool1/r
+check "sysfs transport of $rname is rdma again" grep -qx rdma "/sys/block/$rname/qbd/transport"
+check "fio was still running across both remaps" kill -0 $fpid
+wait $fpid
+check "dmesg has both switches" bash -c "dmesg | grep -q '$rname: transport rdma -> tcp' &&
+	dmesg | grep -q '$rname: transport tcp -> rdma'"
+e=$(stat_field "$rname" errors)
+check_eq "no errors counted for $rdev across the remaps" "${e:-missing}" 0
+check_fails "qbd -r rdma://pool1/t (mapped over TCP) is refused" \
+	"$QBD_BIN" -c "$E2E_CONF" -r rdma://pool1/t
+check "the refusal names the rule in dmesg" bash -c "dmesg | grep -q \"lacks RDMA's page boundary\""
+check "sysfs transport of ${tdev#/dev/} is still tcp" grep -qx tcp "/sys/block/${tdev#/dev/}/qbd/transport"
+
 check "qbd -u pool1/t" volume_unmap "$E2E_CONF" pool1/t
 check "qbd -u pool1/r" volume_unmap "$E2E_CONF" pool1/r
