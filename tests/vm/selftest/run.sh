@@ -45,7 +45,9 @@ if [[ ${NATIVE:-0} == 1 ]]; then
 else
 	kver=$("$TOP/tests/vm/run.sh" --kver) || { not_ok "find the VM kernel"; fail=3; finish; }
 fi
-kdir=/lib/modules/$kver/build
+# (a kernel booted with QBD_VM_MODDIR, e.g. the debug kernel, has its build
+# tree there)
+kdir=${QBD_VM_MODDIR:-/lib/modules/$kver}/build
 mkdir -p "$OUT/warnmod"
 cp "$HERE/warnmod/qbd_selftest_warn.c" "$HERE/warnmod/Kbuild" "$OUT/warnmod/"
 if ! make -s -C "$kdir" M="$OUT/warnmod" modules > "$OUT/warnmod/build.log" 2>&1 ||
