@@ -19,7 +19,7 @@
 # so the normal `make kmod` objects in kmod/ are left alone.
 #
 # Env: JOBS          parallel build jobs (default: number of CPUs)
-#      NICE          nice level of the kernel build (default 19)
+#      NICE          nice level of the kernel build (default 10)
 #      DEBUG_KERNEL_CACHE   cache root (default <repo>/.cache/debug-kernel)
 #      DEBUG_KERNEL_SRC_TAR source tarball (default newest /usr/src/linux-source-*.tar.xz)
 #      TIMEOUT_SCALE timeout multiplier for the VM scenarios (default 4)
@@ -31,7 +31,7 @@ BUILD=${BUILD:-$TOP/build}
 CACHE=${DEBUG_KERNEL_CACHE:-$TOP/.cache/debug-kernel}
 FRAGMENT=$TOP/tests/vm/debug-kernel.config
 JOBS=${JOBS:-$(nproc)}
-NICE=${NICE:-19}
+NICE=${NICE:-10}
 TIMEOUT_SCALE=${TIMEOUT_SCALE:-4}
 
 say() { echo "debug-kernel: $*" >&2; }
