@@ -82,8 +82,10 @@ extract() {
 	touch "$stamp"
 }
 
-# Every CONFIG_ line of the fragment must be in the final .config as written
-# (a dependency that is not met makes olddefconfig drop it silently).
+# Every CONFIG_ line of the fragment that turns something on must be in the
+# final .config as written (a dependency that is not met makes olddefconfig
+# drop it silently). An option the fragment turns off only to save build
+# time may stay on when another option selects it: that is only noted.
 check_config() {
 	local line opt want got bad=0
 	while IFS= read -r line; do
@@ -96,7 +98,10 @@ check_config() {
 		fi
 		got=$(sed -n "s/^$opt=//p" "$obj/.config")
 		[[ -z $got ]] && got=n
-		if [[ $got != "$want" ]]; then
+		if [[ $got != "$want" && $want == n ]]; then
+			# Only build time: something else selects it.
+			say "config: note: $opt stays '$got' (selected by another option), $FRAGMENT turns it off"
+		elif [[ $got != "$want" ]]; then
 			say "config: $opt is '$got' in the built config, $FRAGMENT wants '$want'"
 			bad=1
 		fi

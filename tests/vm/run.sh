@@ -169,6 +169,8 @@ else
 		KERNEL=$(realpath "$QBD_VM_KERNEL") || die "QBD_VM_KERNEL=$QBD_VM_KERNEL does not exist"
 		MODDIR=$(realpath "$QBD_VM_MODDIR") || die "QBD_VM_MODDIR=$QBD_VM_MODDIR does not exist"
 		KVER=$(basename "$MODDIR")
+		[[ $MODDIR == */lib/modules/"$KVER" ]] ||
+			die "QBD_VM_MODDIR=$QBD_VM_MODDIR must be a <base>/lib/modules/<release> tree (modprobe -d <base>)"
 	else
 		KVER=${KVER:-$(find_kver)}
 		[[ -n $KVER ]] || die "no Debian kernel found (/boot/vmlinuz-* with /lib/modules/<ver>/kernel): run 'make deps'"
@@ -230,7 +232,8 @@ build_initrd() {
 		return 0
 	fi
 	say "building initramfs for $KVER"
-	"$HERE/mkinitrd.sh" "$KVER" "$INITRD" "$(dirname "$(dirname "$MODDIR")")" || return 1
+	local base=${MODDIR%/lib/modules/"$KVER"}
+	"$HERE/mkinitrd.sh" "$KVER" "$INITRD" "${base:-/}" || return 1
 	echo "$key" > "$INITRD.key"
 }
 
