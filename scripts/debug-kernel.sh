@@ -12,8 +12,8 @@
 # linux-source package version and the compiler), holding the object tree
 # (obj/, kept: qbd.ko builds against it), bzImage and the installed modules
 # (lib/modules/<release>/). `make clean` does not touch .cache/. The first
-# build takes long (see docs/testing.md for measured times); later runs reuse
-# it.
+# build takes long (see docs/testing.md for measured times); an interrupted
+# build resumes where it stopped; later runs reuse the result.
 #
 # qbd.ko is built from a copy of kmod/ and include/ in build/debug-kmod/,
 # so the normal `make kmod` objects in kmod/ are left alone.
@@ -112,26 +112,37 @@ check_config() {
 build_kernel() {
 	[[ -f $out/.done ]] && return 0
 	extract
-	say "building $name ($pkgver) with $(basename "$FRAGMENT") into $out (nice $NICE, $JOBS jobs; log $out/build.log)"
-	rm -rf "$out"
-	mkdir -p "$obj"
-	local t0=$SECONDS mk=(nice -n "$NICE" make -C "$src" O="$obj" -j"$JOBS")
-	{
-		"${mk[@]}" x86_64_defconfig &&
-			"${mk[@]}" kvm_guest.config &&
-			(cd "$obj" && "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$FRAGMENT") &&
-			"${mk[@]}" olddefconfig
-	} > "$out/build.log" 2>&1 || die "configuring failed (see $out/build.log)"
-	check_config || die "the fragment does not apply to $name (fix $FRAGMENT)"
+	local t0=$SECONDS mk=(nice -n "$NICE" make -C "$src" O="$obj" -j"$JOBS") before=0
+	if [[ -f $out/.configured && -f $obj/.config ]]; then
+		# An interrupted build: make carries on where it stopped.
+		before=$(cat "$out/.partial-seconds" 2>/dev/null || echo 0)
+		say "resuming the build in $out (nice $NICE, $JOBS jobs; log $out/build.log)"
+	else
+		say "building $name ($pkgver) with $(basename "$FRAGMENT") into $out (nice $NICE, $JOBS jobs; log $out/build.log)"
+		rm -rf "$out"
+		mkdir -p "$obj"
+		{
+			"${mk[@]}" x86_64_defconfig &&
+				"${mk[@]}" kvm_guest.config &&
+				(cd "$obj" && "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$FRAGMENT") &&
+				"${mk[@]}" olddefconfig
+		} > "$out/build.log" 2>&1 || die "configuring failed (see $out/build.log)"
+		check_config || die "the fragment does not apply to $name (fix $FRAGMENT)"
+		touch "$out/.configured"
+	fi
+	# Wall-clock seconds spent building, summed over interrupted runs.
+	trap 'echo $((before + SECONDS - t0)) > "$out/.partial-seconds"' EXIT
+	trap 'exit 143' TERM INT
 	"${mk[@]}" bzImage modules >> "$out/build.log" 2>&1 ||
 		die "kernel build failed: tail of $out/build.log:$(echo; tail -n 20 "$out/build.log")"
 	"${mk[@]}" INSTALL_MOD_PATH="$out" INSTALL_MOD_STRIP=1 modules_install >> "$out/build.log" 2>&1 ||
 		die "modules_install failed (see $out/build.log)"
 	cp "$obj/arch/x86/boot/bzImage" "$out/bzImage"
 	make -s -C "$src" O="$obj" kernelrelease > "$out/release"
-	echo "$((SECONDS - t0))" > "$out/build-seconds"
+	trap - EXIT TERM INT
+	echo "$((before + SECONDS - t0))" > "$out/build-seconds"
 	touch "$out/.done"
-	say "built $(cat "$out/release") in $((SECONDS - t0)) s"
+	say "built $(cat "$out/release") in $(cat "$out/build-seconds") s (wall clock)"
 }
 
 mkdir -p "$CACHE" || die "cannot create $CACHE"
