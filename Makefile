@@ -61,7 +61,7 @@ test-vm: deps
 	$(TOP)/tests/run-all.sh vm
 
 # The debug kernel (scripts/debug-kernel.sh, tests/vm/debug-kernel.config):
-# built once into .cache/debug-kernel/ (about an hour the first time, see
+# built once into .cache/debug-kernel/ (slow the first time: see
 # docs/testing.md), then the VM suite boots it. Deliberately not part of
 # `make test` / CI.
 debug-kernel:
