@@ -106,7 +106,8 @@ find_kver() {
 # `run.sh --kver`: print the kernel the VM would boot (for builds that must
 # match it, e.g. tests/vm/selftest/run.sh).
 if [[ ${1:-} == --kver ]]; then
-	v=${KVER:-$(find_kver)}
+	# (QBD_VM_MODDIR wins over KVER, as below: make exports KVER)
+	if [[ -n ${QBD_VM_MODDIR:-} ]]; then v=$(find_kver); else v=${KVER:-$(find_kver)}; fi
 	[[ -n $v ]] || die "no Debian kernel found (/boot/vmlinuz-* with /lib/modules/<ver>/kernel)"
 	echo "$v"
 	exit 0
