@@ -12,7 +12,7 @@ DESTDIR ?=
 export TOP BUILD KDIR KVER JOBS PREFIX DESTDIR
 
 .PHONY: all help deps kmod userspace userspace-asan test test-unit test-kunit \
-	test-vm fuzz demo bench install uninstall dkms-install lint clean check-kdir
+	test-vm test-debug debug-kernel fuzz demo bench install uninstall dkms-install lint clean check-kdir
 
 all: kmod userspace
 
@@ -21,6 +21,9 @@ help:
 	@echo "make [all]         build qbd.ko and the userspace programs"
 	@echo "make test          deps, then unit tests (ASan/UBSan), KUnit (UML), VM scenarios"
 	@echo "make test-unit | test-kunit | test-vm [SCENARIO=name]   one ring"
+	@echo "make test-debug [SCENARIO=name]   the VM suite on a KASAN/KFENCE/kmemleak/lockdep"
+	@echo "                   kernel built from linux-source-6.1 (not in 'make test'; before a release)"
+	@echo "make debug-kernel  only build (and cache in .cache/debug-kernel/) that kernel"
 	@echo "make fuzz [FUZZ_SECONDS=60]   build the libFuzzer targets (clang) and run each N s"
 	@echo "make demo          boot the VM, map a volume, mkfs, mount, verify, show /proc/qbdstat"
 	@echo "make bench         benchmarks (qbd vs NBD vs NVMe/TCP) into bench/results/"
@@ -56,6 +59,16 @@ test-kunit: deps
 
 test-vm: deps
 	$(TOP)/tests/run-all.sh vm
+
+# The debug kernel (scripts/debug-kernel.sh, tests/vm/debug-kernel.config):
+# built once into .cache/debug-kernel/ (slow the first time: see
+# docs/testing.md), then the VM suite boots it. Deliberately not part of
+# `make test` / CI.
+debug-kernel:
+	$(TOP)/scripts/debug-kernel.sh build
+
+test-debug: deps
+	$(TOP)/scripts/debug-kernel.sh test
 
 # libFuzzer targets (userspace/fuzz): build with clang into build/fuzz, run
 # each for FUZZ_SECONDS; crashes are kept in build/fuzz/crashes/.

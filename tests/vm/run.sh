@@ -28,6 +28,13 @@
 #
 # Env: KVER       kernel to boot (default: newest /boot/vmlinuz-* whose
 #                 /lib/modules/<ver>/kernel exists)
+#      QBD_VM_KERNEL + QBD_VM_MODDIR   boot this kernel image instead, with
+#                 this module tree (.../lib/modules/<release>; KVER is then
+#                 <release>); the guest sees the tree's parent as /lib/modules.
+#                 scripts/debug-kernel.sh sets them for the debug kernel.
+#      QBD_VM_KMOD              where the project's .ko files are (default
+#                 <repo>/kmod; only those built for KVER are used)
+#      QBD_VM_TIMEOUT_SCALE     multiply every scenario timeout (default 1)
 #      BUILD      build dir (default <repo>/build)
 #      NATIVE=1   run on this host instead (root, kernel that loads modules)
 #      LIVE=1     print scenario output live (default for a single manual
@@ -46,12 +53,14 @@ RESULTS=${QBD_VM_RESULTS:-$VMDIR/results}
 NATIVE=${NATIVE:-0}
 COUNTS=${COUNTS:-}
 MEM=${QBD_VM_MEM:-2048}
+TIMEOUT_SCALE=${QBD_VM_TIMEOUT_SCALE:-1}
 SMP=${QBD_VM_SMP:-2}
 DEFAULT_TIMEOUT=300
 # What fails a scenario when it shows up in the kernel log.
 LOG_PATTERNS='BUG:|WARNING:|Oops|general protection|hung_task|blocked for more than|KASAN|possible circular locking|INFO: possible|refcount_t:|UBSAN|kernel BUG at|Kernel panic'
 
 say() { echo "vm: $*"; }
+[[ $TIMEOUT_SCALE =~ ^[1-9][0-9]*$ ]] || { echo "vm: QBD_VM_TIMEOUT_SCALE='$TIMEOUT_SCALE' is not a positive integer" >&2; exit 1; }
 die() {
 	echo "vm: $*" >&2
 	[[ -n $COUNTS ]] && { mkdir -p "$(dirname "$COUNTS")"; echo "0 1" > "$COUNTS"; }
@@ -78,8 +87,13 @@ header() {
 		awk -v w="$1" -F= '$1 == w { print (NF > 1 ? $2 : "yes"); exit }'
 }
 
-# The kernel the VM boots: newest /boot/vmlinuz-* with a module tree.
+# The kernel the VM boots: newest /boot/vmlinuz-* with a module tree, or
+# the release named by QBD_VM_MODDIR.
 find_kver() {
+	if [[ -n ${QBD_VM_MODDIR:-} ]]; then
+		basename "$QBD_VM_MODDIR"
+		return
+	fi
 	local v best=""
 	for k in /boot/vmlinuz-*; do
 		[[ -f $k ]] || continue
@@ -92,7 +106,8 @@ find_kver() {
 # `run.sh --kver`: print the kernel the VM would boot (for builds that must
 # match it, e.g. tests/vm/selftest/run.sh).
 if [[ ${1:-} == --kver ]]; then
-	v=${KVER:-$(find_kver)}
+	# (QBD_VM_MODDIR wins over KVER, as below: make exports KVER)
+	if [[ -n ${QBD_VM_MODDIR:-} ]]; then v=$(find_kver); else v=${KVER:-$(find_kver)}; fi
 	[[ -n $v ]] || die "no Debian kernel found (/boot/vmlinuz-* with /lib/modules/<ver>/kernel)"
 	echo "$v"
 	exit 0
@@ -144,14 +159,27 @@ fi
 
 if [[ $NATIVE == 1 ]]; then
 	KVER=$(uname -r)
+	MODDIR=/lib/modules/$KVER
+	[[ -z ${QBD_VM_KERNEL:-} ]] || die "NATIVE=1 runs on this host's kernel: unset QBD_VM_KERNEL"
 	[[ $(id -u) == 0 ]] || die "NATIVE=1 needs root"
 	[[ -e /proc/modules ]] || die "NATIVE=1: this kernel ($KVER) cannot load modules; run without NATIVE=1 (VM)"
 else
-	KVER=${KVER:-$(find_kver)}
-	[[ -n $KVER ]] || die "no Debian kernel found (/boot/vmlinuz-* with /lib/modules/<ver>/kernel): run 'make deps'"
-	KERNEL=/boot/vmlinuz-$KVER
+	if [[ -n ${QBD_VM_KERNEL:-}${QBD_VM_MODDIR:-} ]]; then
+		[[ -n ${QBD_VM_KERNEL:-} && -n ${QBD_VM_MODDIR:-} ]] ||
+			die "QBD_VM_KERNEL and QBD_VM_MODDIR go together (kernel image and its lib/modules/<release>)"
+		KERNEL=$(realpath "$QBD_VM_KERNEL") || die "QBD_VM_KERNEL=$QBD_VM_KERNEL does not exist"
+		MODDIR=$(realpath "$QBD_VM_MODDIR") || die "QBD_VM_MODDIR=$QBD_VM_MODDIR does not exist"
+		KVER=$(basename "$MODDIR")
+		[[ $MODDIR == */lib/modules/"$KVER" ]] ||
+			die "QBD_VM_MODDIR=$QBD_VM_MODDIR must be a <base>/lib/modules/<release> tree (modprobe -d <base>)"
+	else
+		KVER=${KVER:-$(find_kver)}
+		[[ -n $KVER ]] || die "no Debian kernel found (/boot/vmlinuz-* with /lib/modules/<ver>/kernel): run 'make deps'"
+		KERNEL=/boot/vmlinuz-$KVER
+		MODDIR=/lib/modules/$KVER
+	fi
 	[[ -r $KERNEL ]] || die "$KERNEL is missing or unreadable (KVER=$KVER)"
-	[[ -d /lib/modules/$KVER/kernel ]] || die "/lib/modules/$KVER/kernel is missing (KVER=$KVER)"
+	[[ -d $MODDIR/kernel ]] || die "$MODDIR/kernel is missing (KVER=$KVER)"
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run 'make deps'"
 fi
 
@@ -163,9 +191,11 @@ exec 9>"$VMDIR/.lock"
 # (seconds here instead of ~45 s over 9p in the guest). Rebuilt when a .ko
 # changes.
 MODROOT=$VMDIR/modroot
+KMODDIR=${QBD_VM_KMOD:-$TOP/kmod}
+[[ -d $KMODDIR ]] || die "QBD_VM_KMOD=$KMODDIR is not a directory"
 build_modroot() {
 	local mdir=$MODROOT/lib/modules/$KVER kos=() ko key vm
-	mapfile -t kos < <(find "$TOP/kmod" -name '*.ko' -type f | sort)
+	mapfile -t kos < <(find "$KMODDIR" -name '*.ko' -type f | sort)
 	for ko in "${kos[@]}"; do
 		vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{ print $1 }')
 		if [[ $vm != "$KVER" ]]; then
@@ -174,15 +204,15 @@ build_modroot() {
 		fi
 		key+="$(sha256sum "$ko")"$'\n'
 	done
-	key+="$KVER $(stat -c %Y /lib/modules/"$KVER"/modules.dep 2>/dev/null)"
+	key+="$KVER $MODDIR $(stat -c %Y "$MODDIR"/modules.dep 2>/dev/null)"
 	if [[ -f $mdir/.key && $(cat "$mdir/.key") == "$key" ]]; then
 		return 0
 	fi
 	rm -rf "$MODROOT/lib/modules/$KVER"
 	mkdir -p "$mdir/extra"
-	ln -s "/lib/modules/$KVER/kernel" "$mdir/kernel"
+	ln -s "$MODDIR/kernel" "$mdir/kernel"
 	for f in modules.order modules.builtin modules.builtin.modinfo; do
-		[[ -f /lib/modules/$KVER/$f ]] && cp "/lib/modules/$KVER/$f" "$mdir/"
+		[[ -f $MODDIR/$f ]] && cp "$MODDIR/$f" "$mdir/"
 	done
 	for ko in "${kos[@]}"; do
 		vm=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{ print $1 }')
@@ -198,12 +228,13 @@ INITRD=$VMDIR/initrd-$KVER.cpio.gz
 build_initrd() {
 	local key
 	key=$(cat "$HERE/mkinitrd.sh" "$HERE/guest/init" "$HERE/guest/stage2.sh" | sha256sum)
-	key+=" $KVER $(stat -c '%s %Y' "$KERNEL") $(stat -c %Y /lib/modules/"$KVER"/modules.dep)"
+	key+=" $KVER $KERNEL $(stat -c '%s %Y' "$KERNEL") $MODDIR $(stat -c %Y "$MODDIR"/modules.dep)"
 	if [[ -f $INITRD && -f $INITRD.key && $(cat "$INITRD.key") == "$key" ]]; then
 		return 0
 	fi
 	say "building initramfs for $KVER"
-	"$HERE/mkinitrd.sh" "$KVER" "$INITRD" || return 1
+	local base=${MODDIR%/lib/modules/"$KVER"}
+	"$HERE/mkinitrd.sh" "$KVER" "$INITRD" "${base:-/}" || return 1
 	echo "$key" > "$INITRD.key"
 }
 
@@ -214,7 +245,7 @@ if [[ $NATIVE != 1 ]]; then
 fi
 flock -u 9
 if [[ ! -f $MODROOT/lib/modules/$KVER/extra/qbd.ko ]]; then
-	say "note: no qbd.ko for $KVER in $TOP/kmod (run 'make kmod'): scenarios that load it will fail"
+	say "note: no qbd.ko for $KVER in $KMODDIR (run 'make kmod'): scenarios that load it will fail"
 fi
 
 # Paths as the guest sees them: the tmpfs mounts hide these host dirs, which
@@ -246,6 +277,56 @@ scan_log() {
 	[[ -s $dir/kernel-log-hits.txt ]]
 }
 
+# check_kmemleak DIR: split DIR/kmemleak.log (written by the guest when the
+# kernel has kmemleak) into leaks of the project's module, into
+# DIR/kmemleak-qbd.txt (they fail the run), and the rest. A backtrace frame
+# counts as qbd's when it names a qbd symbol or module, or is a bare address
+# inside where qbd was loaded (DIR/modules.seen: the module may be unloaded by
+# the time of the scan, which leaves its frames unnamed). Prints "QBD OTHER".
+check_kmemleak() {
+	local dir=$1
+	[[ -f $dir/kmemleak.log ]] || { echo "0 0"; return; }
+	python3 - "$dir/kmemleak.log" "$dir/modules.seen" "$dir/kmemleak-qbd.txt" <<-'PY'
+	import re, sys
+	log, seen, out = sys.argv[1:4]
+	ranges = []
+	try:
+	    for line in open(seen):
+	        f = line.split()
+	        if len(f) >= 6 and f[0] == "qbd" and f[5].startswith("0x"):
+	            start = int(f[5], 16)
+	            ranges.append((start, start + int(f[1])))
+	    # (an unreadable file only loses the bare-address attribution)
+	except OSError:
+	    pass
+	recs, cur = [], None
+	for line in open(log, errors="replace"):
+	    if line.startswith("unreferenced object"):
+	        cur = [line]
+	        recs.append(cur)
+	    elif cur is not None:
+	        cur.append(line)
+	def ours(rec):
+	    for line in rec:
+	        m = re.match(r"\s*\[<[0-9a-f]+>\]\s+(\S+)(.*)", line)
+	        if not m:
+	            continue
+	        sym, rest = m.group(1), m.group(2)
+	        if re.match(r"qbd", sym) or "[qbd]" in rest:
+	            return True
+	        if re.fullmatch(r"0x[0-9a-f]+", sym):
+	            a = int(sym, 16)
+	            if any(lo <= a < hi for lo, hi in ranges):
+	                return True
+	    return False
+	mine = [r for r in recs if ours(r)]
+	with open(out, "w") as o:
+	    for r in mine:
+	        o.writelines(r)
+	print(len(mine), len(recs) - len(mine))
+	PY
+}
+
 run_vm() {
 	local script=$1 dir=$2 tmo=$3 load=$4 name=$5 transport=$6
 	cat > "$dir/guest.env" <<-EOF
@@ -260,6 +341,11 @@ run_vm() {
 	export QBD_LOAD=$load
 	export QBD_TRANSPORT=$transport
 	EOF
+	# A kernel whose modules are not in the host's /lib/modules: the guest
+	# mounts their tree there (stage2.sh), so plain `modprobe veth` works.
+	if [[ $(dirname "$MODDIR") != /lib/modules ]]; then
+		echo "export QBD_VM_LIBMODULES=$(printf %q "$(guest_path "$(dirname "$MODDIR")")")" >> "$dir/guest.env"
+	fi
 	local bios=() out=/dev/null
 	[[ -f /usr/share/qemu/qboot.rom ]] && bios=(-bios /usr/share/qemu/qboot.rom)
 	[[ $LIVE == 1 ]] && out=/dev/stdout
@@ -317,6 +403,7 @@ for entry in "${scenarios[@]}"; do
 	tmo=$(header timeout "$script")
 	tmo=${tmo:-$DEFAULT_TIMEOUT}
 	[[ $tmo =~ ^[0-9]+$ ]] || die "$script: timeout '$tmo' is not a number of seconds"
+	tmo=$((tmo * TIMEOUT_SCALE))
 	load=1
 	[[ -n $(header no-load "$script") ]] && load=0
 	if [[ $LIVE == 1 ]]; then
@@ -352,6 +439,8 @@ for entry in "${scenarios[@]}"; do
 	if scan_log "$dir"; then
 		reasons+=("kernel log: $(wc -l < "$dir/kernel-log-hits.txt") bad line(s)")
 	fi
+	read -r leaks_qbd leaks_other < <(check_kmemleak "$dir")
+	((${leaks_qbd:-0} > 0)) && reasons+=("kmemleak: $leaks_qbd unreferenced object(s) from qbd")
 	tap_ok=$((tap_ok + nok))
 	tap_notok=$((tap_notok + nnot))
 	if [[ ${#reasons[@]} -eq 0 ]]; then
@@ -367,6 +456,10 @@ for entry in "${scenarios[@]}"; do
 		"$([[ $verdict == PASSED ]] && echo PASS || echo FAIL)" "$name" "$secs" "$nok" "$nnot" \
 		"$([[ $verdict == PASSED ]] || echo "${verdict#FAILED }")")
 	echo "$line" | tee -a "$summary"
+	if ((${leaks_other:-0} > 0)); then
+		echo "  note: kmemleak: $leaks_other unreferenced object(s) outside qbd (not a failure; $dir/kmemleak.log)" |
+			tee -a "$summary"
+	fi
 	if [[ $verdict != PASSED ]]; then
 		if [[ $LIVE != 1 ]]; then
 			echo "  --- last lines of $dir/output.log:"
@@ -375,6 +468,10 @@ for entry in "${scenarios[@]}"; do
 		if [[ -s $dir/kernel-log-hits.txt ]]; then
 			echo "  --- kernel log ($dir/dmesg.log):"
 			head -n 10 "$dir/kernel-log-hits.txt" | sed 's/^/  | /'
+		fi
+		if [[ -s $dir/kmemleak-qbd.txt ]]; then
+			echo "  --- kmemleak ($dir/kmemleak-qbd.txt):"
+			head -n 20 "$dir/kmemleak-qbd.txt" | sed 's/^/  | /'
 		fi
 		echo "  --- results kept in $dir"
 	fi

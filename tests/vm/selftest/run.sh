@@ -45,9 +45,12 @@ if [[ ${NATIVE:-0} == 1 ]]; then
 else
 	kver=$("$TOP/tests/vm/run.sh" --kver) || { not_ok "find the VM kernel"; fail=3; finish; }
 fi
-kdir=/lib/modules/$kver/build
+# (a kernel booted with QBD_VM_MODDIR, e.g. the debug kernel, has its build
+# tree there)
+kdir=${QBD_VM_MODDIR:-/lib/modules/$kver}/build
 mkdir -p "$OUT/warnmod"
-cp "$HERE/warnmod/qbd_selftest_warn.c" "$HERE/warnmod/Kbuild" "$OUT/warnmod/"
+cp "$HERE/warnmod/qbd_selftest_warn.c" "$HERE/warnmod/qbd_selftest_leak.c" "$HERE/warnmod/Kbuild" \
+	"$OUT/warnmod/"
 if ! make -s -C "$kdir" M="$OUT/warnmod" modules > "$OUT/warnmod/build.log" 2>&1 ||
 	[[ ! -f $OUT/warnmod/qbd_selftest_warn.ko ]]; then
 	cat "$OUT/warnmod/build.log"
@@ -56,14 +59,21 @@ if ! make -s -C "$kdir" M="$OUT/warnmod" modules > "$OUT/warnmod/build.log" 2>&1
 	finish
 fi
 
-# 2. Run the three broken scenarios through the harness.
+# A kernel with kmemleak (the debug kernel) gets a fourth: a module that
+# leaks, which only the harness' kmemleak check can catch.
+broken=(selftest/fail_script.sh selftest/kernel_warn.sh selftest/hang.sh)
+if [[ ${NATIVE:-0} != 1 ]] && grep -q '^CONFIG_DEBUG_KMEMLEAK=y' "$kdir/.config" 2>/dev/null; then
+	[[ -f $OUT/warnmod/qbd_selftest_leak.ko ]] || { not_ok "build the leaking test module"; fail=4; finish; }
+	broken+=(selftest/kmemleak.sh)
+fi
+
+# 2. Run the broken scenarios through the harness.
 rm -rf "$RESULTS"
 # The harness' own report (three FAIL lines, by design) goes to a log, so
 # it cannot be mistaken for real failures; it is shown when a check fails.
-echo "selftest: running 3 deliberately broken scenarios (about 90 s; log: $OUT/harness.log)"
+echo "selftest: running ${#broken[@]} deliberately broken scenarios (about 90 s; log: $OUT/harness.log)"
 QBD_VM_RESULTS=$RESULTS COUNTS=$OUT/harness.counts LIVE=0 KVER=$kver \
-	"$TOP/tests/vm/run.sh" selftest/fail_script.sh selftest/kernel_warn.sh selftest/hang.sh \
-	> "$OUT/harness.log" 2>&1
+	"$TOP/tests/vm/run.sh" "${broken[@]}" > "$OUT/harness.log" 2>&1
 hrc=$?
 grep -E '^(PASS|FAIL) ' "$OUT/harness.log" | sed 's/^/# harness: /'
 echo "# harness exit status: $hrc"
@@ -94,6 +104,10 @@ if ! grep -q 'WARNING:' "$RESULTS/kernel_warn/kernel-log-hits.txt" 2>/dev/null; 
 	echo "# ... but kernel-log-hits.txt has no WARNING: line: counted as not ok"
 fi
 expect hang "killed at its timeout" 'timeout'
+if [[ ${broken[*]} == *kmemleak* ]]; then
+	expect kmemleak "leak in a qbd module caught by the kmemleak check alone" 'kmemleak' \
+		'timeout|exit|not ok|kernel log'
+fi
 if [[ $hrc == 0 ]]; then
 	not_ok "harness exit status is non-zero when scenarios fail" "it exited 0"
 fi
