@@ -136,6 +136,7 @@
 #define QBD_S_OUT_OF_RANGE	10	/* offset + length past the end of the volume */
 #define QBD_S_AUTH_FAILED	11	/* no key, wrong key or bad proof: closing */
 #define QBD_S_DIGEST		12	/* WRITE data does not match its digest */
+#define QBD_S_LAST		QBD_S_DIGEST	/* the highest status defined */
 
 /**
  * struct qbd_msg_hdr - first 8 bytes of every connection's first message
