@@ -31,7 +31,17 @@ for d in "$tdev" "$rdev"; do
 done
 rname=${rdev#/dev/}
 kmsg "remap rdma -> tcp -> rdma"
-fio_verify "fio verify on pool1/r across remaps rdma -> tcp -> rdma" "$rdev" --size=40% --loops=4 &
+# fio rounds until both remaps are done (a fixed amount of IO finishes
+# before the second remap on a quiet host); every round must verify.
+fstop=$QBD_RESULTS/remap-fio.stop
+(
+	n=0
+	while [[ ! -e $fstop ]]; do
+		n=$((n + 1))
+		fio_verify "fio verify round $n on pool1/r across remaps rdma -> tcp -> rdma" "$rdev" --size=40% ||
+			exit 1
+	done
+) &
 fpid=$!
 sleep 5
 check "qbd -r tcp://pool1/r (rdma -> tcp) under fio" "$QBD_BIN" -c "$E2E_CONF" -r tcp://pool1/r
@@ -41,7 +51,8 @@ sleep 5
 check "qbd -r rdma://pool1/r (tcp -> rdma) under fio" "$QBD_BIN" -c "$E2E_CONF" -r rdma://pool1/r
 check "sysfs transport of $rname is rdma again" grep -qx rdma "/sys/block/$rname/qbd/transport"
 check "fio was still running across both remaps" kill -0 $fpid
-wait $fpid
+touch "$fstop"
+check "every fio round across the remaps verified" wait $fpid
 check "dmesg has both switches" bash -c "dmesg | grep -q '$rname: transport rdma -> tcp' &&
 	dmesg | grep -q '$rname: transport tcp -> rdma'"
 e=$(stat_field "$rname" errors)
