@@ -181,6 +181,7 @@ struct RdmaEngine::Impl {
 	void open_volume(Conn &c, const qbd_hello &h);
 	void refuse_auth(Conn &c, const std::string &rule);
 	bool post_handshake(Conn &c, const void *msg, uint32_t len);
+	bool post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id, uint32_t invalidate_rkey);
 	void on_req(Conn &c, const qbd_req &r);
 	void start_io(Conn &c, uint32_t slot);
 	void start_read(Conn &c, uint32_t slot);
@@ -552,37 +553,41 @@ bool RdmaEngine::Impl::post_reply(Conn &c, uint32_t slot, uint32_t status, uint3
 	qbd_reply rep;
 	fill_reply(rep, req.handle, status, length);
 	rep.vol_size = to_le64(vol_size);
-	ibv_sge sge = {reinterpret_cast<uintptr_t>(&rep), sizeof(rep), 0};
-	ibv_send_wr wr = {};
-	wr.wr_id = wr_id(kWrReply, 0);
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_INLINE;
+	uint32_t inv = 0;
 	if ((c.geo.features & QBD_PF_RDMA_INV) &&
-	    (req.opcode == QBD_OP_READ || req.opcode == QBD_OP_WRITE) && req.rdma_key) {
-		wr.opcode = IBV_WR_SEND_WITH_INV;
-		wr.invalidate_rkey = le32(req.rdma_key);
-	}
+	    (req.opcode == QBD_OP_READ || req.opcode == QBD_OP_WRITE))
+		inv = le32(req.rdma_key);
 	// The request is done once its reply is posted: the client may see
 	// the reply and send the next request before our SEND completes, so
 	// the slot (its credit) is free now. The reply is inline: nothing of
 	// the slot is needed later.
 	release_buf(c, c.ios[slot]);
 	free_io(c, slot);
-	return post_send(c, wr);
+	return post_inline(c, &rep, sizeof(rep), wr_id(kWrReply, 0), inv);
 }
 
 // A handshake message (challenge or hello reply), inline.
 bool RdmaEngine::Impl::post_handshake(Conn &c, const void *msg, uint32_t len)
 {
+	return post_inline(c, msg, len, wr_id(kWrHelloReply, 0), 0);
+}
+
+// One inline SEND of @msg (copied at post time, so it may live on the
+// stack); SEND_WITH_INV of @invalidate_rkey when that is not 0.
+bool RdmaEngine::Impl::post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id,
+				   uint32_t invalidate_rkey)
+{
 	ibv_sge sge = {reinterpret_cast<uintptr_t>(msg), len, 0};
 	ibv_send_wr wr = {};
-	wr.wr_id = wr_id(kWrHelloReply, 0);
+	wr.wr_id = id;
 	wr.sg_list = &sge;
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_INLINE;
+	if (invalidate_rkey) {
+		wr.opcode = IBV_WR_SEND_WITH_INV;
+		wr.invalidate_rkey = invalidate_rkey;
+	}
 	return post_send(c, wr);
 }
 
