@@ -37,7 +37,7 @@ check "kill -9 server A" e2e_server_kill9
 check "start server B on $B_IP" server_start srv2 "$E2E_DATA" "tcp://$B_IP:$E2E_PORT"
 check "qbd.conf names B" point_conf_at $B_IP
 check "qbd -r pool1/rm" Q -r pool1/rm
-check "qbd -r says where to" grep -q "remapped to $B_IP:$E2E_PORT" <<<"$QBD_LAST_OUTPUT"
+check "qbd -r says where to" grep -q "remapped to tcp $B_IP:$E2E_PORT" <<<"$QBD_LAST_OUTPUT"
 check "fio exited 0" wait $fio_pid
 check_eq "pool1/rm served by B" "$(field pool1/rm servers)" "$B_IP:$E2E_PORT"
 check_eq "pool1/rm is live" "$(field pool1/rm state)" live
@@ -49,8 +49,9 @@ check_fails "qbd -r of an unmapped volume refused" Q -r pool1/nope
 check "... says it is not mapped" grep -q "not mapped" <<<"$QBD_LAST_OUTPUT"
 check_fails "qbd -r of a bad URL refused" Q -r 'pool1//rm'
 check "... says which rule" grep -q "invalid volume" <<<"$QBD_LAST_OUTPUT"
-check_fails "qbd -r to another transport refused" Q -r rdma://pool1/rm
-check "... says the transport differs" grep -q "changing the transport" <<<"$QBD_LAST_OUTPUT"
+check_fails "qbd -r of a TCP-mapped device to rdma:// refused" Q -r rdma://pool1/rm
+check "... says the module refused and nothing changed" grep -q "module refused.*nothing changed" <<<"$QBD_LAST_OUTPUT"
+check "... dmesg names the rule" bash -c "dmesg | grep -q \"lacks RDMA's page boundary\""
 # pool1/other on B is now a different volume under the same name
 check "delete pool1/other on B" "$QBDADM_BIN" -c "$E2E_CONF" delete pool1/other
 check "create a new pool1/other on B" volume_create "$E2E_CONF" pool1/other 64M
@@ -75,7 +76,7 @@ check "kill -9 server B" server_kill9 srv2 "tcp://$B_IP:$E2E_PORT"
 check "qbd.conf names A" point_conf_at $A_IP
 check "start server A again" e2e_server_start
 check "the watcher got the module's event" wait_until 60 grep -q "${dev} (pool1/rm) needs a remap: servers unreachable" "$wlog"
-check "the watcher remapped to A" wait_until 60 grep -q "${dev} (pool1/rm) remapped to $A_IP:$E2E_PORT" "$wlog"
+check "the watcher remapped to A" wait_until 60 grep -q "${dev} (pool1/rm) remapped to tcp $A_IP:$E2E_PORT" "$wlog"
 check "fio exited 0" wait $fio_pid
 check_eq "pool1/rm served by A again" "$(field pool1/rm servers)" "$A_IP:$E2E_PORT"
 check "kernel log shows the module asking" bash -c "dmesg | grep -q '${dev#/dev/}: asking for a remap of pool1/rm'"
@@ -94,7 +95,7 @@ kmsg "qbdadm relayout pool1/rm: layout $lv0 -> $lv1"
 check "qbdadm relayout pool1/rm" "$QBDADM_BIN" -c "$E2E_CONF" relayout pool1/rm
 check_eq "the server's layout version moved on" "$(adm_field layout_version)" "$lv1"
 check "the watcher got the stale-layout event" wait_until 60 grep -q "${dev} (pool1/rm) needs a remap: a server says the layout is stale" "$wlog"
-check "the watcher remapped to layout $lv1" wait_until 60 grep -q "${dev} (pool1/rm) remapped to $A_IP:$E2E_PORT, layout $lv1," "$wlog"
+check "the watcher remapped to layout $lv1" wait_until 60 grep -q "${dev} (pool1/rm) remapped to tcp $A_IP:$E2E_PORT, layout $lv1," "$wlog"
 check "fio exited 0 (verified across the relayout)" wait $fio_pid
 check_eq "qbd -i shows layout version $lv1" "$(field pool1/rm layout_version)" "$lv1"
 check "kernel log: the server said layout $lv0 is stale" bash -c "dmesg | grep -q '${dev#/dev/}: .*says our layout $lv0 is stale'"
