@@ -195,6 +195,7 @@ static const char *const qbd_status_names[] = {
 	[QBD_S_AUTH_FAILED] = "AUTH_FAILED",
 	[QBD_S_DIGEST] = "DIGEST",
 };
+
 static_assert(ARRAY_SIZE(qbd_status_names) == QBD_S_LAST + 1,
 	      "qbd_status_names must name every status up to QBD_S_LAST");
 
