@@ -238,18 +238,26 @@ Result<VolumeInfo> Catalog::create(const std::string &pool, const std::string &v
 	return snapshot(*v);
 }
 
-Status Catalog::remove(const std::string &pool, const std::string &vol, bool force)
+Result<std::shared_ptr<Volume>> Catalog::find_locked(const std::string &pool, const std::string &vol)
 {
-	std::lock_guard lk(mu_);
 	auto it = vols_.find({pool, vol});
 	if (it == vols_.end())
 		return make_error(ENOENT, "volume " + pool + "/" + vol + " does not exist");
-	auto v = it->second;
+	return it->second;
+}
+
+Status Catalog::remove(const std::string &pool, const std::string &vol, bool force)
+{
+	std::lock_guard lk(mu_);
+	auto found = find_locked(pool, vol);
+	if (!found)
+		return found.error();
+	auto v = *found;
 	uint32_t opens = v->open_count;
 	if (opens && !force)
 		return make_error(EBUSY, "volume " + pool + "/" + vol + " is open on " + std::to_string(opens) +
 						 " connection(s); use --force");
-	vols_.erase(it);
+	vols_.erase({pool, vol});
 	if (auto s = save_locked(); !s) {
 		vols_[{pool, vol}] = v;
 		return s.error();
@@ -278,19 +286,19 @@ Result<std::vector<VolumeInfo>> Catalog::list(const std::string &pool)
 Result<VolumeInfo> Catalog::info(const std::string &pool, const std::string &vol)
 {
 	std::lock_guard lk(mu_);
-	auto it = vols_.find({pool, vol});
-	if (it == vols_.end())
-		return make_error(ENOENT, "volume " + pool + "/" + vol + " does not exist");
-	return snapshot(*it->second);
+	auto found = find_locked(pool, vol);
+	if (!found)
+		return found.error();
+	return snapshot(**found);
 }
 
 Result<VolumeInfo> Catalog::resize(const std::string &pool, const std::string &vol, uint64_t new_size)
 {
 	std::lock_guard lk(mu_);
-	auto it = vols_.find({pool, vol});
-	if (it == vols_.end())
-		return make_error(ENOENT, "volume " + pool + "/" + vol + " does not exist");
-	auto v = it->second;
+	auto found = find_locked(pool, vol);
+	if (!found)
+		return found.error();
+	auto v = *found;
 	uint64_t old = v->size;
 	if (new_size < old)
 		return make_error(EINVAL, "new size " + std::to_string(new_size) + " is smaller than the current " +
@@ -320,10 +328,10 @@ Result<VolumeInfo> Catalog::resize(const std::string &pool, const std::string &v
 Result<VolumeInfo> Catalog::relayout(const std::string &pool, const std::string &vol)
 {
 	std::lock_guard lk(mu_);
-	auto it = vols_.find({pool, vol});
-	if (it == vols_.end())
-		return make_error(ENOENT, "volume " + pool + "/" + vol + " does not exist");
-	auto v = it->second;
+	auto found = find_locked(pool, vol);
+	if (!found)
+		return found.error();
+	auto v = *found;
 	uint32_t old = v->layout_version;
 	if (old == UINT32_MAX)
 		return make_error(EINVAL, "layout version is at its maximum " + std::to_string(old));
@@ -339,11 +347,11 @@ Result<VolumeInfo> Catalog::relayout(const std::string &pool, const std::string 
 Result<std::shared_ptr<Volume>> Catalog::open_volume(const std::string &pool, const std::string &vol)
 {
 	std::lock_guard lk(mu_);
-	auto it = vols_.find({pool, vol});
-	if (it == vols_.end())
-		return make_error(ENOENT, "volume " + pool + "/" + vol + " does not exist");
-	it->second->open_count++;
-	return it->second;
+	auto found = find_locked(pool, vol);
+	if (!found)
+		return found.error();
+	(*found)->open_count++;
+	return found;
 }
 
 void Catalog::close_volume(const std::shared_ptr<Volume> &v)

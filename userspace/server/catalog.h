@@ -69,6 +69,8 @@ private:
 	explicit Catalog(std::string dir, bool allow_direct) : dir_(std::move(dir)), allow_direct_(allow_direct) {}
 	Status load();
 	Status save_locked();  // needs mu_
+	// The volume, or ENOENT naming it; needs mu_.
+	Result<std::shared_ptr<Volume>> find_locked(const std::string &pool, const std::string &vol);
 	std::string volume_path(uint64_t vol_id) const;
 	VolumeInfo snapshot(const Volume &v) const;
 
