@@ -792,7 +792,7 @@ out_free:
 	return ret;
 }
 
-static int qbd_tcp_connect(struct qbd_queue *q, unsigned int srv)
+static int qbd_tcp_connect_here(struct qbd_queue *q, unsigned int srv)
 {
 	struct qbd_device *qdev = q->qdev;
 	const struct qbd_server_addr *sa = &qdev->cfg.servers[srv];
@@ -864,6 +864,40 @@ out_free_conn:
 	mutex_destroy(&conn->send_mutex);
 	kfree(conn);
 	return ret;
+}
+
+struct qbd_tcp_connect_work {
+	struct work_struct work;
+	struct qbd_queue *q;
+	unsigned int srv;
+	int ret;
+};
+
+static void qbd_tcp_connect_fn(struct work_struct *work)
+{
+	struct qbd_tcp_connect_work *cw =
+		container_of(work, struct qbd_tcp_connect_work, work);
+
+	cw->ret = qbd_tcp_connect_here(cw->q, cw->srv);
+}
+
+/*
+ * Connect from the queue's CPU, so the handshake's packets reach the server
+ * from the same CPU as the queue's IO will: a server that places a
+ * connection by the CPU its packets arrive on (qbd-server's per-CPU
+ * reactors, SO_INCOMING_CPU) then serves this queue on its CPU, and a
+ * request never waits for another CPU to wake. Callers are the map and
+ * remap ioctls and the recovery work, none on qbd_io_wq.
+ */
+static int qbd_tcp_connect(struct qbd_queue *q, unsigned int srv)
+{
+	struct qbd_tcp_connect_work cw = { .q = q, .srv = srv };
+
+	INIT_WORK_ONSTACK(&cw.work, qbd_tcp_connect_fn);
+	queue_work_on(q->io_cpu, qbd_io_wq, &cw.work);
+	flush_work(&cw.work);
+	destroy_work_on_stack(&cw.work);
+	return cw.ret;
 }
 
 const struct qbd_transport_ops qbd_tcp_ops = {

@@ -445,3 +445,30 @@ TEST(ServerRestart, CatalogAndDataSurvive)
 }
 
 }  // namespace
+
+// Per-CPU reactors: a connection goes to the reactor pinned on the CPU its
+// packets arrive on; one whose CPU has none, or is unknown, round-robin.
+TEST(PickReactor, ByIncomingCpuElseRoundRobin)
+{
+	using qbd::server::pick_reactor;
+	// reactors pinned on CPUs 0, 2 and 5 (a sparse affinity mask)
+	std::vector<int> by_cpu{0, -1, 1, -1, -1, 2};
+	size_t rr = 0;
+	EXPECT_EQ(pick_reactor(by_cpu, 0, rr, 3), 0u);
+	EXPECT_EQ(pick_reactor(by_cpu, 2, rr, 3), 1u);
+	EXPECT_EQ(pick_reactor(by_cpu, 5, rr, 3), 2u);
+	EXPECT_EQ(rr, 0u) << "placed connections do not advance round-robin";
+	EXPECT_EQ(pick_reactor(by_cpu, 1, rr, 3), 0u);   // CPU without a reactor
+	EXPECT_EQ(pick_reactor(by_cpu, -1, rr, 3), 1u);  // SO_INCOMING_CPU unknown
+	EXPECT_EQ(pick_reactor(by_cpu, 64, rr, 3), 2u);  // past the map
+	EXPECT_EQ(pick_reactor(by_cpu, 3, rr, 3), 0u);
+	// unpinned reactors (--reactors N): an empty map, round-robin only
+	std::vector<int> none;
+	size_t rr2 = 0;
+	for (unsigned i = 0; i < 8; i++)
+		EXPECT_EQ(pick_reactor(none, 1, rr2, 4), i % 4);
+	// a stale entry naming a reactor that does not exist is not trusted
+	std::vector<int> stale{7};
+	size_t rr3 = 0;
+	EXPECT_EQ(pick_reactor(stale, 0, rr3, 2), 0u);
+}

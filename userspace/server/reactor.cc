@@ -15,6 +15,8 @@
 #include "reactor.h"
 
 #include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -857,7 +859,8 @@ Reactor::Reactor(unsigned index, std::shared_ptr<ReactorShared> shared)
 {
 }
 
-Result<std::unique_ptr<Reactor>> Reactor::start(unsigned index, std::shared_ptr<ReactorShared> shared)
+Result<std::unique_ptr<Reactor>> Reactor::start(unsigned index, std::shared_ptr<ReactorShared> shared,
+						 int cpu)
 {
 	std::unique_ptr<Reactor> r(new Reactor(index, std::move(shared)));
 	auto loop = std::make_unique<Loop>();
@@ -871,6 +874,14 @@ Result<std::unique_ptr<Reactor>> Reactor::start(unsigned index, std::shared_ptr<
 	loop->ring_ok = true;
 	r->loop_ = std::move(loop);
 	r->thread_ = std::thread([l = r->loop_.get()] { l->run(); });
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		rc = pthread_setaffinity_np(r->thread_.native_handle(), sizeof(set), &set);
+		if (rc)  // not fatal: the reactor runs, only its placement is lost
+			LOG_WARN("reactor %u: pinning to CPU %d: %s", index, cpu, strerror(rc));
+	}
 	return r;
 }
 

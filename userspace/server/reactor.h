@@ -26,7 +26,9 @@ struct ReactorShared {
 
 class Reactor {
 public:
-	static Result<std::unique_ptr<Reactor>> start(unsigned index, std::shared_ptr<ReactorShared> shared);
+	// @cpu >= 0 pins the reactor's thread to that CPU.
+	static Result<std::unique_ptr<Reactor>> start(unsigned index, std::shared_ptr<ReactorShared> shared,
+						      int cpu = -1);
 	~Reactor();
 	// Gives the connection @fd to this reactor (any thread).
 	void hand_off(int fd, uint64_t conn_id);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -47,6 +48,26 @@ void add_listen(ServerOptions &opts, const ListenAddr &a)
 	(a.transport == Transport::rdma ? opts.listen_rdma : opts.listen).push_back(a.ep);
 }
 
+unsigned pick_reactor(const std::vector<int> &by_cpu, int incoming_cpu, size_t &rr, unsigned n)
+{
+	if (incoming_cpu >= 0 && static_cast<size_t>(incoming_cpu) < by_cpu.size() &&
+	    by_cpu[incoming_cpu] >= 0 && static_cast<unsigned>(by_cpu[incoming_cpu]) < n)
+		return static_cast<unsigned>(by_cpu[incoming_cpu]);
+	return static_cast<unsigned>(rr++ % n);
+}
+
+// The CPUs this process may run on, in order.
+static std::vector<int> allowed_cpus()
+{
+	std::vector<int> cpus;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set))
+				cpus.push_back(c);
+	return cpus;
+}
+
 struct Server::Impl {
 	ServerOptions opts;
 	Catalog *catalog = nullptr;
@@ -57,6 +78,7 @@ struct Server::Impl {
 	std::vector<std::unique_ptr<Reactor>> reactors;
 	std::unique_ptr<RdmaEngine> rdma;
 	size_t next_reactor = 0;
+	std::vector<int> reactor_by_cpu;  // CPU -> pinned reactor, -1: none
 	std::atomic<bool> stopped{false};
 
 	void accept_loop();
@@ -125,11 +147,22 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 	im.stop_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!im.stop_ev)
 		return make_error(errno, std::string("eventfd: ") + strerror(errno));
-	unsigned n = opts.reactors ? opts.reactors : std::max(1u, std::thread::hardware_concurrency());
+	// Reactors per CPU: a connection's requests arrive, are served and
+	// answered on one CPU, the CPU the client sends from (the module sends
+	// from its queue's CPU), so no request waits for another CPU to wake.
+	std::vector<int> cpus = opts.reactors ? std::vector<int>{} : allowed_cpus();
+	unsigned n = opts.reactors ? opts.reactors
+				   : std::max<unsigned>(1, static_cast<unsigned>(cpus.size()));
 	auto shared = std::make_shared<ReactorShared>(*s->catalog_, opts.limits);
 	shared->key = opts.key;
 	for (unsigned i = 0; i < n; i++) {
-		auto r = Reactor::start(i, shared);
+		int cpu = i < cpus.size() ? cpus[i] : -1;
+		if (cpu >= 0) {
+			if (im.reactor_by_cpu.size() <= static_cast<size_t>(cpu))
+				im.reactor_by_cpu.resize(cpu + 1, -1);
+			im.reactor_by_cpu[cpu] = static_cast<int>(i);
+		}
+		auto r = Reactor::start(i, shared, cpu);
 		if (!r) {
 			for (auto &x : im.reactors)
 				x->stop();
@@ -146,8 +179,9 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 		}
 		im.rdma = std::move(*e);
 	}
-	LOG_INFO("%u reactor(s), max %u connections, queue depth %u, max IO %u", n,
-		 opts.limits.max_connections, opts.limits.max_queue_depth, opts.limits.max_io);
+	LOG_INFO("%u reactor(s)%s, max %u connections, queue depth %u, max IO %u", n,
+		 cpus.empty() ? "" : " pinned one per CPU", opts.limits.max_connections,
+		 opts.limits.max_queue_depth, opts.limits.max_io);
 	im.acceptor = std::thread([&im] { im.accept_loop(); });
 	return s;
 }
@@ -193,9 +227,14 @@ void Server::Impl::accept_loop()
 			int one = 1;
 			::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			++conn_id;
-			Reactor &re = *reactors[next_reactor++ % reactors.size()];
-			LOG_INFO("conn=%lu: accepted from %s on reactor %u", (unsigned long)conn_id,
-				 peer.c_str(), re.index());
+			int cpu = -1;
+			socklen_t cl = sizeof(cpu);
+			if (::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &cl) < 0)
+				cpu = -1;
+			Reactor &re = *reactors[pick_reactor(reactor_by_cpu, cpu, next_reactor,
+							     static_cast<unsigned>(reactors.size()))];
+			LOG_INFO("conn=%lu: accepted from %s on reactor %u (incoming CPU %d)",
+				 (unsigned long)conn_id, peer.c_str(), re.index(), cpu);
 			re.hand_off(fd, conn_id);
 		}
 	}

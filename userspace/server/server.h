@@ -20,7 +20,10 @@ struct ServerOptions {
 	std::vector<Endpoint> listen;       // tcp://; port 0: an ephemeral port (tests)
 	std::vector<Endpoint> listen_rdma;  // rdma:// (rdma.h)
 	Limits limits;
-	unsigned reactors = 0;  // 0: one per online CPU
+	// 0: one reactor per CPU the server may run on, each pinned to its
+	// CPU, and a connection goes to the reactor of the CPU its packets
+	// arrive on (SO_INCOMING_CPU). N: N unpinned reactors, round-robin.
+	unsigned reactors = 0;
 	bool direct = true;     // try O_DIRECT on volume files
 	// The server's key (key_file): when set, every connection must
 	// authenticate before its first message is served.
@@ -62,5 +65,11 @@ struct ListenAddr {
 Result<ListenAddr> parse_listen(std::string_view s);
 // Appends @a to opts.listen or opts.listen_rdma by its transport.
 void add_listen(ServerOptions &opts, const ListenAddr &a);
+
+// Where an accepted connection goes. @by_cpu maps a CPU number to the
+// reactor pinned there (-1: none); @incoming_cpu is the socket's
+// SO_INCOMING_CPU (-1: unknown). A connection whose CPU has no reactor
+// goes round-robin over @n reactors through @rr.
+unsigned pick_reactor(const std::vector<int> &by_cpu, int incoming_cpu, size_t &rr, unsigned n);
 
 }  // namespace qbd::server
