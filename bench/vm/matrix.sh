@@ -264,7 +264,7 @@ if ((QBD_RDMA_UP)); then
 		for run in $B_LOADGEN_RUNS; do
 			IFS=: read -r c q rw bs <<<"$run"
 			out=$RAW/loadgen-rdma/$rw.$bs.c$c.q$q.r$rep
-			if ! "$QBD_LOADGEN_BIN" -s rdma://10.78.3.2:7001 --source 10.78.3.1 -V bench/raw -c "$c" -q "$q" --rw "$rw" \
+			if ! "$QBD_LOADGEN_BIN" -s rdma://10.78.3.2:7001 --source 10.78.3.1 -V bench/rraw -c "$c" -q "$q" --rw "$rw" \
 				--bs "$bs" -t "$B_RUNTIME" --ramp "$B_RAMP" --json > "$out.json" 2> "$out.err"; then
 				lfail=$((lfail + 1))
 				not_ok "qbd-loadgen rdma:// $run rep $rep" "$(tail -n 5 "$out.err")"
