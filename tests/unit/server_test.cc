@@ -447,28 +447,56 @@ TEST(ServerRestart, CatalogAndDataSurvive)
 }  // namespace
 
 // Per-CPU reactors: a connection goes to the reactor pinned on the CPU its
-// packets arrive on; one whose CPU has none, or is unknown, round-robin.
+// packets arrive on; one whose CPU has none, or is unknown, round-robin;
+// either way not to a reactor that would own 2 more than the least busy.
 TEST(PickReactor, ByIncomingCpuElseRoundRobin)
 {
 	using qbd::server::pick_reactor;
 	// reactors pinned on CPUs 0, 2 and 5 (a sparse affinity mask)
 	std::vector<int> by_cpu{0, -1, 1, -1, -1, 2};
+	std::vector<uint32_t> idle{0, 0, 0};
 	size_t rr = 0;
-	EXPECT_EQ(pick_reactor(by_cpu, 0, rr, 3), 0u);
-	EXPECT_EQ(pick_reactor(by_cpu, 2, rr, 3), 1u);
-	EXPECT_EQ(pick_reactor(by_cpu, 5, rr, 3), 2u);
+	EXPECT_EQ(pick_reactor(by_cpu, 0, idle, rr), 0u);
+	EXPECT_EQ(pick_reactor(by_cpu, 2, idle, rr), 1u);
+	EXPECT_EQ(pick_reactor(by_cpu, 5, idle, rr), 2u);
 	EXPECT_EQ(rr, 0u) << "placed connections do not advance round-robin";
-	EXPECT_EQ(pick_reactor(by_cpu, 1, rr, 3), 0u);   // CPU without a reactor
-	EXPECT_EQ(pick_reactor(by_cpu, -1, rr, 3), 1u);  // SO_INCOMING_CPU unknown
-	EXPECT_EQ(pick_reactor(by_cpu, 64, rr, 3), 2u);  // past the map
-	EXPECT_EQ(pick_reactor(by_cpu, 3, rr, 3), 0u);
+	EXPECT_EQ(pick_reactor(by_cpu, 1, idle, rr), 0u);   // CPU without a reactor
+	EXPECT_EQ(pick_reactor(by_cpu, -1, idle, rr), 1u);  // SO_INCOMING_CPU unknown
+	EXPECT_EQ(pick_reactor(by_cpu, 64, idle, rr), 2u);  // past the map
+	EXPECT_EQ(pick_reactor(by_cpu, 3, idle, rr), 0u);
 	// unpinned reactors (--reactors N): an empty map, round-robin only
 	std::vector<int> none;
+	std::vector<uint32_t> idle4(4, 0);
 	size_t rr2 = 0;
 	for (unsigned i = 0; i < 8; i++)
-		EXPECT_EQ(pick_reactor(none, 1, rr2, 4), i % 4);
+		EXPECT_EQ(pick_reactor(none, 1, idle4, rr2), i % 4);
 	// a stale entry naming a reactor that does not exist is not trusted
 	std::vector<int> stale{7};
+	std::vector<uint32_t> idle2{0, 0};
 	size_t rr3 = 0;
-	EXPECT_EQ(pick_reactor(stale, 0, rr3, 2), 0u);
+	EXPECT_EQ(pick_reactor(stale, 0, idle2, rr3), 0u);
+	EXPECT_EQ(pick_reactor(by_cpu, 0, {}, rr3), 0u) << "no reactors: index 0, no crash";
+}
+
+TEST(PickReactor, OneCpuClientStillSpreads)
+{
+	using qbd::server::pick_reactor;
+	std::vector<int> by_cpu{0, 1};
+	std::vector<uint32_t> live{0, 0};
+	size_t rr = 0;
+	// a client opening 8 connections from CPU 0
+	for (int i = 0; i < 8; i++)
+		live[pick_reactor(by_cpu, 0, live, rr)]++;
+	EXPECT_EQ(live[0], 5u);  // never more than 2 ahead of the other
+	EXPECT_EQ(live[1], 3u);
+	// a module's queues, one per CPU: each on its own CPU's reactor
+	std::vector<uint32_t> l2{3, 3};
+	EXPECT_EQ(pick_reactor(by_cpu, 1, l2, rr), 1u);
+	l2[1]++;
+	EXPECT_EQ(pick_reactor(by_cpu, 0, l2, rr), 0u);
+	// within one of the least busy: stays on its CPU
+	std::vector<uint32_t> l3{5, 4};
+	EXPECT_EQ(pick_reactor(by_cpu, 0, l3, rr), 0u);
+	std::vector<uint32_t> l4{6, 4};
+	EXPECT_EQ(pick_reactor(by_cpu, 0, l4, rr), 1u);
 }

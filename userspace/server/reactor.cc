@@ -754,6 +754,7 @@ void Reactor::Loop::reap()
 		::close(c->fd);
 		conns.erase(c);
 		sh().connections--;
+		owner->live_--;
 		delete c;
 	}
 }
@@ -851,6 +852,7 @@ void Reactor::Loop::run()
 		if (c->vol)
 			sh().catalog.close_volume(c->vol);
 		sh().connections--;
+		owner->live_--;
 	}
 }
 
@@ -888,6 +890,7 @@ Result<std::unique_ptr<Reactor>> Reactor::start(unsigned index, std::shared_ptr<
 void Reactor::hand_off(int fd, uint64_t conn_id)
 {
 	shared_->connections++;
+	live_++;
 	{
 		std::lock_guard lk(loop_->mu);
 		loop_->incoming.emplace_back(fd, conn_id);

@@ -36,6 +36,8 @@ public:
 	// connection and joins the thread.
 	void stop();
 	unsigned index() const { return index_; }
+	// Connections this reactor owns now (handed off, not yet freed).
+	uint32_t live() const { return live_.load(std::memory_order_relaxed); }
 	ReactorShared &shared() { return *shared_; }
 
 	struct Loop;
@@ -45,6 +47,7 @@ private:
 	const unsigned index_;
 	std::shared_ptr<ReactorShared> shared_;
 	std::unique_ptr<Loop> loop_;
+	std::atomic<uint32_t> live_{0};
 	std::thread thread_;
 };
 

@@ -48,12 +48,25 @@ void add_listen(ServerOptions &opts, const ListenAddr &a)
 	(a.transport == Transport::rdma ? opts.listen_rdma : opts.listen).push_back(a.ep);
 }
 
-unsigned pick_reactor(const std::vector<int> &by_cpu, int incoming_cpu, size_t &rr, unsigned n)
+unsigned pick_reactor(const std::vector<int> &by_cpu, int incoming_cpu, const std::vector<uint32_t> &live,
+		      size_t &rr)
 {
+	const size_t n = live.size();
+	if (!n)
+		return 0;
+	size_t pick;
 	if (incoming_cpu >= 0 && static_cast<size_t>(incoming_cpu) < by_cpu.size() &&
-	    by_cpu[incoming_cpu] >= 0 && static_cast<unsigned>(by_cpu[incoming_cpu]) < n)
-		return static_cast<unsigned>(by_cpu[incoming_cpu]);
-	return static_cast<unsigned>(rr++ % n);
+	    by_cpu[incoming_cpu] >= 0 && static_cast<size_t>(by_cpu[incoming_cpu]) < n)
+		pick = static_cast<size_t>(by_cpu[incoming_cpu]);
+	else
+		pick = rr++ % n;
+	size_t least = 0;
+	for (size_t i = 1; i < n; i++)
+		if (live[i] < live[least])
+			least = i;
+	if (live[pick] > live[least] + 1)
+		pick = least;
+	return static_cast<unsigned>(pick);
 }
 
 // The CPUs this process may run on, in order.
@@ -231,8 +244,10 @@ void Server::Impl::accept_loop()
 			socklen_t cl = sizeof(cpu);
 			if (::getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &cl) < 0)
 				cpu = -1;
-			Reactor &re = *reactors[pick_reactor(reactor_by_cpu, cpu, next_reactor,
-							     static_cast<unsigned>(reactors.size()))];
+			std::vector<uint32_t> loads;
+			for (auto &r : reactors)
+				loads.push_back(r->live());
+			Reactor &re = *reactors[pick_reactor(reactor_by_cpu, cpu, loads, next_reactor)];
 			LOG_INFO("conn=%lu: accepted from %s on reactor %u (incoming CPU %d)",
 				 (unsigned long)conn_id, peer.c_str(), re.index(), cpu);
 			re.hand_off(fd, conn_id);

@@ -66,10 +66,13 @@ Result<ListenAddr> parse_listen(std::string_view s);
 // Appends @a to opts.listen or opts.listen_rdma by its transport.
 void add_listen(ServerOptions &opts, const ListenAddr &a);
 
-// Where an accepted connection goes. @by_cpu maps a CPU number to the
-// reactor pinned there (-1: none); @incoming_cpu is the socket's
-// SO_INCOMING_CPU (-1: unknown). A connection whose CPU has no reactor
-// goes round-robin over @n reactors through @rr.
-unsigned pick_reactor(const std::vector<int> &by_cpu, int incoming_cpu, size_t &rr, unsigned n);
+// Where an accepted connection goes: the reactor pinned on its
+// SO_INCOMING_CPU (@incoming_cpu, -1: unknown; @by_cpu maps a CPU number to
+// its reactor, -1: none), else the next one round-robin (@rr); but when that
+// reactor already owns more than one connection more than the least busy
+// one (@live: connections per reactor), the least busy one — so a client
+// that opens every connection from one CPU still spreads over the reactors.
+unsigned pick_reactor(const std::vector<int> &by_cpu, int incoming_cpu, const std::vector<uint32_t> &live,
+		      size_t &rr);
 
 }  // namespace qbd::server
