@@ -7,6 +7,16 @@ e2e_setup
 check "create pool1/fio" volume_create "$E2E_CONF" pool1/fio 128M
 dev=$(volume_map "$E2E_CONF" pool1/fio) || bail "map pool1/fio"
 ok "mapped pool1/fio -> $dev"
+if [[ $QBD_TRANSPORT == tcp ]]; then
+	# Per-CPU reactors: each hardware queue connects from its own CPU, so
+	# the server accepts queue N's connection (the last ones accepted, one
+	# per CPU: the map's default nr_queues) on the reactor pinned to CPU N.
+	slog=$QBD_RESULTS/server-$(server_id "$E2E_NS" "$(e2e_listen)").log
+	n=$(nproc)
+	got=$(grep -o "on reactor [0-9]* (incoming CPU [0-9-]*)" "$slog" | tail -n "$n" | sort | tr '\n' ' ')
+	want=$(for ((c = 0; c < n; c++)); do echo "on reactor $c (incoming CPU $c)"; done | sort | tr '\n' ' ')
+	check_eq "server: queue N's connection on CPU N's reactor" "$got" "$want"
+fi
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (libaio)" "$dev"
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (io_uring)" "$dev" --ioengine=io_uring
 fio_verify "fio write with FUA/fsync every 16 IOs, verified" "$dev" --rw=randwrite --fsync=16 --bsrange=4k-64k
