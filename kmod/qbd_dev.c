@@ -171,7 +171,7 @@ static void qbd_account_done(struct qbd_device *qdev, struct qbd_cmd *cmd,
  * up to max_discard_sectors). Such a request is sent in pieces, one after
  * the other, each a normal dispatch of the same request (same tag, a new
  * generation, so a late reply to an earlier piece is stale): FLUSH piece k
- * to servers[k] with shard k; a DISCARD/WRITE_ZEROES piece is the part of
+ * to servers[k]; a DISCARD/WRITE_ZEROES piece is the part of
  * the range left that lies in one shard, to that shard's server. When a
  * piece's reply comes, qbd_complete_rq() counts it in @part_done and
  * requeues the request (RQF_DONTPREP: straight to the dispatch list, never
@@ -188,6 +188,17 @@ static void qbd_account_done(struct qbd_device *qdev, struct qbd_cmd *cmd,
  * I/O in the statistics. nr_servers == 1 never splits (its one server
  * takes a crossing DISCARD/WRITE_ZEROES whole).
  */
+static bool qbd_fans_out(struct qbd_device *qdev, const struct qbd_req_args *a)
+{
+	if (qdev->layout.nr_servers == 1)
+		return false;
+	if (a->opcode == QBD_OP_FLUSH)
+		return true;
+	return (a->opcode == QBD_OP_DISCARD ||
+		a->opcode == QBD_OP_WRITE_ZEROES) &&
+	       qbd_shard_crosses(&qdev->layout, a->offset, a->length);
+}
+
 static void qbd_setup_piece(struct qbd_device *qdev, struct request *rq,
 			    struct qbd_cmd *cmd, struct qbd_req_args *a,
 			    u64 *shard)
@@ -203,7 +214,7 @@ static void qbd_setup_piece(struct qbd_device *qdev, struct request *rq,
 			cmd->part_done = 0; /* cannot happen: start over */
 		cmd->part_len = 1;
 		cmd->more = cmd->part_done + 1 < l->nr_servers;
-		*shard = cmd->part_done;
+		*shard = 0; /* offset 0: shard 0, like every FLUSH */
 		cmd->srv = qbd_flush_server(l, cmd->part_done);
 		return;
 	}
@@ -254,11 +265,7 @@ static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
 		a.length = blk_rq_bytes(rq);
 	}
 	cmd->more = false;
-	if (unlikely(qdev->layout.nr_servers > 1 &&
-		     (a.opcode == QBD_OP_FLUSH ||
-		      ((a.opcode == QBD_OP_DISCARD ||
-			a.opcode == QBD_OP_WRITE_ZEROES) &&
-		       qbd_shard_crosses(&qdev->layout, a.offset, a.length))))) {
+	if (unlikely(qbd_fans_out(qdev, &a))) {
 		qbd_setup_piece(qdev, rq, cmd, &a, &shard);
 	} else {
 		shard = qbd_shard_of(&qdev->layout, a.offset);

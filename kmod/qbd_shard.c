@@ -90,8 +90,8 @@ unsigned int qbd_shard_pieces(const struct qbd_layout *l, u64 offset, u32 len)
 
 /*
  * Server index of piece @piece of a FLUSH: a FLUSH goes to every server of
- * the map once, piece k to servers[k], carrying shard k (which servers[k]
- * serves, as k < nr_servers). @piece must be below nr_servers.
+ * the map once, piece k to servers[k] (the server of shard k, as
+ * k < nr_servers). @piece must be below nr_servers.
  */
 unsigned int qbd_flush_server(const struct qbd_layout *l, unsigned int piece)
 {

@@ -106,9 +106,8 @@ static void qbd_shard_server_spread(struct kunit *test)
  * piece: the pieces tile the range, each lies in one shard, and each goes
  * to the server of that shard.
  */
-static void qbd_shard_expect_cut(struct kunit *test,
-				 const struct qbd_layout *l, u64 off, u32 len,
-				 unsigned int want_pieces)
+static void qbd_shard_expect_cut(struct kunit *test, const struct qbd_layout *l,
+				 u64 off, u32 len, unsigned int want_pieces)
 {
 	unsigned int n = 0;
 	u32 done = 0;
@@ -148,8 +147,8 @@ static void qbd_shard_cut_ranges(struct kunit *test)
 	/* one boundary: two pieces, servers 0 then 1 */
 	KUNIT_EXPECT_EQ(test, qbd_shard_piece(&l, MiB - 4096, 8192), 4096U);
 	qbd_shard_expect_cut(test, &l, MiB - 4096, 8192, 2);
-	KUNIT_EXPECT_EQ(test, qbd_shard_server(&l, qbd_shard_of(&l, MiB - 4096)),
-			0U);
+	KUNIT_EXPECT_EQ(test,
+			qbd_shard_server(&l, qbd_shard_of(&l, MiB - 4096)), 0U);
 	KUNIT_EXPECT_EQ(test, qbd_shard_server(&l, qbd_shard_of(&l, MiB)), 1U);
 	/* a shard-size range not aligned: two pieces */
 	qbd_shard_expect_cut(test, &l, MiB / 2, MiB, 2);
@@ -189,7 +188,7 @@ static void qbd_shard_flush_servers(struct kunit *test)
 			unsigned int srv = qbd_flush_server(&l, k);
 
 			KUNIT_ASSERT_LT(test, srv, n);
-			/* piece k carries shard k: its server is srv */
+			/* piece k goes to the server of shard k */
 			KUNIT_EXPECT_EQ(test, qbd_shard_server(&l, k), srv);
 			seen |= 1U << srv;
 		}
