@@ -5,7 +5,8 @@
  *
  *   qbd_maptool map POOL VOL SIZE ADDR PORT [key=value...]
  *       keys: bs, shard, io_timeout, conn_timeout, hb_interval, hb_timeout,
- *             queues, depth, vol_id, transport=tcp|rdma,
+ *             queues, depth, vol_id, layout (the volume's layout_version,
+ *             as qbdadm info shows it), transport=tcp|rdma,
  *             server=ADDR:PORT (repeatable: servers[1], servers[2], ...;
  *             shard i goes to servers[i % nr_servers])  -> prints the dev id
  *   qbd_maptool unmap ID [force]
@@ -128,6 +129,8 @@ static int do_map(int argc, char **argv)
 			m.io_depth = v;
 		else if (!strcmp(argv[i], "vol_id"))
 			m.vol_id = v;
+		else if (!strcmp(argv[i], "layout"))
+			m.layout_version = v;
 		else
 			return fprintf(stderr, "unknown option %s\n", argv[i]), 2;
 	}

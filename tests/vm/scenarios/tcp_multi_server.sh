@@ -1,5 +1,5 @@
 #!/bin/bash
-# qbd-vm: timeout=900 rdma
+# qbd-vm: timeout=1200 rdma
 # One volume spread over TWO qbd-servers: the same pool1/ms (64 MiB, 1 MiB
 # shards) created on each, mapped through qbd_maptool with nr_servers=2, so
 # shard i is served by server i % 2 (A: even shards, B: odd ones).
@@ -45,10 +45,12 @@ check "qbd.conf for A" qbd_conf_write "$CONF_A" "$IP:$PORT_A"
 check "qbd.conf for B" qbd_conf_write "$CONF_B" "$IP:$PORT_B"
 check "create pool1/ms on A" "$QBDADM_BIN" -c "$CONF_A" create pool1/ms --size 64M --shard-size 1M
 check "create pool1/ms on B" "$QBDADM_BIN" -c "$CONF_B" create pool1/ms --size 64M --shard-size 1M
-# vol_id goes into every request: the two catalogs must agree on it
-vol_id() { "$QBDADM_BIN" -c "$1" info pool1/ms --json | grep -oE '"vol_id": *[0-9]+' | grep -oE '[0-9]+$'; }
-vid=$(vol_id "$CONF_A")
-check_eq "pool1/ms has the same vol_id on A and B" "$(vol_id "$CONF_B")" "${vid:-none}"
+# vol_id and layout_version go into every request: the two catalogs must
+# agree on them
+vol_field() { "$QBDADM_BIN" -c "$1" info pool1/ms --json | grep -oE "\"$2\": *[0-9]+" | grep -oE '[0-9]+$'; }
+vid=$(vol_field "$CONF_A" vol_id) lv=$(vol_field "$CONF_A" layout_version)
+check_eq "pool1/ms has the same vol_id on A and B" "$(vol_field "$CONF_B" vol_id)" "${vid:-none}"
+check_eq "pool1/ms has the same layout on A and B" "$(vol_field "$CONF_B" layout_version)" "${lv:-none}"
 check "build the ioctl tool" gcc -O2 -I"$QBD_TOP/include/uapi" -o $MT "$QBD_TOP/kmod/tests/tools/qbd_maptool.c"
 
 if [[ $QBD_TRANSPORT == rdma ]]; then
@@ -56,7 +58,7 @@ if [[ $QBD_TRANSPORT == rdma ]]; then
 else
 	map_args=("$IP" "$PORT_A" "server=$IP:$PORT_B")
 fi
-id=$($MT map pool1 ms $SIZE "${map_args[@]}" shard=$SHARD vol_id="$vid" io_timeout=30000) || bail "map pool1/ms on A+B"
+id=$($MT map pool1 ms $SIZE "${map_args[@]}" shard=$SHARD vol_id="$vid" layout="$lv" io_timeout=30000) || bail "map pool1/ms on A+B"
 dev=/dev/qbd$id
 name=qbd$id
 wait_for_dev "$dev" || bail "$dev did not appear"
