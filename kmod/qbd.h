@@ -132,6 +132,13 @@ enum {
  * @digest_tries: digest mismatches since the first dispatch
  * @fault_entry: on the fault injector's held list (delay_reply)
  * @fault_due: jiffies at which a held reply completes
+ * @part_done: a fanned-out request (see qbd_setup_cmd()): FLUSH: servers
+ *	flushed; DISCARD/WRITE_ZEROES: bytes from the start done. Reset at
+ *	the first dispatch (@start_ns 0) and when the layout changes.
+ * @part_len: what the piece in flight adds to @part_done
+ * @part_layout: layout_version @part_done counts in
+ * @part_status: first error of the pieces done
+ * @more: pieces remain after the one in flight
  */
 struct qbd_cmd {
 	struct qbd_req hdr;
@@ -158,6 +165,11 @@ struct qbd_cmd {
 	u8 digest_tries;
 	struct list_head fault_entry;
 	unsigned long fault_due;
+	u32 part_done;
+	u32 part_len;
+	u32 part_layout;
+	blk_status_t part_status;
+	bool more;
 };
 
 /**

@@ -164,6 +164,72 @@ static void qbd_account_done(struct qbd_device *qdev, struct qbd_cmd *cmd,
 
 /* ---- blk-mq ---- */
 
+/*
+ * Fan-out. A FLUSH of a map with several servers concerns every server,
+ * and a DISCARD or WRITE_ZEROES may cross a shard boundary (the block
+ * layer splits only reads and writes at chunk_sectors, and discards merge
+ * up to max_discard_sectors). Such a request is sent in pieces, one after
+ * the other, each a normal dispatch of the same request (same tag, a new
+ * generation, so a late reply to an earlier piece is stale): FLUSH piece k
+ * to servers[k]; a DISCARD/WRITE_ZEROES piece is the part of
+ * the range left that lies in one shard, to that shard's server. When a
+ * piece's reply comes, qbd_complete_rq() counts it in @part_done and
+ * requeues the request (RQF_DONTPREP: straight to the dispatch list, never
+ * merged, so its range stays as it was cut) instead of ending it; queue_rq
+ * sends the next piece. The last reply ends the request with the first
+ * error any piece had. So every piece is an ordinary request to the rest
+ * of the driver: the throttle admits flushes, discards and write-zeroes
+ * without charging them, the timeout, a connection loss or a remap cancel
+ * the piece in flight, which is requeued and resent (pieces already
+ * acknowledged are not), io_timeout runs from the first piece's dispatch,
+ * and FAILED, DELETING and the resume modes meet the request in queue_rq
+ * before each piece. Every piece is idempotent, so a layout change in the
+ * middle (@part_layout) just starts the fan-out over. One request is one
+ * I/O in the statistics. nr_servers == 1 never splits (its one server
+ * takes a crossing DISCARD/WRITE_ZEROES whole).
+ */
+static bool qbd_fans_out(struct qbd_device *qdev, const struct qbd_req_args *a)
+{
+	if (qdev->layout.nr_servers == 1)
+		return false;
+	if (a->opcode == QBD_OP_FLUSH)
+		return true;
+	return (a->opcode == QBD_OP_DISCARD ||
+		a->opcode == QBD_OP_WRITE_ZEROES) &&
+	       qbd_shard_crosses(&qdev->layout, a->offset, a->length);
+}
+
+static void qbd_setup_piece(struct qbd_device *qdev, struct request *rq,
+			    struct qbd_cmd *cmd, struct qbd_req_args *a,
+			    u64 *shard)
+{
+	const struct qbd_layout *l = &qdev->layout;
+
+	if (cmd->part_layout != qdev->cfg.layout_version) {
+		cmd->part_layout = qdev->cfg.layout_version;
+		cmd->part_done = 0;
+	}
+	if (a->opcode == QBD_OP_FLUSH) {
+		if (cmd->part_done >= l->nr_servers)
+			cmd->part_done = 0; /* cannot happen: start over */
+		cmd->part_len = 1;
+		cmd->more = cmd->part_done + 1 < l->nr_servers;
+		*shard = 0; /* offset 0: shard 0, like every FLUSH */
+		cmd->srv = qbd_flush_server(l, cmd->part_done);
+		return;
+	}
+	if (cmd->part_done >= a->length)
+		cmd->part_done = 0; /* cannot happen: start over */
+	a->offset += cmd->part_done;
+	a->length -= cmd->part_done;
+	cmd->part_len = qbd_shard_piece(l, a->offset, a->length);
+	cmd->more = cmd->part_len < a->length;
+	a->length = cmd->part_len;
+	*shard = qbd_shard_of(l, a->offset);
+	cmd->srv = qbd_shard_server(l, *shard);
+	rq->rq_flags |= RQF_DONTPREP;
+}
+
 static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
 				  struct qbd_cmd *cmd)
 {
@@ -198,11 +264,16 @@ static blk_status_t qbd_setup_cmd(struct qbd_device *qdev, struct request *rq,
 		a.offset = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 		a.length = blk_rq_bytes(rq);
 	}
-	shard = qbd_shard_of(&qdev->layout, a.offset);
+	cmd->more = false;
+	if (unlikely(qbd_fans_out(qdev, &a))) {
+		qbd_setup_piece(qdev, rq, cmd, &a, &shard);
+	} else {
+		shard = qbd_shard_of(&qdev->layout, a.offset);
+		cmd->srv = a.opcode == QBD_OP_FLUSH ?
+				   0 :
+				   qbd_shard_server(&qdev->layout, shard);
+	}
 	a.shard = shard;
-	cmd->srv = a.opcode == QBD_OP_FLUSH ?
-			   0 :
-			   qbd_shard_server(&qdev->layout, shard);
 	cmd->opcode = a.opcode;
 	cmd->length = (a.opcode == QBD_OP_READ || a.opcode == QBD_OP_WRITE) ?
 			      a.length :
@@ -240,6 +311,11 @@ static blk_status_t qbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		if (!ret && bd->last && state == QBD_STATE_LIVE)
 			qdev->ops->commit_rqs(q);
 		return ret;
+	}
+	if (!cmd->start_ns) {
+		/* the request's first dispatch: no piece of it is done */
+		cmd->part_done = 0;
+		cmd->part_status = BLK_STS_OK;
 	}
 	ret = qbd_setup_cmd(qdev, rq, cmd);
 	if (ret)
@@ -310,7 +386,19 @@ static void qbd_complete_rq(struct request *rq)
 					    qdev->cfg.io_timeout_ms);
 		/* clang-format on */
 		cmd->status = BLK_STS_IOERR;
+		cmd->more = false;
 	}
+	if (unlikely(cmd->more)) {
+		/* a piece is done: the next one (see qbd_setup_piece()) */
+		if (cmd->status && !cmd->part_status)
+			cmd->part_status = cmd->status;
+		cmd->part_done += cmd->part_len;
+		cmd->more = false;
+		blk_mq_requeue_request(rq, true);
+		return;
+	}
+	if (cmd->part_status)
+		cmd->status = cmd->part_status;
 	qbd_account_done(qdev, cmd, cmd->status);
 	blk_mq_end_request(rq, cmd->status);
 }

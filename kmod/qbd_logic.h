@@ -33,6 +33,9 @@ int qbd_layout_init(struct qbd_layout *l, u64 size, u64 shard_size,
 u64 qbd_shard_of(const struct qbd_layout *l, u64 offset);
 bool qbd_shard_crosses(const struct qbd_layout *l, u64 offset, u64 len);
 unsigned int qbd_shard_server(const struct qbd_layout *l, u64 shard);
+u32 qbd_shard_piece(const struct qbd_layout *l, u64 offset, u32 len);
+unsigned int qbd_shard_pieces(const struct qbd_layout *l, u64 offset, u32 len);
+unsigned int qbd_flush_server(const struct qbd_layout *l, unsigned int piece);
 
 /* ---- qbd_proto.c ---- */
 

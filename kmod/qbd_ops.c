@@ -258,6 +258,7 @@ bool qbd_ops_queue_rq(struct qbd_device *qdev, struct request *rq, int state,
 		*ret = BLK_STS_IOERR;
 		return true;
 	case QBD_RQ_DISCARD:
+		cmd->start_ns = 0; /* the tag's next request starts afresh */
 		cmd->admitted = false;
 		qbd_discard_rq(rq);
 		*ret = BLK_STS_OK;

@@ -101,6 +101,101 @@ static void qbd_shard_server_spread(struct kunit *test)
 			2U);
 }
 
+/*
+ * Cut a range at shard boundaries the way qbd_setup_cmd() does, piece by
+ * piece: the pieces tile the range, each lies in one shard, and each goes
+ * to the server of that shard.
+ */
+static void qbd_shard_expect_cut(struct kunit *test, const struct qbd_layout *l,
+				 u64 off, u32 len, unsigned int want_pieces)
+{
+	unsigned int n = 0;
+	u32 done = 0;
+
+	KUNIT_EXPECT_EQ(test, qbd_shard_pieces(l, off, len), want_pieces);
+	while (done < len) {
+		u32 p = qbd_shard_piece(l, off + done, len - done);
+
+		KUNIT_ASSERT_GT(test, p, 0U);
+		KUNIT_ASSERT_LE(test, p, len - done);
+		KUNIT_EXPECT_FALSE(test, qbd_shard_crosses(l, off + done, p));
+		/* a piece ends at a shard boundary or at the end of the range */
+		if (done + p < len)
+			KUNIT_EXPECT_EQ(test,
+					(off + done + p) &
+						((1ULL << l->shard_shift) - 1),
+					0ULL);
+		KUNIT_EXPECT_EQ(test, qbd_shard_of(l, off + done),
+				qbd_shard_of(l, off) + n);
+		done += p;
+		n++;
+		KUNIT_ASSERT_LE(test, n, want_pieces);
+	}
+	KUNIT_EXPECT_EQ(test, done, len);
+	KUNIT_EXPECT_EQ(test, n, want_pieces);
+}
+
+static void qbd_shard_cut_ranges(struct kunit *test)
+{
+	struct qbd_layout l;
+
+	KUNIT_ASSERT_EQ(test, qbd_layout_init(&l, 64 * MiB, MiB, 2), 0);
+	/* inside one shard: one piece, the whole range */
+	KUNIT_EXPECT_EQ(test, qbd_shard_piece(&l, 4096, 8192), 8192U);
+	qbd_shard_expect_cut(test, &l, 4096, 8192, 1);
+	qbd_shard_expect_cut(test, &l, 0, MiB, 1);
+	/* one boundary: two pieces, servers 0 then 1 */
+	KUNIT_EXPECT_EQ(test, qbd_shard_piece(&l, MiB - 4096, 8192), 4096U);
+	qbd_shard_expect_cut(test, &l, MiB - 4096, 8192, 2);
+	KUNIT_EXPECT_EQ(test,
+			qbd_shard_server(&l, qbd_shard_of(&l, MiB - 4096)), 0U);
+	KUNIT_EXPECT_EQ(test, qbd_shard_server(&l, qbd_shard_of(&l, MiB)), 1U);
+	/* a shard-size range not aligned: two pieces */
+	qbd_shard_expect_cut(test, &l, MiB / 2, MiB, 2);
+	/* many shards (a merged discard of max size and more) */
+	qbd_shard_expect_cut(test, &l, 512, 5 * MiB, 6);
+	qbd_shard_expect_cut(test, &l, 3 * MiB, 4 * MiB, 4);
+	/* the piece never runs past the range */
+	KUNIT_EXPECT_EQ(test, qbd_shard_piece(&l, 3 * MiB + 512, 512), 512U);
+	KUNIT_EXPECT_EQ(test, qbd_shard_piece(&l, 3 * MiB, 0), 0U);
+	KUNIT_EXPECT_EQ(test, qbd_shard_pieces(&l, 3 * MiB, 0), 0U);
+}
+
+static void qbd_shard_cut_huge(struct kunit *test)
+{
+	struct qbd_layout l;
+	u64 top = 1ULL << 60;
+
+	/* biggest shards, last bytes of the biggest volume */
+	KUNIT_ASSERT_EQ(test, qbd_layout_init(&l, top, 1ULL << 40, 8), 0);
+	KUNIT_EXPECT_EQ(test, qbd_shard_piece(&l, top - 4096, 4096), 4096U);
+	qbd_shard_expect_cut(test, &l, (1ULL << 40) - 512, U32_MAX & ~511U, 2);
+	/* smallest shards, a range at the top */
+	KUNIT_ASSERT_EQ(test, qbd_layout_init(&l, top, MiB, 3), 0);
+	qbd_shard_expect_cut(test, &l, top - 2 * MiB - 512, 2 * MiB, 3);
+}
+
+/* A FLUSH has one piece per server and reaches every server once. */
+static void qbd_shard_flush_servers(struct kunit *test)
+{
+	unsigned int n, k, seen;
+	struct qbd_layout l;
+
+	for (n = 1; n <= QBD_MAX_SERVERS; n++) {
+		KUNIT_ASSERT_EQ(test, qbd_layout_init(&l, 64 * MiB, MiB, n), 0);
+		seen = 0;
+		for (k = 0; k < n; k++) {
+			unsigned int srv = qbd_flush_server(&l, k);
+
+			KUNIT_ASSERT_LT(test, srv, n);
+			/* piece k goes to the server of shard k */
+			KUNIT_EXPECT_EQ(test, qbd_shard_server(&l, k), srv);
+			seen |= 1U << srv;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, seen, (1U << n) - 1, "%u servers", n);
+	}
+}
+
 static struct kunit_case qbd_shard_cases[] = {
 	/* clang-format off */
 	KUNIT_CASE(qbd_shard_layout_rules),
@@ -108,6 +203,9 @@ static struct kunit_case qbd_shard_cases[] = {
 	KUNIT_CASE(qbd_shard_boundaries),
 	KUNIT_CASE(qbd_shard_huge_offsets),
 	KUNIT_CASE(qbd_shard_server_spread),
+	KUNIT_CASE(qbd_shard_cut_ranges),
+	KUNIT_CASE(qbd_shard_cut_huge),
+	KUNIT_CASE(qbd_shard_flush_servers),
 	{}
 	/* clang-format on */
 };

@@ -13,7 +13,7 @@ using namespace qbd;
 namespace {
 
 struct Opts {
-	std::string config, server, target, size, key_file;
+	std::string config, server, target, size, key_file, shard_size;
 	uint32_t block_size = 4096;
 	bool force = false, json = false;
 };
@@ -146,6 +146,8 @@ int main(int argc, char **argv)
 	create->add_option("--size", o.size, "size, with K/M/G/T suffixes")->required();
 	create->add_option("--block-size", o.block_size, "logical block size")
 		->check(CLI::IsMember({512, 4096}));
+	create->add_option("--shard-size", o.shard_size,
+			   "shard size, a power of two from 1M to 1T (default 1G)");
 	create->add_flag("--json", o.json, "JSON output");
 
 	auto *del = app.add_subcommand("delete", "delete a volume");
@@ -193,6 +195,16 @@ int main(int argc, char **argv)
 		if (size == 0)
 			return fail(cmd, "invalid size '" + o.size + "': must be larger than 0", o.json);
 	}
+	uint64_t shard_size = 0;  // the server's default
+	if (!o.shard_size.empty()) {
+		auto s = parse_size(o.shard_size);
+		if (!s)
+			return fail(cmd, s.error().message, o.json);
+		shard_size = *s;
+		if (shard_size < (1ull << 20) || shard_size > (1ull << 40) || (shard_size & (shard_size - 1)))
+			return fail(cmd, "invalid shard size '" + o.shard_size + "': a power of two from 1M to 1T",
+				    o.json);
+	}
 	auto cli = connect(o);
 	if (!cli)
 		return fail(cmd, cli.error().message, o.json);
@@ -209,7 +221,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (cmd == "create" || cmd == "info" || cmd == "resize") {
-		Result<VolumeInfo> r = cmd == "create" ? cli->create(pv.first, pv.second, size, o.block_size)
+		Result<VolumeInfo> r = cmd == "create" ? cli->create(pv.first, pv.second, size, o.block_size, shard_size)
 				       : cmd == "info" ? cli->info(pv.first, pv.second)
 						       : cli->resize(pv.first, pv.second, size);
 		if (!r)

@@ -360,4 +360,11 @@ void Catalog::close_volume(const std::shared_ptr<Volume> &v)
 	v->open_count--;
 }
 
+void note_flush(Volume &v)
+{
+	uint64_t n = v.flushes.fetch_add(1, std::memory_order_relaxed) + 1;
+	LOG_DEBUG("vol=%s/%s: FLUSH done, %lu served", v.info.pool.c_str(), v.info.volume.c_str(),
+		  (unsigned long)n);
+}
+
 }  // namespace qbd::server

@@ -35,8 +35,15 @@ struct Volume {
 						   // one are answered STALE_LAYOUT
 	std::atomic<bool> deleted{false};
 	std::atomic<uint32_t> open_count{0};
+	// FLUSH requests served OK since the server started (any transport);
+	// each one logs a debug line with the count (note_flush()).
+	std::atomic<uint64_t> flushes{0};
 	std::unique_ptr<FileBackend> backend;
 };
+
+// Counts a FLUSH of @v served OK and logs it at debug level: the
+// multi-server tests read it to see that a FLUSH reached every server.
+void note_flush(Volume &v);
 
 uint32_t status_for_errno(int err);
 

@@ -608,6 +608,8 @@ void Reactor::Loop::on_disk(Req *r, int res)
 			return submit_disk(r);  // short transfer: the rest
 		}
 	}
+	if (op == QBD_OP_FLUSH)
+		note_flush(*c->vol);
 	finish_req(r);
 }
 

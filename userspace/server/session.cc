@@ -289,7 +289,12 @@ uint32_t execute_sync(Volume &v, const qbd_req &req, void *buf)
 	switch (req.opcode) {
 	case QBD_OP_READ: return errno_status(b.read(buf, len, off));
 	case QBD_OP_WRITE: return errno_status(b.write(buf, len, off, req.flags & QBD_RF_FUA));
-	case QBD_OP_FLUSH: return errno_status(b.flush());
+	case QBD_OP_FLUSH: {
+		uint32_t st = errno_status(b.flush());
+		if (st == QBD_S_OK)
+			note_flush(v);
+		return st;
+	}
 	case QBD_OP_DISCARD: return errno_status(b.discard(off, len));
 	case QBD_OP_WRITE_ZEROES: return errno_status(b.write_zeroes(off, len));
 	case QBD_OP_PING: return QBD_S_OK;

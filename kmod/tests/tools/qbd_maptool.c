@@ -5,7 +5,10 @@
  *
  *   qbd_maptool map POOL VOL SIZE ADDR PORT [key=value...]
  *       keys: bs, shard, io_timeout, conn_timeout, hb_interval, hb_timeout,
- *             queues, depth, vol_id  -> prints the dev id
+ *             queues, depth, vol_id, layout (the volume's layout_version,
+ *             as qbdadm info shows it), transport=tcp|rdma,
+ *             server=ADDR:PORT (repeatable: servers[1], servers[2], ...;
+ *             shard i goes to servers[i % nr_servers])  -> prints the dev id
  *   qbd_maptool unmap ID [force]
  *   qbd_maptool info ID
  *   qbd_maptool list
@@ -54,6 +57,31 @@ static void good_map(struct qbd_map *m, const char *pool, const char *vol,
 	inet_pton(AF_INET, addr, m->servers[0].addr);
 }
 
+/* server=ADDR:PORT: one more entry in servers[] (IPv4). */
+static int add_server(struct qbd_map *m, const char *spec)
+{
+	struct qbd_server_addr *sa;
+	const char *colon = strrchr(spec, ':');
+	char addr[64];
+	int port;
+
+	if (m->nr_servers >= QBD_MAX_SERVERS)
+		return fprintf(stderr, "at most %d servers\n", QBD_MAX_SERVERS), 1;
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(addr))
+		return fprintf(stderr, "server=ADDR:PORT, not %s\n", spec), 1;
+	memcpy(addr, spec, colon - spec);
+	addr[colon - spec] = 0;
+	port = atoi(colon + 1);
+	sa = &m->servers[m->nr_servers];
+	memset(sa, 0, sizeof(*sa));
+	sa->family = AF_INET;
+	sa->port = port;
+	if (port <= 0 || port > 65535 || inet_pton(AF_INET, addr, sa->addr) != 1)
+		return fprintf(stderr, "server=ADDR:PORT, not %s\n", spec), 1;
+	m->nr_servers++;
+	return 0;
+}
+
 static int do_map(int argc, char **argv)
 {
 	struct qbd_map m;
@@ -71,6 +99,18 @@ static int do_map(int argc, char **argv)
 			return fprintf(stderr, "bad option %s\n", argv[i]), 2;
 		*eq = 0;
 		v = strtoull(eq + 1, NULL, 0);
+		if (!strcmp(argv[i], "server")) {
+			if (add_server(&m, eq + 1))
+				return 2;
+			continue;
+		}
+		if (!strcmp(argv[i], "transport")) {
+			if (!strcmp(eq + 1, "rdma"))
+				m.transport = QBD_TRANSPORT_RDMA;
+			else if (strcmp(eq + 1, "tcp"))
+				return fprintf(stderr, "transport tcp or rdma\n"), 2;
+			continue;
+		}
 		if (!strcmp(argv[i], "bs"))
 			m.block_size = v;
 		else if (!strcmp(argv[i], "shard"))
@@ -89,6 +129,8 @@ static int do_map(int argc, char **argv)
 			m.io_depth = v;
 		else if (!strcmp(argv[i], "vol_id"))
 			m.vol_id = v;
+		else if (!strcmp(argv[i], "layout"))
+			m.layout_version = v;
 		else
 			return fprintf(stderr, "unknown option %s\n", argv[i]), 2;
 	}
