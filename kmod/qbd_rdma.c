@@ -433,8 +433,8 @@ static int qbd_rdma_send_inline(struct qbd_rdma_conn *conn,
 	int count, i;
 
 	count = qbd_rdma_map_sg(conn, r, rq, &why);
-	if (count < 0 || 1 + count > min_t(u32, conn->send_sge,
-					   ARRAY_SIZE(sge))) {
+	if (count < 0 ||
+	    1 + count > min_t(u32, conn->send_sge, ARRAY_SIZE(sge))) {
 		if (count >= 0) {
 			why = "more data segments than SGEs";
 			qbd_rdma_unmap(conn, r);

@@ -119,12 +119,11 @@ static void rdma_inline_size(struct kunit *test)
 	}
 }
 
-static struct kunit_case qbd_rdma_cases[] = { KUNIT_CASE(rdma_sizes_depths),
-					      KUNIT_CASE(rdma_sizes_bad),
-					      KUNIT_CASE(rdma_max_io),
-					      KUNIT_CASE(rdma_inline_sges),
-					      KUNIT_CASE(rdma_inline_size),
-					      {} };
+static struct kunit_case qbd_rdma_cases[] = {
+	KUNIT_CASE(rdma_sizes_depths), KUNIT_CASE(rdma_sizes_bad),
+	KUNIT_CASE(rdma_max_io),       KUNIT_CASE(rdma_inline_sges),
+	KUNIT_CASE(rdma_inline_size),  {}
+};
 
 static struct kunit_suite qbd_rdma_suite = {
 	.name = "qbd_rdma",
