@@ -5,7 +5,8 @@
 # per connection (logged when it closes), so the test tells inline from
 # not-inline. Then the fallback: a server started with --no-rdma-inline
 # grants nothing (rdma_inline 0), every WRITE goes by RDMA READ, data
-# written either way reads back under the other.
+# written either way reads back under the other. (fio's verify regions,
+# 20% at 0 and at 50%, stay clear of the data written at 48..61 MiB.)
 export QBD_TRANSPORT=rdma # before lib.sh: lib.d/e2e.sh picks its wire by it
 . "$QBD_TOP/tests/vm/lib.sh"
 
@@ -31,15 +32,15 @@ check "server offers 4096 bytes inline on every connection" \
 	bash -c "tail -n +$((mark + 1)) '$log' | grep 'rdma conn=.*opened' | grep -q 'inline WRITE 4096'"
 check_eq "  ... and no connection without" \
 	"$(since | grep 'rdma conn=.*opened' | grep -c 'inline WRITE 0)')" 0
-check "write 1 MiB as 4 KiB direct writes (inline)" bash -c \
+check "write 1 MiB at 56 MiB as 4 KiB direct writes (inline)" bash -c \
 	"dd if=/dev/urandom of=/tmp/a bs=1M count=1 status=none &&
-	 dd if=/tmp/a of=$dev bs=4k oflag=direct status=none"
-check "write 4 MiB at 4 MiB as 1 MiB direct writes (RDMA READ)" bash -c \
+	 dd if=/tmp/a of=$dev bs=4k seek=$((56 * 256)) oflag=direct status=none"
+check "write 4 MiB at 48 MiB as 1 MiB direct writes (RDMA READ)" bash -c \
 	"dd if=/dev/urandom of=/tmp/b bs=1M count=4 status=none &&
-	 dd if=/tmp/b of=$dev bs=1M seek=4 oflag=direct status=none"
+	 dd if=/tmp/b of=$dev bs=1M seek=48 oflag=direct status=none"
 check "both read back" bash -c \
-	"cmp <(dd if=$dev bs=1M count=1 iflag=direct status=none) /tmp/a &&
-	 cmp <(dd if=$dev bs=1M skip=4 count=4 iflag=direct status=none) /tmp/b"
+	"cmp <(dd if=$dev bs=1M skip=56 count=1 iflag=direct status=none) /tmp/a &&
+	 cmp <(dd if=$dev bs=1M skip=48 count=4 iflag=direct status=none) /tmp/b"
 fio_verify "fio randrw 4k-16k QD32 x2 --verify=crc32c (mostly inline)" "$dev" \
 	--bsrange=4k-16k --size=20% --ioengine=io_uring
 check "qbd -u pool1/inl" volume_unmap "$E2E_CONF" pool1/inl
@@ -61,11 +62,11 @@ check "every connection opened with inline WRITE 0" \
 check_eq "  ... none with an offer" \
 	"$(since | grep 'rdma conn=.*opened' | grep -c 'inline WRITE 4096')" 0
 check "data written inline reads back" bash -c \
-	"cmp <(dd if=$dev bs=1M count=1 iflag=direct status=none) /tmp/a"
-check "write 1 MiB at 1 MiB as 4 KiB direct writes (now RDMA READ)" bash -c \
+	"cmp <(dd if=$dev bs=1M skip=56 count=1 iflag=direct status=none) /tmp/a"
+check "write 1 MiB at 60 MiB as 4 KiB direct writes (now RDMA READ)" bash -c \
 	"dd if=/dev/urandom of=/tmp/c bs=1M count=1 status=none &&
-	 dd if=/tmp/c of=$dev bs=4k seek=256 oflag=direct status=none &&
-	 cmp <(dd if=$dev bs=1M skip=1 count=1 iflag=direct status=none) /tmp/c"
+	 dd if=/tmp/c of=$dev bs=4k seek=$((60 * 256)) oflag=direct status=none &&
+	 cmp <(dd if=$dev bs=1M skip=60 count=1 iflag=direct status=none) /tmp/c"
 fio_verify "fio randrw 4k-16k QD32 x2 --verify=crc32c (no inline)" "$dev" \
 	--bsrange=4k-16k --size=20% --ioengine=io_uring
 check "qbd -u pool1/inl" volume_unmap "$E2E_CONF" pool1/inl
@@ -80,6 +81,6 @@ check "stop the server" e2e_server_stop
 check "start it with inline again" e2e_server_start
 dev=$(volume_map "$E2E_CONF" pool1/inl) || bail "map pool1/inl (again)"
 check "data written without inline reads back" bash -c \
-	"cmp <(dd if=$dev bs=1M skip=1 count=1 iflag=direct status=none) /tmp/c"
+	"cmp <(dd if=$dev bs=1M skip=60 count=1 iflag=direct status=none) /tmp/c"
 check "qbd -u pool1/inl" volume_unmap "$E2E_CONF" pool1/inl
 check "rmmod qbd" qbd_unload
