@@ -200,7 +200,7 @@ struct RdmaEngine::Impl {
 	void on_cm_event(rdma_cm_event *ev);
 	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &param);
 	Result<Device *> device_for(ibv_context *ctx);
-	void poll_cq(Device &d);
+	void poll_cq(Device &d, bool event);
 	void on_recv(Device &d, const ibv_wc &wc);
 	void on_send(Conn &c, const ibv_wc &wc);
 	void on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent);
@@ -215,7 +215,7 @@ struct RdmaEngine::Impl {
 	void start_read(Conn &c, uint32_t slot);
 	void submit_disk(Conn &c, uint32_t slot);
 	void on_disk(uint64_t user_data, int res);
-	void poll_disk();
+	void poll_disk(bool event);
 	void finish_disk(Conn &c, uint32_t slot, uint32_t status);
 	char *io_data(Conn &c, const Io &io);
 	void release_buf(Conn &c, Io &io);
@@ -946,11 +946,11 @@ void RdmaEngine::Impl::finish_disk(Conn &c, uint32_t slot, uint32_t status)
 	post_reply(c, slot, QBD_S_OK, len, 0);
 }
 
-// Reaps disk completions (the ring's eventfd fired, or we are draining).
-void RdmaEngine::Impl::poll_disk()
+// Reaps disk completions; @event: the ring's eventfd fired (clear it).
+void RdmaEngine::Impl::poll_disk(bool event)
 {
 	uint64_t n;
-	while (::read(ring_ev.get(), &n, sizeof(n)) > 0) {
+	while (event && ::read(ring_ev.get(), &n, sizeof(n)) > 0) {
 	}
 	io_uring_cqe *cqe;
 	while (io_uring_peek_cqe(&ring, &cqe) == 0) {
@@ -1094,11 +1094,13 @@ void RdmaEngine::Impl::on_recv(Device &d, const ibv_wc &wc)
 		repost_recv(d, idx);
 }
 
-void RdmaEngine::Impl::poll_cq(Device &d)
+// @event: the completion channel fired (acknowledge and re-arm it); the CQ
+// is polled empty either way.
+void RdmaEngine::Impl::poll_cq(Device &d, bool event)
 {
 	ibv_cq *cq = nullptr;
 	void *ctx = nullptr;
-	while (ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
+	while (event && ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
 		ibv_ack_cq_events(cq, 1);
 		if (ibv_req_notify_cq(cq, 0))
 			LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
@@ -1136,9 +1138,13 @@ void RdmaEngine::Impl::loop()
 	for (;;) {
 		pfds.clear();
 		pdevs.clear();
-		if (disk_unsubmitted) {
-			io_uring_submit(&ring);
+		// Disk IO prepared since the last round goes out now; what the
+		// disk finished at once (brd, page cache) is handled without a
+		// round through poll().
+		while (disk_unsubmitted) {
 			disk_unsubmitted = false;
+			io_uring_submit(&ring);
+			poll_disk(false);
 		}
 		pfds.push_back({ech->fd, POLLIN, 0});
 		pfds.push_back({stop_ev.get(), POLLIN, 0});
@@ -1160,12 +1166,14 @@ void RdmaEngine::Impl::loop()
 			listeners.clear();
 			LOG_INFO("rdma: draining %zu connection(s)", conns.size());
 		}
+		// Only the fds that fired are read: every read is a syscall.
 		rdma_cm_event *ev = nullptr;
-		while (rdma_get_cm_event(ech, &ev) == 0)
-			on_cm_event(ev);
-		poll_disk();
-		for (auto *d : pdevs)
-			poll_cq(*d);
+		if (pfds[0].revents)
+			while (rdma_get_cm_event(ech, &ev) == 0)
+				on_cm_event(ev);
+		poll_disk(pfds[2].revents);
+		for (size_t i = 0; i < pdevs.size(); i++)
+			poll_cq(*pdevs[i], pfds[3 + i].revents);
 		if (!draining)
 			continue;
 		// Draining: requests already received finish (their replies are
@@ -1205,7 +1213,7 @@ void RdmaEngine::Impl::loop()
 		io_uring_cqe *cqe;
 		if (io_uring_wait_cqe(&ring, &cqe) < 0)
 			break;
-		poll_disk();
+		poll_disk(true);
 	}
 	std::vector<Conn *> all;
 	for (auto &[id, c] : conns)
