@@ -19,10 +19,12 @@ diag "pool1/slow is $E2E_DATA/volumes/$slowvol"
 # The slow volume's file moves to ext4 on dm-delay over a loop device.
 slow_setup() {
 	modprobe dm-delay || return 1
-	truncate -s 96M /tmp/slow.img && losetup /dev/loop7 /tmp/slow.img || return 1
-	at_exit "losetup -d /dev/loop7"
-	mkfs.ext4 -q -F /dev/loop7 || return 1 # before the delay: mkfs is many IOs
-	dmsetup create qbdslow --table "0 $((96 * 2048)) delay /dev/loop7 0 400" || return 1
+	modprobe loop 2>/dev/null
+	truncate -s 96M /tmp/slow.img && loopdev=$(losetup -f --show /tmp/slow.img) || return 1
+	at_exit "losetup -d $loopdev"
+	mkfs.ext4 -q -F "$loopdev" || return 1 # before the delay: mkfs is many IOs
+	dmsetup create qbdslow --table "0 $((96 * 2048)) delay $loopdev 0 400" &&
+		dmsetup mknodes qbdslow || return 1 # no udev here
 	at_exit "dmsetup remove qbdslow"
 	mkdir -p /mnt/slow && mount /dev/mapper/qbdslow /mnt/slow || return 1
 	at_exit "umount -l /mnt/slow"
