@@ -15,6 +15,12 @@
  * the connection reports a device error; recovery disconnects (drains the
  * QP, then frees everything) and resends.
  *
+ * Inline writes (QBD_PF_RDMA_INLINE granted, as nvme-rdma's inline data):
+ * a WRITE of at most the size the server offered goes as one SEND whose
+ * SGEs are its header and its data pages (DMA-mapped, no MR, no REG_MR,
+ * no RDMA READ, nothing to invalidate); it completes on its SEND
+ * completion and its reply, as every request does.
+ *
  * With a key the hello carries our nonce and the server answers it with an
  * auth challenge (64 bytes) instead of the hello reply; we check it and SEND
  * our proof (48 bytes), then the hello reply follows: the TCP exchange of
@@ -123,6 +129,8 @@ struct qbd_rdma_rx {
  * @depth: tags the connection has room for
  * @nr_recv: receives in the ring
  * @pages_per_mr: pages an MR maps
+ * @send_sge: SGEs a SEND may carry (the QP's max_send_sge)
+ * @inline_max: WRITEs of up to this many bytes go inline (0: none)
  * @rx_buf: the receive ring's buffers (@nr_recv x QBD_RDMA_REPLY_BUF)
  * @rx_dma: their DMA address
  * @rx_mapped: @rx_dma is mapped
@@ -163,6 +171,8 @@ struct qbd_rdma_conn {
 	u32 depth;
 	u32 nr_recv;
 	u32 pages_per_mr;
+	u32 send_sge;
+	u32 inline_max;
 	void *rx_buf;
 	u64 rx_dma;
 	bool rx_mapped;
@@ -311,14 +321,13 @@ static void qbd_rdma_send_done(struct ib_cq *cq, struct ib_wc *wc)
 }
 
 /*
- * Map the data of @rq into one MR and prepare its REG_MR. 0 or -errno
- * (nothing held then).
+ * DMA-map the data pages of @rq into r->sgt. The mapped entry count, or
+ * -errno (nothing held then).
  */
-static int qbd_rdma_map_data(struct qbd_rdma_conn *conn, struct qbd_rdma_req *r,
-			     struct request *rq, struct qbd_cmd *cmd,
-			     const char **why)
+static int qbd_rdma_map_sg(struct qbd_rdma_conn *conn, struct qbd_rdma_req *r,
+			   struct request *rq, const char **why)
 {
-	int nents, count, n, ret;
+	int nents, count, ret;
 
 	r->sgt.sgl = r->first_sgl;
 	ret = sg_alloc_table_chained(&r->sgt, blk_rq_nr_phys_segments(rq),
@@ -333,10 +342,26 @@ static int qbd_rdma_map_data(struct qbd_rdma_conn *conn, struct qbd_rdma_req *r,
 	count = ib_dma_map_sg(conn->ibdev, r->sgt.sgl, nents, r->dir);
 	if (!count) {
 		*why = "DMA mapping failed";
-		ret = -EIO;
-		goto out_unmap;
+		qbd_rdma_unmap(conn, r);
+		return -EIO;
 	}
 	r->sg_nents = nents;
+	return count;
+}
+
+/*
+ * Map the data of @rq into one MR and prepare its REG_MR. 0 or -errno
+ * (nothing held then).
+ */
+static int qbd_rdma_map_data(struct qbd_rdma_conn *conn, struct qbd_rdma_req *r,
+			     struct request *rq, struct qbd_cmd *cmd,
+			     const char **why)
+{
+	int count, n, ret;
+
+	count = qbd_rdma_map_sg(conn, r, rq, why);
+	if (count < 0)
+		return count;
 	r->mr = ib_mr_pool_get(conn->qp, &conn->qp->rdma_mrs);
 	if (!r->mr) {
 		*why = "no free MR";
@@ -394,6 +419,59 @@ static int qbd_rdma_post_send(struct qbd_rdma_conn *conn, u64 off, u32 len,
 }
 
 /*
+ * Send WRITE @rq inline: one SEND of its header (at @off of the send
+ * buffers) and its data pages. Returns as qbd_rdma_send_cmd().
+ */
+static int qbd_rdma_send_inline(struct qbd_rdma_conn *conn,
+				struct qbd_rdma_req *r, struct request *rq,
+				struct qbd_cmd *cmd, u64 off)
+{
+	struct ib_sge sge[QBD_RDMA_MAX_SEND_SGE];
+	struct scatterlist *sg;
+	struct ib_send_wr wr;
+	const char *why = "";
+	int count, i;
+
+	count = qbd_rdma_map_sg(conn, r, rq, &why);
+	if (count < 0 ||
+	    1 + count > min_t(u32, conn->send_sge, ARRAY_SIZE(sge))) {
+		if (count >= 0) {
+			why = "more data segments than SGEs";
+			qbd_rdma_unmap(conn, r);
+		}
+		/* clang-format off */
+		pr_warn_ratelimited("%s: queue %u: inline WRITE offset %llu length %u: %s (%d)\n",
+				    qbd_name(conn->qdev), conn->queue->qid,
+				    (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+				    cmd->length, why, count);
+		/* clang-format on */
+		return -EIO;
+	}
+	sge[0].addr = conn->tx_dma + off;
+	sge[0].length = sizeof(struct qbd_req);
+	sge[0].lkey = conn->pd->local_dma_lkey;
+	for_each_sg(r->sgt.sgl, sg, count, i) {
+		sge[i + 1].addr = sg_dma_address(sg);
+		sge[i + 1].length = sg_dma_len(sg);
+		sge[i + 1].lkey = conn->pd->local_dma_lkey;
+	}
+	ib_dma_sync_single_for_device(conn->ibdev, sge[0].addr, sge[0].length,
+				      DMA_TO_DEVICE);
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_cqe = &r->send_cqe;
+	wr.sg_list = sge;
+	wr.num_sge = 1 + count;
+	wr.opcode = IB_WR_SEND;
+	wr.send_flags = IB_SEND_SIGNALED;
+	r->cmd = cmd;
+	atomic_set(&r->ref, 2); /* SEND completion and reply */
+	set_bit(QBD_RDMA_REQ_WAIT, &r->flags);
+	WRITE_ONCE(cmd->state, QBD_CMD_SENT);
+	/* on failure the disconnect gives back what the request holds */
+	return ib_post_send(conn->qp, &wr, NULL);
+}
+
+/*
  * Send one request. Returns 0, -EIO for a request that cannot be mapped
  * (complete it with an error), or another -errno (the connection broke).
  */
@@ -415,6 +493,9 @@ static int qbd_rdma_send_cmd(struct qbd_rdma_conn *conn, struct request *rq,
 	off = qbd_rdma_tx_off(conn, rq->tag);
 	hdr = conn->tx_buf + off;
 	memcpy(hdr, &cmd->hdr, sizeof(*hdr));
+	if (cmd->opcode == QBD_OP_WRITE && cmd->length <= conn->inline_max &&
+	    1 + blk_rq_nr_phys_segments(rq) <= conn->send_sge)
+		return qbd_rdma_send_inline(conn, r, rq, cmd, off);
 	if (cmd->length) {
 		ret = qbd_rdma_map_data(conn, r, rq, cmd, &why);
 		if (ret) {
@@ -851,7 +932,10 @@ static int qbd_rdma_create_queue(struct qbd_rdma_conn *conn, const char **why)
 	}
 	attr.cap.max_send_wr = sz.send_wr;
 	attr.cap.max_recv_wr = sz.recv_wr;
-	attr.cap.max_send_sge = 1;
+	/* the header and the pages of an inline WRITE, as far as it goes */
+	conn->send_sge = clamp_t(u32, conn->ibdev->attrs.max_send_sge, 1,
+				 QBD_RDMA_MAX_SEND_SGE);
+	attr.cap.max_send_sge = conn->send_sge;
 	attr.cap.max_recv_sge = 1;
 	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
 	attr.qp_type = IB_QPT_RC;
@@ -1029,7 +1113,16 @@ static int qbd_rdma_handshake(struct qbd_rdma_conn *conn,
 			return -EACCES;
 		}
 	}
-	return qbd_xport_hello_done(conn->queue, &reply, why);
+	ret = qbd_xport_hello_done(conn->queue, &reply, why);
+	if (ret)
+		return ret;
+	if (qbd_rdma_inline_size(le64_to_cpu(reply.features),
+				 le32_to_cpu(reply.rdma_inline), conn->send_sge,
+				 &conn->inline_max)) {
+		*why = "hello reply: rdma_inline is not a multiple of 512 in 512..4096";
+		return -EPROTO;
+	}
+	return 0;
 }
 
 static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
@@ -1203,7 +1296,7 @@ static int qbd_rdma_heartbeat(struct qbd_queue *q, unsigned int srv)
 
 const struct qbd_transport_ops qbd_rdma_ops = {
 	.name = "rdma",
-	.features = QBD_PF_RDMA_INV,
+	.features = QBD_PF_RDMA_INV | QBD_PF_RDMA_INLINE,
 	.virt_boundary = QBD_RDMA_PAGE - 1,
 	.connect = qbd_rdma_connect,
 	.disconnect = qbd_rdma_disconnect,

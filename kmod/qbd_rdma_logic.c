@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * qbd RDMA transport, pure logic: queue sizes for a depth, and the largest
- * request one FRWR MR maps.
+ * qbd RDMA transport, pure logic: queue sizes for a depth, the largest
+ * request one FRWR MR maps, and the inline WRITE size a connection uses.
  */
 #include <linux/errno.h>
+#include <linux/kernel.h>
 #include <linux/limits.h>
 #include <linux/minmax.h>
 #include <qbd_proto.h>
@@ -51,4 +52,49 @@ u32 qbd_rdma_max_io(u32 mr_pages)
 	if (mr_pages < 2)
 		return 0;
 	return min_t(u32, QBD_PROTO_MAX_IO, (mr_pages - 1) * QBD_RDMA_PAGE);
+}
+
+/**
+ * qbd_rdma_inline_sges - data SGEs an inline WRITE of up to @len bytes needs
+ * @len: bytes
+ *
+ * Its first segment may start anywhere in a page (the virt boundary keeps
+ * the others whole pages), so one more than its pages.
+ * Return: SGEs; 0 for a length of 0.
+ */
+u32 qbd_rdma_inline_sges(u32 len)
+{
+	if (!len)
+		return 0;
+	return DIV_ROUND_UP(len, QBD_RDMA_PAGE) + 1;
+}
+
+/**
+ * qbd_rdma_inline_size - the inline WRITE size a connection uses
+ * @granted: QBD_PF_* the hello reply granted
+ * @offered: its rdma_inline
+ * @send_sge: SGEs a SEND of ours may carry (the QP's max_send_sge)
+ * @out: bytes a WRITE may have to go inline; 0: none go inline
+ *
+ * Without QBD_PF_RDMA_INLINE the field means nothing (older servers leave
+ * it 0). With it, the server must offer a multiple of 512 in
+ * 512..QBD_RDMA_INLINE_MAX. We take the largest multiple of 512 up to the
+ * offer whose pages fit our SGEs beside the header.
+ * Return: 0, or -EPROTO for an offer that breaks the rule.
+ */
+int qbd_rdma_inline_size(u64 granted, u32 offered, u32 send_sge, u32 *out)
+{
+	u32 n;
+
+	*out = 0;
+	if (!(granted & QBD_PF_RDMA_INLINE))
+		return 0;
+	if (!offered || offered % QBD_PROTO_SECTOR ||
+	    offered > QBD_RDMA_INLINE_MAX)
+		return -EPROTO;
+	for (n = offered; n; n -= QBD_PROTO_SECTOR)
+		if (1 + qbd_rdma_inline_sges(n) <= send_sge)
+			break;
+	*out = n;
+	return 0;
 }

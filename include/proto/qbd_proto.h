@@ -36,13 +36,14 @@
  * A reply header, followed (READ with status 0 only) by @length bytes.
  * Replies may come in any order; @handle ties a reply to its request.
  *
- * RDMA (rdma_cm, reliable connected QPs, default port 7001): no data ever
- * travels in a SEND. After the connection is ESTABLISHED the client SENDs a
+ * RDMA (rdma_cm, reliable connected QPs, default port 7001): no data
+ * travels in a SEND but inline WRITE data (below). After the connection is ESTABLISHED the client SENDs a
  * struct qbd_hello (264 bytes) and the server SENDs a struct qbd_hello_reply
  * (80 bytes); with authentication the server first SENDs its
  * qbd_auth_challenge (64 bytes) and the client SENDs its qbd_auth_proof
- * (48 bytes). Then each client SEND is exactly one struct qbd_req (72 bytes)
- * and each server SEND exactly one struct qbd_reply (32 bytes). ADMIN is
+ * (48 bytes). Then each client SEND is one struct qbd_req (72 bytes),
+ * followed by its data for an inline WRITE only, and each server SEND
+ * exactly one struct qbd_reply (32 bytes). ADMIN is
  * TCP only. A READ or WRITE carries the client buffer in @rdma_addr and
  * @rdma_key: one registered region (FRWR) of exactly @length bytes. The
  * server pulls WRITE data with RDMA READ, writes it, then SENDs the reply;
@@ -50,6 +51,17 @@
  * same QP (so the data is placed before the reply is seen). With
  * QBD_PF_RDMA_INV granted, the server sends a reply to a READ or WRITE as
  * SEND_WITH_INV of @rdma_key. Other requests carry rdma_addr = rdma_key = 0.
+ * Inline writes (QBD_PF_RDMA_INLINE granted): the hello reply's
+ * @rdma_inline says how many WRITE bytes (N, a multiple of 512 up to
+ * QBD_RDMA_INLINE_MAX) the server takes inline. The client may then send a
+ * WRITE of length <= N as one SEND of the header followed by exactly
+ * @length data bytes, with rdma_addr = rdma_key = 0; the server writes the
+ * data from its receive buffer (no RDMA READ) and replies with a plain SEND
+ * (nothing to invalidate). A SEND longer than 72 bytes that is not such a
+ * WRITE (other opcode, length not the bytes that came, over N, not
+ * granted, a key set) disconnects the QP. Larger writes, and any write the
+ * client prefers, use RDMA READ as before. Such a server's receive buffers
+ * hold sizeof(qbd_req) + N bytes (QBD_RDMA_INLINE_BUF at most).
  * Receive buffers: the server posts at least queue_depth + QBD_RDMA_SPARE_RECV
  * receives of QBD_RDMA_REQ_BUF bytes before accepting; the client posts
  * queue_depth + QBD_RDMA_SPARE_RECV of QBD_RDMA_REPLY_BUF bytes before
@@ -103,10 +115,10 @@
  */
 #define QBD_PF_DATA_DIGEST	(1ull << 5)
 /*
- * Reserved, being built (issue 7); defined by the change that implements
- * it, together with its docs/protocol.md row:
- *   bit 6  QBD_PF_RDMA_INLINE  RDMA: small WRITE data inline in the SEND
+ * RDMA only (never granted over TCP): small WRITE data inline in the SEND,
+ * up to qbd_hello_reply.rdma_inline bytes (see the RDMA paragraph above).
  */
+#define QBD_PF_RDMA_INLINE	(1ull << 6)
 
 /* Authentication (HMAC-SHA256, see the top of this file). */
 #define QBD_AUTH_NONCE_LEN	16
@@ -121,6 +133,9 @@
 #define QBD_RDMA_REQ_BUF	264u	/* max(qbd_hello, qbd_req) */
 #define QBD_RDMA_REPLY_BUF	80u	/* max(qbd_hello_reply, qbd_reply) */
 #define QBD_RDMA_SPARE_RECV	4u
+/* Inline WRITE data: the most a server may offer, and its receive buffer. */
+#define QBD_RDMA_INLINE_MAX	4096u
+#define QBD_RDMA_INLINE_BUF	(72u + QBD_RDMA_INLINE_MAX)	/* qbd_req + data */
 
 /* Status codes (qbd_reply.status, qbd_hello_reply.status, qbd_admin_reply.status). */
 #define QBD_S_OK		0
@@ -185,6 +200,9 @@ QBD_STATIC_ASSERT(sizeof(struct qbd_hello) == 264, "qbd_hello size");
  * @size: volume size in bytes
  * @queue_depth: depth the server grants (<= asked)
  * @max_io: largest request length the server accepts
+ * @rdma_inline: with QBD_PF_RDMA_INLINE granted: the largest WRITE the
+ *	client may send inline (a multiple of 512, 512..QBD_RDMA_INLINE_MAX);
+ *	else 0
  */
 struct qbd_hello_reply {
 	struct qbd_msg_hdr hdr;
@@ -197,7 +215,7 @@ struct qbd_hello_reply {
 	__le32 block_size;
 	__le32 layout_version;
 	__le32 max_io;
-	__le32 reserved0;
+	__le32 rdma_inline;
 	__u8 reserved[16];
 };
 QBD_STATIC_ASSERT(sizeof(struct qbd_hello_reply) == 80, "qbd_hello_reply size");
@@ -291,6 +309,8 @@ struct qbd_req {
 	__le32 reserved1;
 };
 QBD_STATIC_ASSERT(sizeof(struct qbd_req) == 72, "qbd_req size");
+QBD_STATIC_ASSERT(QBD_RDMA_INLINE_BUF == sizeof(struct qbd_req) + QBD_RDMA_INLINE_MAX,
+		  "an inline WRITE fits QBD_RDMA_INLINE_BUF");
 
 /**
  * struct qbd_reply - an IO reply (server -> client)

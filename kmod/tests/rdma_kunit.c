@@ -71,10 +71,59 @@ static void rdma_max_io(struct kunit *test)
 	}
 }
 
-static struct kunit_case qbd_rdma_cases[] = { KUNIT_CASE(rdma_sizes_depths),
-					      KUNIT_CASE(rdma_sizes_bad),
-					      KUNIT_CASE(rdma_max_io),
-					      {} };
+static void rdma_inline_sges(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, qbd_rdma_inline_sges(0), 0U);
+	KUNIT_EXPECT_EQ(test, qbd_rdma_inline_sges(512), 2U);
+	KUNIT_EXPECT_EQ(test, qbd_rdma_inline_sges(4096), 2U);
+	KUNIT_EXPECT_EQ(test, qbd_rdma_inline_sges(4608), 3U);
+	/* a header and a 4 KiB WRITE at any 512-byte offset */
+	KUNIT_EXPECT_EQ(test, QBD_RDMA_MAX_SEND_SGE,
+			1 + qbd_rdma_inline_sges(QBD_RDMA_INLINE_MAX));
+}
+
+static void rdma_inline_size(struct kunit *test)
+{
+	static const struct {
+		u64 granted;
+		u32 offered, sge;
+		int ret;
+		u32 out;
+	} cases[] = {
+		/* not granted: the field is ignored, nothing inline */
+		{ 0, 0, 3, 0, 0 },
+		{ QBD_PF_RDMA_INV, 4096, 3, 0, 0 },
+		/* granted: the offer is used as far as our SGEs allow */
+		{ QBD_PF_RDMA_INLINE, 4096, 3, 0, 4096 },
+		{ QBD_PF_RDMA_INLINE, 4096, 32, 0, 4096 },
+		{ QBD_PF_RDMA_INLINE, 512, 3, 0, 512 },
+		{ QBD_PF_RDMA_INLINE, 2048, 3, 0, 2048 },
+		{ QBD_PF_RDMA_INLINE, 4096, 2, 0, 0 }, /* one SGE for data */
+		{ QBD_PF_RDMA_INLINE, 4096, 1, 0, 0 },
+		/* granted with a bad offer: protocol error */
+		{ QBD_PF_RDMA_INLINE, 0, 3, -EPROTO, 0 },
+		{ QBD_PF_RDMA_INLINE, 1000, 3, -EPROTO, 0 },
+		{ QBD_PF_RDMA_INLINE, 8192, 3, -EPROTO, 0 },
+		{ QBD_PF_RDMA_INLINE, U32_MAX, 3, -EPROTO, 0 },
+	};
+	unsigned int i;
+	u32 out;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		KUNIT_EXPECT_EQ_MSG(test,
+				    qbd_rdma_inline_size(cases[i].granted,
+							 cases[i].offered,
+							 cases[i].sge, &out),
+				    cases[i].ret, "case %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, out, cases[i].out, "case %u", i);
+	}
+}
+
+static struct kunit_case qbd_rdma_cases[] = {
+	KUNIT_CASE(rdma_sizes_depths), KUNIT_CASE(rdma_sizes_bad),
+	KUNIT_CASE(rdma_max_io),       KUNIT_CASE(rdma_inline_sges),
+	KUNIT_CASE(rdma_inline_size),  {}
+};
 
 static struct kunit_suite qbd_rdma_suite = {
 	.name = "qbd_rdma",

@@ -1,6 +1,7 @@
 // RDMA protocol rules that do not need a device: request checks by
-// transport, RDMA_INV granting, the server's data buffer pool and receive
-// budget (userspace/server/rdma_pool.h).
+// transport, RDMA_INV and RDMA_INLINE granting, inline WRITE parsing, the
+// server's data buffer pool, receive layout and budget
+// (userspace/server/rdma_pool.h).
 #include <gtest/gtest.h>
 
 #include <set>
@@ -104,6 +105,94 @@ TEST(GrantFeatures, RdmaInvOnlyOverRdma)
 	EXPECT_EQ(grant_features(all, Transport::rdma), QBD_PF_ALL | QBD_PF_RDMA_INV);
 	EXPECT_EQ(grant_features(QBD_PF_FUA, Transport::rdma), QBD_PF_FUA);  // only when asked
 	EXPECT_EQ(grant_features(0, Transport::rdma), 0u);
+}
+
+TEST(GrantFeatures, RdmaInlineOnlyOverRdma)
+{
+	const uint64_t asked = QBD_PF_ALL | QBD_PF_RDMA_INV | QBD_PF_RDMA_INLINE;
+	EXPECT_EQ(grant_features(asked, Transport::tcp), QBD_PF_ALL);
+	EXPECT_EQ(grant_features(asked, Transport::rdma), asked);
+	EXPECT_EQ(grant_features(QBD_PF_ALL, Transport::rdma), QBD_PF_ALL);  // only when asked
+}
+
+TEST(RdmaInline, OfferFollowsLimits)
+{
+	Limits lim;
+	EXPECT_EQ(rdma_inline_offer(lim, QBD_PROTO_MAX_IO), QBD_RDMA_INLINE_MAX);
+	EXPECT_EQ(rdma_inline_offer(lim, 2048), 2048u);  // never over max_io
+	EXPECT_EQ(rdma_inline_offer(lim, 1000), 512u);   // a multiple of 512
+	lim.rdma_inline = 0;                              // --no-rdma-inline
+	EXPECT_EQ(rdma_inline_offer(lim, QBD_PROTO_MAX_IO), 0u);
+	lim.rdma_inline = 1u << 20;
+	EXPECT_EQ(rdma_inline_offer(lim, QBD_PROTO_MAX_IO), QBD_RDMA_INLINE_MAX);
+}
+
+TEST(RdmaInline, ReceiveLayoutAlignsTheData)
+{
+	RecvLayout off = RecvLayout::for_inline(0);
+	EXPECT_EQ(off.offset, 0u);
+	EXPECT_EQ(off.len, QBD_RDMA_REQ_BUF);
+	EXPECT_EQ(off.stride, QBD_RDMA_REQ_BUF);
+	for (uint32_t n : {512u, 4096u}) {
+		RecvLayout l = RecvLayout::for_inline(n);
+		EXPECT_EQ((l.offset + sizeof(qbd_req)) % 4096, 0u) << n;  // O_DIRECT from the buffer
+		EXPECT_GE(l.len, sizeof(qbd_req) + n) << n;
+		EXPECT_GE(l.len, QBD_RDMA_REQ_BUF) << n;  // the hello still fits
+		EXPECT_LE(l.offset + l.len, l.stride) << n;
+		EXPECT_EQ(l.stride % 4096, 0u) << n;
+	}
+	EXPECT_EQ(RecvLayout::for_inline(QBD_RDMA_INLINE_MAX).len, QBD_RDMA_INLINE_BUF);
+}
+
+TEST(RdmaInline, CheckInlineAcceptsAnExactWrite)
+{
+	const uint64_t f = QBD_PF_ALL | QBD_PF_RDMA_INLINE;
+	for (uint32_t len : {512u, 4096u}) {
+		qbd_req r = req(QBD_OP_WRITE, 0, len);
+		EXPECT_EQ(check_inline(r, sizeof(qbd_req) + len, f, 4096), "") << len;
+		// ... and check_req serves it with rdma_inline, keys 0.
+		EXPECT_EQ(check_req(r, geo(), Transport::rdma, true).action, ReqVerdict::kServe);
+		// The same header without inline data has no buffer: hostile.
+		EXPECT_EQ(check_req(r, geo(), Transport::rdma).action, ReqVerdict::kClose);
+	}
+}
+
+TEST(RdmaInline, CheckInlineRefusesWhatTheBytesDoNotBackUp)
+{
+	const uint64_t f = QBD_PF_ALL | QBD_PF_RDMA_INLINE;
+	struct Case {
+		const char *name;
+		qbd_req r;
+		uint32_t msg_len;
+		uint64_t features;
+		uint32_t inline_max;
+		const char *rule;
+	};
+	qbd_req bad_magic = req(QBD_OP_WRITE, 0, 512);
+	bad_magic.magic = to_le32(0x51515151);
+	const Case cases[] = {
+		// A hostile peer claiming more inline data than it sent.
+		{"claims more", req(QBD_OP_WRITE, 0, 4096), 72 + 512, f, 4096, "carries 512 bytes"},
+		{"claims less", req(QBD_OP_WRITE, 0, 512), 72 + 1024, f, 4096, "carries 1024 bytes"},
+		{"claims 2^32-512", req(QBD_OP_WRITE, 0, 0xfffffe00u), 72 + 4096, f, 4096, "carries 4096"},
+		{"over the offer", req(QBD_OP_WRITE, 0, 4096), 72 + 4096, f, 2048, "over the 2048 offered"},
+		{"not granted", req(QBD_OP_WRITE, 0, 512), 72 + 512, QBD_PF_ALL, 4096, "not granted"},
+		{"offer 0", req(QBD_OP_WRITE, 0, 512), 72 + 512, f, 0, "not granted"},
+		{"a READ", req(QBD_OP_READ, 0, 512), 72 + 512, f, 4096, "READ with 512 bytes"},
+		{"a FLUSH", req(QBD_OP_FLUSH, 0, 0), 72 + 8, f, 4096, "FLUSH with 8 bytes"},
+		{"bad magic", bad_magic, 72 + 512, f, 4096, "bad magic"},
+	};
+	for (const auto &c : cases) {
+		std::string rule = check_inline(c.r, c.msg_len, c.features, c.inline_max);
+		EXPECT_NE(rule, "") << c.name;
+		EXPECT_NE(rule.find(c.rule), std::string::npos) << c.name << ": " << rule;
+	}
+	// Keys on an inline WRITE: check_req closes.
+	qbd_req keyed = req(QBD_OP_WRITE, 0, 512, 0x1000, 0x42);
+	EXPECT_EQ(check_inline(keyed, 72 + 512, f, 4096), "");
+	ReqVerdict v = check_req(keyed, geo(), Transport::rdma, true);
+	EXPECT_EQ(v.action, ReqVerdict::kClose);
+	EXPECT_NE(v.rule.find("inline WRITE with rdma_addr/rdma_key"), std::string::npos) << v.rule;
 }
 
 TEST(BufferPool, AcquireReleaseAccounting)

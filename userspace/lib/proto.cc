@@ -92,13 +92,13 @@ uint64_t grant_features(uint64_t asked, Transport transport)
 {
 	uint64_t supported = QBD_PF_ALL;
 	if (transport == Transport::rdma)
-		supported |= QBD_PF_RDMA_INV;
+		supported |= QBD_PF_RDMA_INV | QBD_PF_RDMA_INLINE;
 	else
 		supported |= QBD_PF_DATA_DIGEST;  // TCP only: RoCE/IB carry an ICRC
 	return asked & supported;
 }
 
-ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo, Transport transport)
+ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo, Transport transport, bool rdma_inline)
 {
 	ReqVerdict v;
 	auto reply = [&](uint32_t status, std::string rule) {
@@ -141,7 +141,17 @@ ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo, Transport tr
 		return reply(QBD_S_INVALID, std::string("FUA flag on ") + op_name(op));
 	if (req.reserved0 || req.reserved1)
 		return reply(QBD_S_INVALID, "reserved fields are not zero");
-	if (transport == Transport::rdma && (op == QBD_OP_READ || op == QBD_OP_WRITE)) {
+	if (rdma_inline) {
+		// The data came in the SEND (the caller checked its length): no
+		// client buffer to name.
+		if (op != QBD_OP_WRITE || req.rdma_addr || req.rdma_key) {
+			v.action = ReqVerdict::kClose;
+			v.status = QBD_S_INVALID;
+			v.rule = op == QBD_OP_WRITE ? "inline WRITE with rdma_addr/rdma_key set"
+						    : std::string(op_name(op)) + " with inline data";
+			return v;
+		}
+	} else if (transport == Transport::rdma && (op == QBD_OP_READ || op == QBD_OP_WRITE)) {
 		if (!req.rdma_key) {
 			v.action = ReqVerdict::kClose;
 			v.status = QBD_S_INVALID;

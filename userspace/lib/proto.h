@@ -80,11 +80,14 @@ struct ReqVerdict {
 // @transport decides the rdma_addr/rdma_key rule: over TCP both must be 0;
 // over RDMA a READ or WRITE needs a non-zero rdma_key (a 0 key closes: the
 // client cannot have meant it) and every other opcode needs both 0.
+// @rdma_inline: the request came with inline data (RDMA, QBD_PF_RDMA_INLINE):
+// it must be a WRITE with rdma_addr = rdma_key = 0, anything else closes.
 ReqVerdict check_req(const qbd_req &req, const VolumeGeometry &geo,
-		     Transport transport = Transport::tcp);
+		     Transport transport = Transport::tcp, bool rdma_inline = false);
 
 // The QBD_PF_* a server grants for @asked on @transport: the common
-// features it supports plus QBD_PF_RDMA_INV over RDMA only and
+// features it supports plus QBD_PF_RDMA_INV and QBD_PF_RDMA_INLINE over
+// RDMA only and
 // QBD_PF_DATA_DIGEST over TCP only.
 uint64_t grant_features(uint64_t asked, Transport transport);
 

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	std::string config_path, data_dir, log_level, max_io, key_file;
 	std::vector<std::string> listen;
 	uint32_t max_conns = 0, max_qd = 0, reactors = 0;
-	bool no_direct = false, show_version = false, no_digest = false;
+	bool no_direct = false, show_version = false, no_digest = false, no_inline = false;
 	app.add_option("-c,--config", config_path,
 		       std::string("configuration file (default ") + kDefaultServerConfig + " when present)");
 	app.add_option("-d,--data-dir", data_dir, "directory with the catalog and the volume files");
@@ -41,6 +41,8 @@ int main(int argc, char **argv)
 	app.add_flag("--no-direct-io", no_direct, "never use O_DIRECT on volume files");
 	app.add_flag("--no-digest", no_digest,
 		     "never grant the CRC32C data digest (clients asking for it cannot map)");
+	app.add_flag("--no-rdma-inline", no_inline,
+		     "RDMA: never take WRITE data inline in the request SEND (every WRITE is pulled with RDMA READ)");
 	app.add_option("--log-level", log_level, "debug, info, warn or error (info)");
 	app.add_option("--key-file", key_file,
 		       "shared-secret key file (mode 0600, one line of hex): clients must authenticate");
@@ -95,6 +97,8 @@ int main(int argc, char **argv)
 		o.reactors = reactors;
 	if (no_digest)
 		o.limits.data_digest = false;
+	if (no_inline)
+		o.limits.rdma_inline = 0;
 	if (no_direct)
 		o.direct = false;
 	if (!log_level.empty()) {

@@ -12,13 +12,21 @@
 // data buffer pool (max_queue_depth buffers of max_io bytes) registered
 // once: no per-request registration.
 //
-// Disk IO: execute_sync() (session.cc), the same backend calls the TCP
-// path's synchronous fallback makes, O_DIRECT on the pool's page-aligned
-// buffers, RWF_DSYNC for FUA. Synchronous because correctness comes first:
-// the thread then never holds a request whose disk IO is half done when a
-// QP dies, and on soft-RoCE the wire, not the disk, is the bottleneck.
-// Moving disk IO to io_uring is the next step if real NICs show the thread
-// waiting on the disk.
+// Disk IO: asynchronous, on an io_uring of the thread's own (its eventfd
+// is one more fd in the poll() set), prepared by prep_disk_sqe() as the TCP
+// reactors prepare theirs: O_DIRECT on the pool's page-aligned buffers
+// (buffered when not aligned), RWF_DSYNC for FUA, fsync for FLUSH,
+// fallocate for DISCARD/WRITE_ZEROES. Any number in flight, completing in
+// any order, so one slow disk IO stalls no other request. A request whose
+// disk IO is in flight keeps its slot and buffer even when its QP dies; the
+// connection is freed only once no disk IO refers to it (Conn::disk_out).
+//
+// Inline WRITEs (QBD_PF_RDMA_INLINE): the data came in the SEND; the
+// receive buffer is lent to the request (written to disk straight from it,
+// page-aligned by RecvLayout) and posted back to the SRQ when the reply is
+// posted, as a data buffer is given back. A connection holds at most as
+// many receive buffers as it may have requests in flight, which its SRQ
+// reservation covers.
 //
 // Message rules (include/proto/qbd_proto.h): every receive must be exactly
 // one qbd_hello (first), then with a key (auth_start) one qbd_auth_proof
@@ -30,6 +38,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <netdb.h>
 #include <poll.h>
 #include <rdma/rdma_cma.h>
@@ -43,6 +52,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "disk_io.h"
 #include "log.h"
 #include "rdma_pool.h"
 #include "server.h"
@@ -63,7 +73,8 @@ struct Device {
 	ibv_comp_channel *channel = nullptr;
 	ibv_cq *cq = nullptr;
 	ibv_srq *srq = nullptr;
-	char *recv_bufs = nullptr;  // n_recv * QBD_RDMA_REQ_BUF
+	char *recv_bufs = nullptr;  // n_recv * recv.stride
+	RecvLayout recv;
 	uint32_t n_recv = 0;
 	ibv_mr *recv_mr = nullptr;
 	char *data = nullptr;  // pool.size() * buf_size, page-aligned
@@ -95,13 +106,18 @@ struct Device {
 			ibv_dealloc_pd(pd);
 	}
 	char *buf(uint32_t i) { return data + static_cast<size_t>(i) * buf_size; }
-	char *recv_buf(uint32_t i) { return recv_bufs + static_cast<size_t>(i) * QBD_RDMA_REQ_BUF; }
+	// Where receive @i's message starts.
+	char *recv_buf(uint32_t i) { return recv_bufs + static_cast<size_t>(i) * recv.stride + recv.offset; }
 };
 
 struct Io {
 	qbd_req req{};
-	int64_t buf = -1;  // data pool index while one is held
+	int64_t buf = -1;   // data pool index while one is held
+	int64_t recv = -1;  // inline WRITE: the receive buffer holding its data
 	bool busy = false;
+	bool in_disk = false;   // its disk IO is in flight
+	bool buffered = false;  // O_DIRECT refused it: retried buffered
+	uint32_t done = 0;      // READ/WRITE bytes the disk has done
 };
 
 struct Conn {
@@ -119,6 +135,10 @@ struct Conn {
 	uint32_t rd_atom = 1;        // RDMA READs we may have outstanding
 	uint32_t reads_out = 0;
 	uint32_t sends_out = 0;      // posted send WRs not completed yet
+	uint32_t disk_out = 0;       // disk IOs in flight
+	uint32_t rdma_inline = 0;    // inline WRITE bytes offered (0: none)
+	uint64_t n_inline = 0;       // WRITEs that came inline
+	uint64_t n_pulled = 0;       // WRITEs pulled with RDMA READ
 	std::deque<uint32_t> read_wait;  // WRITE slots waiting for rd_atom
 	std::shared_ptr<Volume> vol;
 	VolumeGeometry geo;
@@ -155,9 +175,17 @@ struct RdmaEngine::Impl {
 	std::map<uint64_t, std::unique_ptr<Conn>> conns;
 	std::unordered_map<uint32_t, Conn *> by_qp;
 	uint64_t next_id = 0;
+	// Disk IO (see the top of this file); user_data = conn id << 20 | slot.
+	struct io_uring ring {};
+	bool ring_ok = false;
+	Fd ring_ev;  // io_uring's eventfd
+	uint32_t disk_inflight = 0;
+	bool disk_unsubmitted = false;
 
 	~Impl()
 	{
+		if (ring_ok)
+			io_uring_queue_exit(&ring);
 		for (auto *l : listeners)
 			rdma_destroy_id(l);
 		devices.clear();
@@ -172,21 +200,26 @@ struct RdmaEngine::Impl {
 	void on_cm_event(rdma_cm_event *ev);
 	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &param);
 	Result<Device *> device_for(ibv_context *ctx);
-	void poll_cq(Device &d);
+	void poll_cq(Device &d, bool event);
 	void on_recv(Device &d, const ibv_wc &wc);
 	void on_send(Conn &c, const ibv_wc &wc);
-	void on_message(Conn &c, const char *msg, uint32_t len);
+	void on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent);
 	void on_hello(Conn &c, const qbd_hello &h);
 	void on_proof(Conn &c, const char *msg, uint32_t len);
 	void open_volume(Conn &c, const qbd_hello &h);
 	void refuse_auth(Conn &c, const std::string &rule);
 	bool post_handshake(Conn &c, const void *msg, uint32_t len);
 	bool post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id, uint32_t invalidate_rkey);
-	void on_req(Conn &c, const qbd_req &r);
+	void on_req(Conn &c, const qbd_req &r, int64_t recv_idx);
 	void start_io(Conn &c, uint32_t slot);
 	void start_read(Conn &c, uint32_t slot);
-	void finish_write(Conn &c, uint32_t slot);
+	void submit_disk(Conn &c, uint32_t slot);
+	void on_disk(uint64_t user_data, int res);
+	void poll_disk(bool event);
+	void finish_disk(Conn &c, uint32_t slot, uint32_t status);
+	char *io_data(Conn &c, const Io &io);
 	void release_buf(Conn &c, Io &io);
+	void repost_recv(Device &d, uint32_t idx);
 	void feed_waiters(Device &d);
 	bool post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size);
 	bool post_send(Conn &c, ibv_send_wr &wr);
@@ -262,6 +295,16 @@ Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint
 	im.stop_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!im.stop_ev)
 		return make_error(errno, std::string("eventfd: ") + strerror(errno));
+	// Disk IO: at most every data buffer's and every slot's request in
+	// flight; a full submission queue is submitted and refilled.
+	if (int rc = io_uring_queue_init(256, &im.ring, 0); rc < 0)
+		return make_error(-rc, std::string("rdma: io_uring_queue_init: ") + strerror(-rc));
+	im.ring_ok = true;
+	im.ring_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!im.ring_ev)
+		return make_error(errno, std::string("eventfd: ") + strerror(errno));
+	if (int rc = io_uring_register_eventfd(&im.ring, im.ring_ev.get()); rc < 0)
+		return make_error(-rc, std::string("rdma: io_uring_register_eventfd: ") + strerror(-rc));
 	im.thread = std::thread([&im] { im.loop(); });
 	return e;
 }
@@ -306,8 +349,11 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	if (fl < 0 || fcntl(d->channel->fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return fail("fcntl on the completion channel");
 	// Receives: a budget of max_queue_depth + spare per connection, as
-	// many as the device allows up to 16384.
-	d->n_recv = std::min<uint32_t>(static_cast<uint32_t>(d->attr.max_srq_wr), 16384);
+	// many as the device allows up to 16384 (8192 when they hold inline
+	// WRITE data: 8 KiB each then).
+	d->recv = RecvLayout::for_inline(rdma_inline_offer(lim, lim.max_io));
+	d->n_recv = std::min<uint32_t>(static_cast<uint32_t>(d->attr.max_srq_wr),
+				       d->recv.len > QBD_RDMA_REQ_BUF ? 8192 : 16384);
 	d->n_recv = std::min<uint32_t>(d->n_recv, static_cast<uint32_t>(std::max(d->attr.max_cqe - 64, 0) / 3));
 	if (d->n_recv < RecvBudget::per_connection(lim.max_queue_depth)) {
 		errno = EOPNOTSUPP;
@@ -326,12 +372,12 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	if (ibv_req_notify_cq(d->cq, 0))
 		return fail("ibv_req_notify_cq");
 	if (posix_memalign(reinterpret_cast<void **>(&d->recv_bufs), 4096,
-			   static_cast<size_t>(d->n_recv) * QBD_RDMA_REQ_BUF)) {
+			   static_cast<size_t>(d->n_recv) * d->recv.stride)) {
 		d->recv_bufs = nullptr;
 		errno = ENOMEM;
 		return fail("receive buffers");
 	}
-	d->recv_mr = ibv_reg_mr(d->pd, d->recv_bufs, static_cast<size_t>(d->n_recv) * QBD_RDMA_REQ_BUF,
+	d->recv_mr = ibv_reg_mr(d->pd, d->recv_bufs, static_cast<size_t>(d->n_recv) * d->recv.stride,
 				static_cast<int>(IBV_ACCESS_LOCAL_WRITE));
 	if (!d->recv_mr)
 		return fail("ibv_reg_mr (receive buffers)");
@@ -342,7 +388,7 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	if (!d->srq)
 		return fail("ibv_create_srq");
 	for (uint32_t i = 0; i < d->n_recv; i++) {
-		ibv_sge sge = {reinterpret_cast<uintptr_t>(d->recv_buf(i)), QBD_RDMA_REQ_BUF, d->recv_mr->lkey};
+		ibv_sge sge = {reinterpret_cast<uintptr_t>(d->recv_buf(i)), d->recv.len, d->recv_mr->lkey};
 		ibv_recv_wr wr = {}, *bad = nullptr;
 		wr.wr_id = i;
 		wr.sg_list = &sge;
@@ -362,9 +408,9 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	if (!d->data_mr)
 		return fail("ibv_reg_mr (data buffer pool)");
 	d->pool = BufferPool(nbuf);
-	LOG_INFO("rdma device %s: %u receives in the SRQ, %u data buffers of %u bytes, "
+	LOG_INFO("rdma device %s: %u receives of %u bytes in the SRQ, %u data buffers of %u bytes, "
 		 "max_qp_init_rd_atom %d",
-		 dname, d->n_recv, nbuf, d->buf_size, d->attr.max_qp_init_rd_atom);
+		 dname, d->n_recv, d->recv.len, nbuf, d->buf_size, d->attr.max_qp_init_rd_atom);
 	Device *raw = d.get();
 	devices.emplace(ctx, std::move(d));
 	return raw;
@@ -495,13 +541,16 @@ void RdmaEngine::Impl::close_conn(Conn &c, const std::string &why, bool hostile)
 
 void RdmaEngine::Impl::maybe_destroy(Conn &c)
 {
-	if (c.state != Conn::kClosing || !c.peer_gone || c.sends_out || c.reads_out)
+	if (c.state != Conn::kClosing || !c.peer_gone || c.sends_out || c.reads_out || c.disk_out)
 		return;
 	Device &d = *c.dev;
 	for (auto it = d.wait_buf.begin(); it != d.wait_buf.end();)
 		it = it->first == c.id ? d.wait_buf.erase(it) : it + 1;
 	for (auto &io : c.ios)
-		release_buf(c, io);
+		release_buf(c, io);  // and the receive buffers inline WRITEs held
+	if (c.vol)
+		LOG_INFO("vol=%s rdma conn=%lu: %lu WRITEs inline, %lu WRITEs by RDMA READ", c.name.c_str(),
+			 (unsigned long)c.id, (unsigned long)c.n_inline, (unsigned long)c.n_pulled);
 	by_qp.erase(c.qp_num);
 	rdma_destroy_qp(c.cm);
 	rdma_destroy_id(c.cm);
@@ -527,10 +576,37 @@ void RdmaEngine::Impl::free_io(Conn &c, uint32_t slot)
 
 void RdmaEngine::Impl::release_buf(Conn &c, Io &io)
 {
+	if (io.recv >= 0) {
+		repost_recv(*c.dev, static_cast<uint32_t>(io.recv));
+		io.recv = -1;
+	}
 	if (io.buf < 0)
 		return;
 	c.dev->pool.release(static_cast<uint32_t>(io.buf));
 	io.buf = -1;
+}
+
+// Gives receive buffer @idx back to the SRQ.
+void RdmaEngine::Impl::repost_recv(Device &d, uint32_t idx)
+{
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.recv_buf(idx)), d.recv.len, d.recv_mr->lkey};
+	ibv_recv_wr wr = {}, *bad = nullptr;
+	wr.wr_id = idx;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	if (int r = ibv_post_srq_recv(d.srq, &wr, &bad))
+		LOG_RL_WARN("rdma: ibv_post_srq_recv: %s", strerror(r));
+}
+
+// The data of @io: the inline WRITE's in its receive buffer, else its
+// data buffer's; nullptr for none.
+char *RdmaEngine::Impl::io_data(Conn &c, const Io &io)
+{
+	if (io.recv >= 0)
+		return c.dev->recv_buf(static_cast<uint32_t>(io.recv)) + sizeof(qbd_req);
+	if (io.buf >= 0)
+		return c.dev->buf(static_cast<uint32_t>(io.buf));
+	return nullptr;
 }
 
 bool RdmaEngine::Impl::post_send(Conn &c, ibv_send_wr &wr)
@@ -680,13 +756,18 @@ void RdmaEngine::Impl::open_volume(Conn &c, const qbd_hello &h)
 	for (uint32_t i = slots; i > 0; i--)
 		c.free_ios.push_back(i - 1);
 	c.state = Conn::kOpen;
-	LOG_INFO("vol=%s rdma conn=%lu: opened (queue %u, depth %u, features 0x%lx, max IO %u)",
+	c.rdma_inline = hr.rdma_inline;
+	LOG_INFO("vol=%s rdma conn=%lu: opened (queue %u, depth %u, features 0x%lx, max IO %u, "
+		 "inline WRITE %u)",
 		 c.name.c_str(), (unsigned long)c.id, le32(h.queue_id), hr.queue_depth,
-		 (unsigned long)c.geo.features, c.geo.max_io);
+		 (unsigned long)c.geo.features, c.geo.max_io, c.rdma_inline);
 	post_send(c, wr);
 }
 
-void RdmaEngine::Impl::on_message(Conn &c, const char *msg, uint32_t len)
+// @msg: the first QBD_RDMA_REQ_BUF bytes (at most) of a message of @len
+// bytes in receive buffer @recv_idx; @lent set when a request now holds
+// that buffer (an inline WRITE), which then goes back to the SRQ with it.
+void RdmaEngine::Impl::on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent)
 {
 	if (c.state == Conn::kClosing || draining)
 		return;  // closing: the client's later messages are moot
@@ -702,30 +783,44 @@ void RdmaEngine::Impl::on_message(Conn &c, const char *msg, uint32_t len)
 	}
 	if (c.state == Conn::kAuth)
 		return on_proof(c, msg, len);
-	if (len != sizeof(qbd_req))
+	if (len < sizeof(qbd_req))
 		return close_conn(c, "message of " + std::to_string(len) + " bytes, a qbd_req is " +
 					     std::to_string(sizeof(qbd_req)),
 				  true);
 	qbd_req r;
 	memcpy(&r, msg, sizeof(r));
-	on_req(c, r);
+	if (len == sizeof(qbd_req))
+		return on_req(c, r, -1);
+	if (std::string bad = check_inline(r, len, c.geo.features, c.rdma_inline); !bad.empty())
+		return close_conn(c, tag_str(r) + ": message of " + std::to_string(len) + " bytes: " + bad,
+				  true);
+	lent = true;  // on_req gives it back on every path
+	on_req(c, r, recv_idx);
 }
 
-void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r)
+// @recv_idx: the receive buffer holding an inline WRITE's data, else -1;
+// it is ours now: back to the SRQ when the request is done or refused.
+void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r, int64_t recv_idx)
 {
-	ReqVerdict v = check_req(r, current_geometry(c.geo, *c.vol), Transport::rdma);
-	if (v.action == ReqVerdict::kClose)
-		return close_conn(c, tag_str(r) + ": " + v.rule, true);
-	if (c.free_ios.empty())
+	ReqVerdict v = check_req(r, current_geometry(c.geo, *c.vol), Transport::rdma, recv_idx >= 0);
+	if (v.action == ReqVerdict::kClose || c.free_ios.empty()) {
+		if (recv_idx >= 0)
+			repost_recv(*c.dev, static_cast<uint32_t>(recv_idx));
+		if (v.action == ReqVerdict::kClose)
+			return close_conn(c, tag_str(r) + ": " + v.rule, true);
 		return close_conn(c, "more than queue_depth + " + std::to_string(QBD_RDMA_SPARE_RECV) +
 					     " requests in flight",
 				  true);
+	}
 	uint32_t slot = c.free_ios.back();
 	c.free_ios.pop_back();
 	Io &io = c.ios[slot];
 	io.busy = true;
 	io.req = r;
 	io.buf = -1;
+	io.recv = recv_idx;  // given back with the reply (release_buf)
+	io.done = 0;
+	io.buffered = false;
 	c.busy_ios++;
 	if (v.action == ReqVerdict::kReply) {
 		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: %s refused with %s: %s", c.name.c_str(),
@@ -734,6 +829,11 @@ void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r)
 		post_reply(c, slot, v.status, 0, 0);
 		return;
 	}
+	if (recv_idx >= 0) {
+		c.n_inline++;
+	} else if (r.opcode == QBD_OP_WRITE) {
+		c.n_pulled++;
+	}
 	start_io(c, slot);
 }
 
@@ -741,12 +841,13 @@ void RdmaEngine::Impl::start_io(Conn &c, uint32_t slot)
 {
 	Io &io = c.ios[slot];
 	const qbd_req &r = io.req;
-	if (r.opcode != QBD_OP_READ && r.opcode != QBD_OP_WRITE) {
-		uint32_t st = execute_sync(*c.vol, r, nullptr);
-		uint64_t size = r.opcode == QBD_OP_PING ? c.vol->size.load(std::memory_order_relaxed) : 0;
-		post_reply(c, slot, st, 0, size);
+	if (r.opcode == QBD_OP_PING) {
+		post_reply(c, slot, QBD_S_OK, 0, c.vol->size.load(std::memory_order_relaxed));
 		return;
 	}
+	// FLUSH, DISCARD, WRITE_ZEROES, and an inline WRITE (data in hand).
+	if ((r.opcode != QBD_OP_READ && r.opcode != QBD_OP_WRITE) || io.recv >= 0)
+		return submit_disk(c, slot);
 	Device &d = *c.dev;
 	auto b = d.pool.acquire();
 	if (!b) {
@@ -754,35 +855,110 @@ void RdmaEngine::Impl::start_io(Conn &c, uint32_t slot)
 		return;
 	}
 	io.buf = *b;
-	const uint32_t len = le32(r.length);
-	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.buf(*b)), len, d.data_mr->lkey};
-	ibv_send_wr wr = {};
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.wr.rdma.remote_addr = le64(r.rdma_addr);
-	wr.wr.rdma.rkey = le32(r.rdma_key);
 	if (r.opcode == QBD_OP_WRITE)
 		return start_read(c, slot);
-	uint32_t st = execute_sync(*c.vol, r, d.buf(*b));
-	if (st != QBD_S_OK) {
-		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: READ offset %lu length %u failed: %s",
-			    c.name.c_str(), (unsigned long)c.id, (unsigned long)le64(r.handle),
-			    (unsigned long)le64(r.offset), len, status_name(st));
-		release_buf(c, io);
-		post_reply(c, slot, st, 0, 0);
+	submit_disk(c, slot);
+}
+
+void RdmaEngine::Impl::submit_disk(Conn &c, uint32_t slot)
+{
+	Io &io = c.ios[slot];
+	Volume &v = *c.vol;
+	if (v.deleted.load(std::memory_order_relaxed))
+		return finish_disk(c, slot, QBD_S_NO_VOLUME);
+	io_uring_sqe *s = io_uring_get_sqe(&ring);
+	if (!s) {
+		io_uring_submit(&ring);
+		s = io_uring_get_sqe(&ring);
+	}
+	if (!s)
+		return finish_disk(c, slot, QBD_S_IO_ERROR);  // cannot happen: submit empties it
+	prep_disk_sqe(s, *v.backend, io.req, io_data(c, io), io.done, io.buffered);
+	io_uring_sqe_set_data64(s, c.id << 20 | slot);
+	io.in_disk = true;
+	c.disk_out++;
+	disk_inflight++;
+	disk_unsubmitted = true;
+}
+
+void RdmaEngine::Impl::on_disk(uint64_t user_data, int res)
+{
+	Conn *c = find(user_data >> 20);
+	auto slot = static_cast<uint32_t>(user_data & ((1u << 20) - 1));
+	disk_inflight--;
+	if (!c || slot >= c->ios.size() || !c->ios[slot].in_disk) {
+		LOG_RL_WARN("rdma: disk completion for no request (0x%lx)", (unsigned long)user_data);
+		return;
+	}
+	Io &io = c->ios[slot];
+	io.in_disk = false;
+	c->disk_out--;
+	if (c->state != Conn::kOpen) {
+		// Closing: nobody waits for the reply.
+		release_buf(*c, io);
+		free_io(*c, slot);
+		feed_waiters(*c->dev);
+		return maybe_destroy(*c);
+	}
+	DiskStep step = disk_step(*c->vol, io.req, io_data(*c, io), res, io.done, io.buffered);
+	if (step.again)
+		return submit_disk(*c, slot);
+	if (step.status != QBD_S_OK)
+		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: %s offset %lu length %u failed: %s (%s)",
+			    c->name.c_str(), (unsigned long)c->id, (unsigned long)le64(io.req.handle),
+			    op_name(io.req.opcode), (unsigned long)le64(io.req.offset), le32(io.req.length),
+			    status_name(step.status), strerror(-res));
+	finish_disk(*c, slot, step.status);
+}
+
+// The disk part of request @slot is done with @status: a READ's data goes
+// out with RDMA WRITE before the reply, everything else just replies.
+void RdmaEngine::Impl::finish_disk(Conn &c, uint32_t slot, uint32_t status)
+{
+	Io &io = c.ios[slot];
+	const qbd_req &r = io.req;
+	Device &d = *c.dev;
+	if (r.opcode != QBD_OP_READ || status != QBD_S_OK) {
+		post_reply(c, slot, status, 0, 0);
+		feed_waiters(d);
 		return;
 	}
 	// RDMA WRITE then the reply SEND on the same QP: the data is placed
 	// before the client sees the reply. The buffer now belongs to the
 	// RDMA WRITE (released when it completes), not to the slot.
-	wr.wr_id = wr_id(kWrRdmaWrite, *b);
+	const uint32_t len = le32(r.length);
+	auto b = static_cast<uint32_t>(io.buf);
+	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.buf(b)), len, d.data_mr->lkey};
+	ibv_send_wr wr = {};
+	wr.wr_id = wr_id(kWrRdmaWrite, b);
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
 	wr.opcode = IBV_WR_RDMA_WRITE;
+	wr.wr.rdma.remote_addr = le64(r.rdma_addr);
+	wr.wr.rdma.rkey = le32(r.rdma_key);
 	io.buf = -1;
 	if (!post_send(c, wr)) {
-		d.pool.release(*b);
+		d.pool.release(b);
+		free_io(c, slot);
+		feed_waiters(d);
 		return;
 	}
 	post_reply(c, slot, QBD_S_OK, len, 0);
+}
+
+// Reaps disk completions; @event: the ring's eventfd fired (clear it).
+void RdmaEngine::Impl::poll_disk(bool event)
+{
+	uint64_t n;
+	while (event && ::read(ring_ev.get(), &n, sizeof(n)) > 0) {
+	}
+	io_uring_cqe *cqe;
+	while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);  // before handling: handlers submit
+		on_disk(ud, res);
+	}
 }
 
 void RdmaEngine::Impl::start_read(Conn &c, uint32_t slot)
@@ -804,18 +980,6 @@ void RdmaEngine::Impl::start_read(Conn &c, uint32_t slot)
 	wr.wr.rdma.rkey = le32(io.req.rdma_key);
 	if (post_send(c, wr))
 		c.reads_out++;
-}
-
-void RdmaEngine::Impl::finish_write(Conn &c, uint32_t slot)
-{
-	Io &io = c.ios[slot];
-	uint32_t st = execute_sync(*c.vol, io.req, c.dev->buf(static_cast<uint32_t>(io.buf)));
-	if (st != QBD_S_OK)
-		LOG_RL_WARN("vol=%s rdma conn=%lu tag=0x%lx: WRITE offset %lu length %u failed: %s",
-			    c.name.c_str(), (unsigned long)c.id, (unsigned long)le64(io.req.handle),
-			    (unsigned long)le64(io.req.offset), le32(io.req.length), status_name(st));
-	post_reply(c, slot, st, 0, 0);
-	feed_waiters(*c.dev);
 }
 
 // Hands freed data buffers to requests waiting for one, oldest first.
@@ -882,7 +1046,7 @@ void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
 			break;
 		}
 		if (c.state != Conn::kClosing)
-			finish_write(c, slot);
+			submit_disk(c, slot);
 		else {
 			release_buf(c, io);
 			free_io(c, slot);
@@ -903,45 +1067,40 @@ void RdmaEngine::Impl::on_recv(Device &d, const ibv_wc &wc)
 {
 	auto idx = static_cast<uint32_t>(wc.wr_id);
 	char msg[QBD_RDMA_REQ_BUF];
-	uint32_t len = std::min<uint32_t>(wc.byte_len, QBD_RDMA_REQ_BUF);
 	bool ok = wc.status == IBV_WC_SUCCESS;
 	bool imm = ok && (wc.wc_flags & IBV_WC_WITH_IMM);
 	if (ok)
-		memcpy(msg, d.recv_buf(idx), len);
-	// Give the buffer back to the SRQ before anything else.
-	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.recv_buf(idx)), QBD_RDMA_REQ_BUF, d.recv_mr->lkey};
-	ibv_recv_wr wr = {}, *bad = nullptr;
-	wr.wr_id = idx;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	if (int r = ibv_post_srq_recv(d.srq, &wr, &bad))
-		LOG_RL_WARN("rdma: ibv_post_srq_recv: %s", strerror(r));
+		memcpy(msg, d.recv_buf(idx), std::min<uint32_t>(wc.byte_len, QBD_RDMA_REQ_BUF));
 	auto it = by_qp.find(wc.qp_num);
-	if (it == by_qp.end())
-		return;
-	Conn &c = *it->second;
-	if (!ok) {
+	Conn *c = it == by_qp.end() ? nullptr : it->second;
+	bool lent = false;
+	if (c && !ok) {
 		if (wc.status != IBV_WC_WR_FLUSH_ERR)
 			// rxe reports a SEND longer than the receive buffer as a
 			// local QP operation error, hardware as a length error.
-			close_conn(c, std::string("receive failed: ") + wc_status(wc.status) +
-					      " (a message over " + std::to_string(QBD_RDMA_REQ_BUF) +
-					      " bytes?)",
+			close_conn(*c, std::string("receive failed: ") + wc_status(wc.status) +
+					       " (a message over " + std::to_string(d.recv.len) + " bytes?)",
 				   true);
-		return;
+	} else if (c && imm) {
+		close_conn(*c, "a message with immediate data", true);
+	} else if (c && wc.opcode != IBV_WC_RECV) {
+		close_conn(*c, "an RDMA WRITE with immediate data", true);
+	} else if (c) {
+		on_message(*c, msg, wc.byte_len, idx, lent);
 	}
-	if (imm)
-		return close_conn(c, "a message with immediate data", true);
-	if (wc.opcode != IBV_WC_RECV)
-		return close_conn(c, "an RDMA WRITE with immediate data", true);
-	on_message(c, msg, wc.byte_len);
+	// Back to the SRQ, unless an inline WRITE holds it (it comes back with
+	// the request's reply).
+	if (!lent)
+		repost_recv(d, idx);
 }
 
-void RdmaEngine::Impl::poll_cq(Device &d)
+// @event: the completion channel fired (acknowledge and re-arm it); the CQ
+// is polled empty either way.
+void RdmaEngine::Impl::poll_cq(Device &d, bool event)
 {
 	ibv_cq *cq = nullptr;
 	void *ctx = nullptr;
-	while (ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
+	while (event && ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
 		ibv_ack_cq_events(cq, 1);
 		if (ibv_req_notify_cq(cq, 0))
 			LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
@@ -979,8 +1138,17 @@ void RdmaEngine::Impl::loop()
 	for (;;) {
 		pfds.clear();
 		pdevs.clear();
+		// Disk IO prepared since the last round goes out now; what the
+		// disk finished at once (brd, page cache) is handled without a
+		// round through poll().
+		while (disk_unsubmitted) {
+			disk_unsubmitted = false;
+			io_uring_submit(&ring);
+			poll_disk(false);
+		}
 		pfds.push_back({ech->fd, POLLIN, 0});
 		pfds.push_back({stop_ev.get(), POLLIN, 0});
+		pfds.push_back({ring_ev.get(), POLLIN, 0});
 		for (auto &[ctx, d] : devices) {
 			pfds.push_back({d->channel->fd, POLLIN, 0});
 			pdevs.push_back(d.get());
@@ -998,11 +1166,14 @@ void RdmaEngine::Impl::loop()
 			listeners.clear();
 			LOG_INFO("rdma: draining %zu connection(s)", conns.size());
 		}
+		// Only the fds that fired are read: every read is a syscall.
 		rdma_cm_event *ev = nullptr;
-		while (rdma_get_cm_event(ech, &ev) == 0)
-			on_cm_event(ev);
-		for (auto *d : pdevs)
-			poll_cq(*d);
+		if (pfds[0].revents)
+			while (rdma_get_cm_event(ech, &ev) == 0)
+				on_cm_event(ev);
+		poll_disk(pfds[2].revents);
+		for (size_t i = 0; i < pdevs.size(); i++)
+			poll_cq(*pdevs[i], pfds[3 + i].revents);
 		if (!draining)
 			continue;
 		// Draining: requests already received finish (their replies are
@@ -1035,16 +1206,42 @@ void RdmaEngine::Impl::loop()
 		if (disconnect_sent && conns.empty())
 			break;
 	}
-	// Anything left (poll failed): free it.
+	// Anything left (poll failed): wait for its disk IO, then free it.
+	if (disk_unsubmitted)
+		io_uring_submit(&ring);
+	while (disk_inflight) {
+		io_uring_cqe *cqe;
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			break;
+		poll_disk(true);
+	}
 	std::vector<Conn *> all;
 	for (auto &[id, c] : conns)
 		all.push_back(c.get());
 	for (auto *c : all) {
 		c->state = Conn::kClosing;
 		c->peer_gone = true;
-		c->sends_out = c->reads_out = 0;
+		c->sends_out = c->reads_out = c->disk_out = 0;
 		maybe_destroy(*c);
 	}
+}
+
+std::string check_inline(const qbd_req &r, uint32_t msg_len, uint64_t features, uint32_t inline_max)
+{
+	const uint32_t data = msg_len - static_cast<uint32_t>(sizeof(qbd_req));
+	if (le32(r.magic) != QBD_PROTO_MAGIC)
+		return "bad magic (not a request)";
+	if (!(features & QBD_PF_RDMA_INLINE) || !inline_max)
+		return "inline data, but QBD_PF_RDMA_INLINE was not granted";
+	if (r.opcode != QBD_OP_WRITE)
+		return std::string(op_name(r.opcode)) + " with " + std::to_string(data) + " bytes of inline data";
+	if (le32(r.length) != data)
+		return "inline WRITE of length " + std::to_string(le32(r.length)) + " carries " +
+		       std::to_string(data) + " bytes";
+	if (data > inline_max)
+		return "inline WRITE of " + std::to_string(data) + " bytes, over the " +
+		       std::to_string(inline_max) + " offered";
+	return {};
 }
 
 }  // namespace qbd::server

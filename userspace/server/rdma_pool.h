@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "qbd_proto.h"
@@ -70,6 +71,37 @@ public:
 private:
 	uint32_t capacity_;
 	uint32_t reserved_ = 0;
+};
+
+// A message longer than a qbd_req on an open RDMA connection: "" when it
+// is an inline WRITE the peer may send (@features granted on the
+// connection, @inline_max bytes offered in the hello reply; the header @r
+// as it came, @msg_len the bytes the receive completion says came), else
+// the rule it breaks (the QP is then disconnected). rdma_addr/rdma_key
+// are check_req()'s (rdma_inline = true).
+std::string check_inline(const qbd_req &r, uint32_t msg_len, uint64_t features, uint32_t inline_max);
+
+// The receive buffers of a device: @n_recv buffers of @stride bytes; a
+// message lands @offset bytes into one, so that inline WRITE data (after
+// the 72-byte header) starts page-aligned (O_DIRECT). With @inline_max 0
+// they are QBD_RDMA_REQ_BUF bytes, packed.
+struct RecvLayout {
+	uint32_t offset = 0;
+	uint32_t stride = QBD_RDMA_REQ_BUF;
+	uint32_t len = QBD_RDMA_REQ_BUF;  // the receive's SGE length
+	static RecvLayout for_inline(uint32_t inline_max)
+	{
+		RecvLayout l;
+		if (!inline_max)
+			return l;
+		constexpr uint32_t kPage = 4096;
+		l.offset = kPage - static_cast<uint32_t>(sizeof(qbd_req));
+		l.len = static_cast<uint32_t>(sizeof(qbd_req)) + inline_max;
+		if (l.len < QBD_RDMA_REQ_BUF)
+			l.len = QBD_RDMA_REQ_BUF;
+		l.stride = (l.offset + l.len + kPage - 1) / kPage * kPage;
+		return l;
+	}
 };
 
 }  // namespace qbd::server

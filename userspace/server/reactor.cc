@@ -25,6 +25,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "disk_io.h"
 #include "log.h"
 
 namespace qbd::server {
@@ -527,36 +528,8 @@ void Reactor::Loop::submit_disk(Req *r)
 		r->status = QBD_S_NO_VOLUME;
 		return finish_req(r);
 	}
-	FileBackend &b = *v.backend;
-	const uint64_t off = le64(r->hdr.offset) + r->done;
 	auto *s = sqe();
-	switch (r->hdr.opcode) {
-	case QBD_OP_READ:
-	case QBD_OP_WRITE: {
-		char *buf = static_cast<char *>(r->buf) + r->done;
-		uint32_t len = r->len - r->done;
-		int fd = (!r->retried_buffered && b.can_direct(buf, len, off)) ? b.data_fd() : b.buffered_fd();
-		if (r->hdr.opcode == QBD_OP_READ) {
-			io_uring_prep_read(s, fd, buf, len, off);
-		} else {
-			io_uring_prep_write(s, fd, buf, len, off);
-			if (r->hdr.flags & QBD_RF_FUA)
-				s->rw_flags = RWF_DSYNC;
-		}
-		break;
-	}
-	case QBD_OP_FLUSH:
-		io_uring_prep_fsync(s, b.buffered_fd(), IORING_FSYNC_DATASYNC);
-		break;
-	case QBD_OP_DISCARD:
-		io_uring_prep_fallocate(s, b.buffered_fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					off, le32(r->hdr.length));
-		break;
-	case QBD_OP_WRITE_ZEROES:
-		io_uring_prep_fallocate(s, b.buffered_fd(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-					off, le32(r->hdr.length));
-		break;
-	}
+	prep_disk_sqe(s, *v.backend, r->hdr, static_cast<char *>(r->buf), r->done, r->retried_buffered);
 	r->op.req = r;
 	r->op.conn = c;
 	io_uring_sqe_set_data(s, &r->op);
@@ -573,43 +546,15 @@ void Reactor::Loop::on_disk(Req *r, int res)
 		c->inflight--;
 		return;
 	}
-	if (res == -EINVAL && (op == QBD_OP_READ || op == QBD_OP_WRITE) && !r->retried_buffered &&
-	    c->vol->backend->direct()) {
-		// The device wants a larger alignment for O_DIRECT: go buffered.
-		r->retried_buffered = true;
+	DiskStep step = disk_step(*c->vol, r->hdr, static_cast<char *>(r->buf), res, r->done,
+				  r->retried_buffered);
+	if (step.again)
 		return submit_disk(r);
-	}
-	if ((res == -EOPNOTSUPP || res == -EINVAL) && (op == QBD_OP_DISCARD || op == QBD_OP_WRITE_ZEROES)) {
-		// No fallocate mode for it here: the synchronous fallbacks.
-		int fd = c->vol->backend->buffered_fd();
-		uint64_t off = le64(r->hdr.offset);
-		uint32_t len = le32(r->hdr.length);
-		res = op == QBD_OP_DISCARD ? punch_hole(fd, off, len) : zero_range(fd, off, len);
-	}
-	if (res < 0) {
+	if (step.status != QBD_S_OK)
 		LOG_RL_WARN("vol=%s conn=%lu tag=0x%lx: %s offset %lu length %u failed: %s", c->name.c_str(),
 			    (unsigned long)c->id, tag, op_name(op), (unsigned long)le64(r->hdr.offset),
 			    le32(r->hdr.length), strerror(-res));
-		r->status = (res == -ENOSPC || res == -EDQUOT) ? QBD_S_NO_SPACE : QBD_S_IO_ERROR;
-		return finish_req(r);
-	}
-	if (op == QBD_OP_READ || op == QBD_OP_WRITE) {
-		if (res == 0 && op == QBD_OP_READ) {
-			// End of a file shorter than the volume: zeros.
-			memset(static_cast<char *>(r->buf) + r->done, 0, r->len - r->done);
-			r->done = r->len;
-		}
-		r->done += res;
-		if (r->done < r->len) {
-			if (res == 0) {
-				r->status = QBD_S_IO_ERROR;
-				return finish_req(r);
-			}
-			return submit_disk(r);  // short transfer: the rest
-		}
-	}
-	if (op == QBD_OP_FLUSH)
-		note_flush(*c->vol);
+	r->status = step.status;
 	finish_req(r);
 }
 

@@ -85,6 +85,11 @@ HelloResult handle_hello(Catalog &cat, const qbd_hello &h, const Limits &lim, Tr
 	r.geo.features = grant_features(le64(h.features), transport);
 	if (!lim.data_digest)
 		r.geo.features &= ~uint64_t{QBD_PF_DATA_DIGEST};
+	const uint32_t inl = rdma_inline_offer(lim, r.geo.max_io);
+	if (!inl)
+		r.geo.features &= ~uint64_t{QBD_PF_RDMA_INLINE};
+	r.rdma_inline = (r.geo.features & QBD_PF_RDMA_INLINE) ? inl : 0;
+	r.reply.rdma_inline = to_le32(r.rdma_inline);
 	r.reply.status = to_le32(QBD_S_OK);
 	r.reply.queue_depth = to_le32(r.queue_depth);
 	r.reply.features = to_le64(r.geo.features);

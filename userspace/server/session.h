@@ -3,6 +3,7 @@
 // Pure functions of their inputs plus the catalog; no sockets here.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,7 +20,18 @@ struct Limits {
 	uint32_t max_queue_depth = 128;  // per connection
 	uint32_t max_io = QBD_PROTO_MAX_IO;
 	bool data_digest = true;  // grant QBD_PF_DATA_DIGEST (TCP) when asked
+	// RDMA: largest WRITE taken inline (QBD_PF_RDMA_INLINE); 0: never
+	// grant it. Capped by max_io.
+	uint32_t rdma_inline = QBD_RDMA_INLINE_MAX;
 };
+
+// The inline WRITE size an RDMA server offers to a connection whose max_io
+// is @max_io: a multiple of 512, at most QBD_RDMA_INLINE_MAX; 0 for none.
+inline uint32_t rdma_inline_offer(const Limits &lim, uint32_t max_io)
+{
+	uint32_t n = std::min({lim.rdma_inline, max_io, QBD_RDMA_INLINE_MAX});
+	return n - n % QBD_PROTO_SECTOR;
+}
 
 // Outcome of a hello: the reply to send and, on success, the opened volume
 // (the caller must Catalog::close_volume() it when the connection ends).
@@ -28,6 +40,7 @@ struct HelloResult {
 	std::shared_ptr<Volume> volume;
 	VolumeGeometry geo;
 	uint32_t queue_depth = 0;
+	uint32_t rdma_inline = 0;  // QBD_PF_RDMA_INLINE granted: its size, else 0
 	std::string name;  // "pool/vol" for log lines
 	std::string rule;  // why it failed, for the log
 };

@@ -52,7 +52,7 @@ diag "$(cat "$glog")"
 check_eq "the good client's verify finished clean beside them (exit status)" "$grc" 0
 check "  ... with zero mismatches" grep -q " 0 mismatched sectors" "$glog"
 for rule in "first message is 64 bytes" "bad magic 0x0badf00d" "message of 10 bytes" \
-	"receive failed: " "bad magic (stream out of sync)" "READ with rdma_key 0" \
+	"message of 304 bytes: bad magic (not a request)" "bad magic (stream out of sync)" "READ with rdma_key 0" \
 	"RDMA READ of WRITE data" "RDMA WRITE of READ data" "WRITE length 4294966784 over the limit"; do
 	check "server log names the rule: $rule" grep -qF "$rule" "$log"
 done
