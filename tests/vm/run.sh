@@ -285,7 +285,7 @@ scan_log() {
 # foreign_splats DIR LOG (QBD_VM_FOREIGN_SPLATS=note, set for the debug
 # kernel): a report in LOG (from its first bad line to the end of its first
 # backtrace: "</TASK>", "---[ end trace" or a KASAN "====" rule, at most 150
-# lines) that names no qbd code (no "qbd" anywhere in it) is someone
+# lines) that names no qbd code (no word starting with "qbd" in it) is someone
 # else's: its bad lines move from kernel-log-hits.txt to
 # kernel-log-foreign.txt, a note and not a failure. Bad lines on the
 # console only (a VM that died) stay failures.
@@ -295,6 +295,8 @@ foreign_splats() {
 	import re, sys
 	log, hits, foreign, pat = sys.argv[1:5]
 	bad = re.compile(pat)
+	# qbd code or a qbd process; not the "-qbd-debug" in the kernel release
+	ours = re.compile(r"(?<![-\w])qbd")
 	lines = open(log, errors="replace").read().splitlines()
 	theirs = set()
 	i = 0
@@ -308,7 +310,7 @@ foreign_splats() {
 	            break
 	        j += 1
 	    block = lines[i:j + 1]
-	    if not any("qbd" in l for l in block):
+	    if not any(ours.search(l) for l in block):
 	        theirs.update(l for l in block if bad.search(l))
 	    i = j + 1
 	keep, moved = [], []
