@@ -382,6 +382,7 @@ run_vm() {
 	export QBD_RESULTS=/tmp/results
 	export QBD_KVER=$(printf %q "$KVER")
 	export QBD_NATIVE=0
+	export QBD_TIMEOUT_SCALE=$TIMEOUT_SCALE
 	export QBD_LOAD=$load
 	export QBD_TRANSPORT=$transport
 	EOF
