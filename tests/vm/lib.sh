@@ -295,15 +295,17 @@ server_start() {
 	echo "$pid" > "$QBD_RESULTS/server-$id.pid"
 	at_exit "server_kill9 $ns $listen"
 	if [[ $listen == tcp://* ]]; then
-		local end=$((SECONDS + 20))
-		while ! in_ns "$ns" timeout 2 bash -c "exec 3<>/dev/tcp/$addr/$port" 2>/dev/null; do
+		# (x QBD_TIMEOUT_SCALE: a debug kernel starts processes slowly)
+		local scale=${QBD_TIMEOUT_SCALE:-1}
+		local end=$((SECONDS + 20 * scale))
+		while ! in_ns "$ns" timeout $((2 * scale)) bash -c "exec 3<>/dev/tcp/$addr/$port" 2>/dev/null; do
 			if ! kill -0 "$pid" 2>/dev/null; then
 				echo "server_start: qbd-server ($id) exited during startup; log:" >&2
 				tail -n 20 "$log" >&2
 				return 1
 			fi
 			if ((SECONDS >= end)); then
-				echo "server_start: qbd-server ($id) does not accept on $addr:$port after 20s" >&2
+				echo "server_start: qbd-server ($id) does not accept on $addr:$port after $((20 * scale))s" >&2
 				return 1
 			fi
 			sleep 0.1
