@@ -24,6 +24,16 @@ counts() {
 		awk '{i += $1; r += $4} END {print i + 0, r + 0}'
 }
 
+# unmap_and_count LABEL: unmap pool1/inl; once the server has logged the
+# closed connections' counts, n_inl / n_read hold the WRITEs since the mark
+# that came inline / by RDMA READ.
+unmap_and_count() {
+	check "qbd -u pool1/inl" volume_unmap "$E2E_CONF" pool1/inl
+	wait_until 10 bash -c "tail -n +$((mark + 1)) '$log' | grep -q 'WRITEs inline'"
+	read -r n_inl n_read <<<"$(counts)"
+	diag "$1: $n_inl WRITEs inline, $n_read by RDMA READ"
+}
+
 # 1. Inline on (the default).
 set_mark
 dev=$(volume_map "$E2E_CONF" pool1/inl -o nr_queues=2) || bail "map pool1/inl"
@@ -43,10 +53,7 @@ check "both read back" bash -c \
 	 cmp <(dd if=$dev bs=1M skip=48 count=4 iflag=direct status=none) /tmp/b"
 fio_verify "fio randrw 4k-16k QD32 x2 --verify=crc32c (mostly inline)" "$dev" \
 	--bsrange=4k-16k --size=20% --ioengine=io_uring
-check "qbd -u pool1/inl" volume_unmap "$E2E_CONF" pool1/inl
-wait_until 10 bash -c "tail -n +$((mark + 1)) '$log' | grep -q 'WRITEs inline'"
-read -r n_inl n_read <<<"$(counts)"
-diag "inline on: $n_inl WRITEs inline, $n_read by RDMA READ"
+unmap_and_count "inline on"
 check "at least the 256 4 KiB writes went inline" test "$n_inl" -ge 256
 check "the 1 MiB writes went by RDMA READ" test "$n_read" -ge 4
 check_eq "no connection was disconnected as hostile" "$(since | grep -c 'disconnecting:')" 0
@@ -69,10 +76,7 @@ check "write 1 MiB at 60 MiB as 4 KiB direct writes (now RDMA READ)" bash -c \
 	 cmp <(dd if=$dev bs=1M skip=60 count=1 iflag=direct status=none) /tmp/c"
 fio_verify "fio randrw 4k-16k QD32 x2 --verify=crc32c (no inline)" "$dev" \
 	--bsrange=4k-16k --size=20% --ioengine=io_uring
-check "qbd -u pool1/inl" volume_unmap "$E2E_CONF" pool1/inl
-wait_until 10 bash -c "tail -n +$((mark + 1)) '$log' | grep -q 'WRITEs inline'"
-read -r n_inl n_read <<<"$(counts)"
-diag "inline off: $n_inl WRITEs inline, $n_read by RDMA READ"
+unmap_and_count "inline off"
 check_eq "no WRITE went inline" "$n_inl" 0
 check "the 256 4 KiB writes went by RDMA READ" test "$n_read" -ge 256
 
