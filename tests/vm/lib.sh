@@ -381,15 +381,19 @@ qbd_conf_write() {
 		list+=("$s")
 	done
 	mkdir -p "$(dirname "$file")" || return 1
+	# The defaults grow with QBD_TIMEOUT_SCALE: on a debug kernel (KASAN,
+	# lockdep) under TCG a 3 s heartbeat timeout fires while the server is
+	# merely slow, and IO fails past io_timeout with no fault at all.
+	local sc=${QBD_TIMEOUT_SCALE:-1}
 	{
 		echo "[cluster]"
 		echo "servers = $(IFS=,; echo "${list[*]}")"
 		echo "[client]"
 		echo "io_depth = ${QBD_IO_DEPTH:-128}"
-		echo "io_timeout = ${QBD_IO_TIMEOUT:-30}"
-		echo "conn_timeout = ${QBD_CONN_TIMEOUT:-8}"
+		echo "io_timeout = ${QBD_IO_TIMEOUT:-$((30 * sc))}"
+		echo "conn_timeout = ${QBD_CONN_TIMEOUT:-$((8 * sc))}"
 		echo "heartbeat_interval = ${QBD_HB_INTERVAL:-1}"
-		echo "heartbeat_timeout = ${QBD_HB_TIMEOUT:-3}"
+		echo "heartbeat_timeout = ${QBD_HB_TIMEOUT:-$((3 * sc))}"
 	} > "$file"
 }
 
