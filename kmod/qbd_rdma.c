@@ -1132,6 +1132,7 @@ static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
 	u32 tmo = qdev->cfg.conn_timeout_ms;
 	unsigned long deadline = jiffies + msecs_to_jiffies(tmo);
 	struct rdma_conn_param param = {};
+	struct qbd_rdma_cm_req cm_req = {};
 	struct sockaddr_storage ss;
 	struct qbd_rdma_conn *conn;
 	const char *why = "";
@@ -1186,6 +1187,13 @@ static int qbd_rdma_connect(struct qbd_queue *q, unsigned int srv)
 	param.initiator_depth = conn->ibdev->attrs.max_qp_init_rd_atom;
 	param.retry_count = 7;
 	param.rnr_retry_count = 7;
+	/* where this queue posts from: the server serves it on that CPU */
+	cm_req.magic = cpu_to_le32(QBD_RDMA_CM_MAGIC);
+	cm_req.version = cpu_to_le16(1);
+	cm_req.qid = cpu_to_le16(q->qid);
+	cm_req.cpu = cpu_to_le32(q->io_cpu);
+	param.private_data = &cm_req;
+	param.private_data_len = sizeof(cm_req);
 	reinit_completion(&conn->cm_done);
 	ret = rdma_connect(conn->cm_id, &param);
 	if (!ret)

@@ -313,6 +313,32 @@ QBD_STATIC_ASSERT(QBD_RDMA_INLINE_BUF == sizeof(struct qbd_req) + QBD_RDMA_INLIN
 		  "an inline WRITE fits QBD_RDMA_INLINE_BUF");
 
 /**
+ * struct qbd_rdma_cm_req - private data of the client's rdma_cm connect
+ * @magic: QBD_RDMA_CM_MAGIC
+ * @version: 1
+ * @qid: the client's queue index (for log lines)
+ * @cpu: the CPU the client posts this queue's requests from, QBD_RDMA_CM_ANY_CPU
+ *	when it has none. A server with one thread per CPU serves the
+ *	connection on that CPU's thread when it has one: over soft-RoCE on one
+ *	host the connection's completions then arrive on the CPU that serves it.
+ * @reserved: 0
+ *
+ * Optional: a server takes a connect request without private data, or
+ * with private data it does not know (shorter, or another magic), and then
+ * places the connection by load alone.
+ */
+struct qbd_rdma_cm_req {
+	__le32 magic;
+	__le16 version;
+	__le16 qid;
+	__le32 cpu;
+	__le32 reserved;
+};
+QBD_STATIC_ASSERT(sizeof(struct qbd_rdma_cm_req) == 16, "qbd_rdma_cm_req size");
+#define QBD_RDMA_CM_MAGIC	0x4d434251u	/* "QBCM" read as little-endian */
+#define QBD_RDMA_CM_ANY_CPU	0xffffffffu
+
+/**
  * struct qbd_reply - an IO reply (server -> client)
  * @magic: QBD_PROTO_MAGIC
  * @status: QBD_S_*
