@@ -1,16 +1,30 @@
 // The RDMA engine (docs/architecture.md, "Server RDMA engine").
 //
-// Threading: one dedicated thread serves every rdma:// listener and every
-// RDMA connection. It poll()s the rdma_cm event channel, the completion
-// channel of each device's CQ and a stop eventfd. A thread of its own rather
-// than the io_uring reactors because verbs completions are not file IO: the
-// reactor would need a poll request per completion channel and then call
-// into verbs outside io_uring anyway, and a second owner of the CQ would
-// need locking. One thread keeps every RDMA object single-owner (no locks
-// below). Per device (ibv_context) it owns a PD, one CQ, one shared receive
-// queue with QBD_RDMA_REQ_BUF-byte receive buffers registered once, and a
-// data buffer pool (max_queue_depth buffers of max_io bytes) registered
-// once: no per-request registration.
+// Threading: RDMA workers, threads of their own (not the io_uring
+// reactors: verbs completions are not file IO; the reactor would need a
+// poll request per completion channel and then call into verbs outside
+// io_uring anyway). By default one worker per CPU the server may run on,
+// pinned to it, as the TCP reactors; `--reactors N`: N unpinned workers.
+// Each worker poll()s its own rdma_cm event channel, the completion channel
+// of its CQ per device, its disk io_uring, a hand-off eventfd and a stop
+// eventfd, and owns every RDMA object it uses (no locks below but the
+// hand-off inbox). Per device (ibv_context) a worker owns a PD, one CQ
+// (completion vector = its index, so hardware interrupts it on its CPU),
+// one shared receive queue with receive buffers registered once, and a data
+// buffer pool of max_io-byte buffers registered once: no per-request
+// registration. The device's receive and buffer budget is split among the
+// workers.
+//
+// Placement: worker 0 owns the listeners. A connect request goes to the
+// worker pinned on the CPU the client says it posts from (qbd_rdma_cm_req
+// in the private data): over soft-RoCE on one host, that connection's
+// packets are processed and its completions raised on that CPU, so a
+// request is received, served and answered there, as nvmet-rdma does with
+// its completion vectors. Without a hint, or when that worker is already
+// busier than the least busy by more than one connection, the least busy
+// (pick_reactor(), the TCP rule). Worker 0 acknowledges the event, hands the
+// cm_id to the chosen worker's inbox, which moves it onto its own event
+// channel (rdma_migrate_id) before creating the QP on its own CQ.
 //
 // Disk IO: asynchronous, on an io_uring of the thread's own (its eventfd
 // is one more fd in the poll() set), prepared by prep_disk_sqe() as the TCP
@@ -46,9 +60,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -62,8 +78,11 @@ namespace qbd::server {
 namespace {
 
 // wr_id of send-queue work requests: kind << 32 | io slot (RDMA READ) or
-// data buffer (RDMA WRITE) or 0 (replies).
-enum WrKind : uint64_t { kWrHelloReply = 1, kWrReply, kWrRdmaRead, kWrRdmaWrite };
+// data buffer (RDMA WRITE, the reply that follows it) or 0 (other replies).
+// Only the last WR of a post is signaled: a READ's RDMA WRITE is not (it
+// completes before the reply SEND chained after it, which then gives its
+// buffer back), so its CQE comes only when it fails.
+enum WrKind : uint64_t { kWrHelloReply = 1, kWrReply, kWrRdmaRead, kWrRdmaWrite, kWrReplyBuf };
 inline uint64_t wr_id(WrKind k, uint32_t slot) { return (static_cast<uint64_t>(k) << 32) | slot; }
 
 struct Device {
@@ -160,21 +179,51 @@ std::string tag_str(const qbd_req &r)
 
 }  // namespace
 
-struct RdmaEngine::Impl {
+// The CPU a connect request's private data names (qbd_rdma_cm_req), -1:
+// none (no private data, an unknown kind, or "any CPU").
+static int cm_req_cpu(const void *data, size_t len)
+{
+	qbd_rdma_cm_req r;
+	if (!data || len < sizeof(r))
+		return -1;
+	memcpy(&r, data, sizeof(r));
+	if (le32(r.magic) != QBD_RDMA_CM_MAGIC || le16(r.version) < 1)
+		return -1;
+	uint32_t cpu = le32(r.cpu);
+	return cpu == QBD_RDMA_CM_ANY_CPU || cpu > 1u << 20 ? -1 : static_cast<int>(cpu);
+}
+
+struct Worker {
 	std::shared_ptr<ReactorShared> shared;
-	// Every object below is touched by the engine thread only (after
+	RdmaEngine::Impl *engine = nullptr;
+	unsigned index = 0;
+	unsigned nworkers = 1;
+	int cpu = -1;  // pinned to it; -1: not pinned
+	// Connections this worker owns or is about to (counted when worker 0
+	// places one here): read by worker 0 to place the next one.
+	std::atomic<uint32_t> live{0};
+	// Connect requests handed over by worker 0 (place()): their cm_ids are
+	// still on worker 0's event channel.
+	struct Handoff {
+		rdma_cm_id *id;
+		rdma_conn_param param;  // private_data cleared
+		int client_cpu;
+	};
+	std::mutex inbox_mu;  // guards inbox and inbox_closed
+	std::vector<Handoff> inbox;
+	bool inbox_closed = false;  // the worker has stopped: refuse hand-offs
+	Fd inbox_ev;
+	// Every object below is touched by this worker's thread only (after
 	// start() returns), so none needs a lock.
 	rdma_event_channel *ech = nullptr;
-	std::vector<rdma_cm_id *> listeners;
+	std::vector<rdma_cm_id *> listeners;  // worker 0 only
 	std::vector<uint16_t> ports;
 	Fd stop_ev;
 	std::thread thread;
-	bool stopped = false;  // stop() ran (caller's thread only)
 	bool draining = false;
 	std::map<ibv_context *, std::unique_ptr<Device>> devices;
 	std::map<uint64_t, std::unique_ptr<Conn>> conns;
 	std::unordered_map<uint32_t, Conn *> by_qp;
-	uint64_t next_id = 0;
 	// Disk IO (see the top of this file); user_data = conn id << 20 | slot.
 	struct io_uring ring {};
 	bool ring_ok = false;
@@ -182,7 +231,7 @@ struct RdmaEngine::Impl {
 	uint32_t disk_inflight = 0;
 	bool disk_unsubmitted = false;
 
-	~Impl()
+	~Worker()
 	{
 		if (ring_ok)
 			io_uring_queue_exit(&ring);
@@ -196,9 +245,15 @@ struct RdmaEngine::Impl {
 	Catalog &catalog() { return shared->catalog; }
 	const Limits &limits() { return shared->limits; }
 
+	Status init();
 	void loop();
 	void on_cm_event(rdma_cm_event *ev);
-	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &param);
+	void place(rdma_cm_id *id, const rdma_conn_param &param, int client_cpu);
+	bool hand(rdma_cm_id *id, const rdma_conn_param &param, int client_cpu);
+	void take_inbox();
+	void close_inbox();
+	void reject(rdma_cm_id *id, const std::string &peer, const std::string &why);
+	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &param, int client_cpu);
 	Result<Device *> device_for(ibv_context *ctx);
 	void poll_cq(Device &d, bool event);
 	void on_recv(Device &d, const ibv_wc &wc);
@@ -209,7 +264,8 @@ struct RdmaEngine::Impl {
 	void open_volume(Conn &c, const qbd_hello &h);
 	void refuse_auth(Conn &c, const std::string &rule);
 	bool post_handshake(Conn &c, const void *msg, uint32_t len);
-	bool post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id, uint32_t invalidate_rkey);
+	bool post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id, uint32_t invalidate_rkey,
+			 ibv_send_wr *before = nullptr);
 	void on_req(Conn &c, const qbd_req &r, int64_t recv_idx);
 	void start_io(Conn &c, uint32_t slot);
 	void start_read(Conn &c, uint32_t slot);
@@ -221,7 +277,8 @@ struct RdmaEngine::Impl {
 	void release_buf(Conn &c, Io &io);
 	void repost_recv(Device &d, uint32_t idx);
 	void feed_waiters(Device &d);
-	bool post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size);
+	bool post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size,
+			ibv_send_wr *data_wr = nullptr, int64_t data_buf = -1);
 	bool post_send(Conn &c, ibv_send_wr &wr);
 	void close_conn(Conn &c, const std::string &why, bool hostile);
 	void maybe_destroy(Conn &c);
@@ -251,20 +308,78 @@ static std::string addr_name(const sockaddr *sa)
 	return "?";
 }
 
+struct RdmaEngine::Impl {
+	std::vector<std::unique_ptr<Worker>> workers;
+	std::vector<int> by_cpu;  // CPU -> pinned worker, -1: none
+	size_t rr = 0;            // pick_reactor()'s round-robin (worker 0 only)
+	std::atomic<uint64_t> next_conn_id{1};  // conn= in log lines, unique across workers
+	bool stopped = false;     // stop() ran (caller's thread only)
+
+	// Worker 0: the worker for a new connection from @client_cpu (-1:
+	// unknown), counted in its live count at once, so a burst of connects
+	// spreads before the first is accepted.
+	Worker &pick(int client_cpu)
+	{
+		std::vector<uint32_t> loads;
+		for (auto &w : workers)
+			loads.push_back(w->live.load());
+		Worker &w = *workers[pick_reactor(by_cpu, client_cpu, loads, rr)];
+		w.live++;
+		return w;
+	}
+};
+
+Status Worker::init()
+{
+	ech = rdma_create_event_channel();
+	if (!ech)
+		return make_error(errno, std::string("rdma_create_event_channel: ") + strerror(errno) +
+						 " (is rdma_ucm loaded?)");
+	int fl = fcntl(ech->fd, F_GETFL);
+	if (fl < 0 || fcntl(ech->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return make_error(errno, std::string("rdma event channel: fcntl: ") + strerror(errno));
+	stop_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	inbox_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!stop_ev || !inbox_ev)
+		return make_error(errno, std::string("eventfd: ") + strerror(errno));
+	// Disk IO: at most every data buffer's and every slot's request in
+	// flight; a full submission queue is submitted and refilled.
+	if (int rc = io_uring_queue_init(256, &ring, 0); rc < 0)
+		return make_error(-rc, std::string("rdma: io_uring_queue_init: ") + strerror(-rc));
+	ring_ok = true;
+	ring_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!ring_ev)
+		return make_error(errno, std::string("eventfd: ") + strerror(errno));
+	if (int rc = io_uring_register_eventfd(&ring, ring_ev.get()); rc < 0)
+		return make_error(-rc, std::string("rdma: io_uring_register_eventfd: ") + strerror(-rc));
+	return ok_status();
+}
+
 Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint> &listen,
-						      std::shared_ptr<ReactorShared> shared)
+						      std::shared_ptr<ReactorShared> shared,
+						      const std::vector<int> &cpus)
 {
 	std::unique_ptr<RdmaEngine> e(new RdmaEngine());
 	e->impl_ = std::make_unique<Impl>();
 	Impl &im = *e->impl_;
-	im.shared = std::move(shared);
-	im.ech = rdma_create_event_channel();
-	if (!im.ech)
-		return make_error(errno, std::string("rdma_create_event_channel: ") + strerror(errno) +
-						 " (is rdma_ucm loaded?)");
-	int fl = fcntl(im.ech->fd, F_GETFL);
-	if (fl < 0 || fcntl(im.ech->fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return make_error(errno, std::string("rdma event channel: fcntl: ") + strerror(errno));
+	const size_t n = std::max<size_t>(1, cpus.size());
+	for (size_t i = 0; i < n; i++) {
+		auto w = std::make_unique<Worker>();
+		w->shared = shared;
+		w->engine = &im;
+		w->index = static_cast<unsigned>(i);
+		w->nworkers = static_cast<unsigned>(n);
+		w->cpu = i < cpus.size() ? cpus[i] : -1;
+		if (w->cpu >= 0) {
+			if (im.by_cpu.size() <= static_cast<size_t>(w->cpu))
+				im.by_cpu.resize(w->cpu + 1, -1);
+			im.by_cpu[w->cpu] = static_cast<int>(i);
+		}
+		if (auto st = w->init(); !st)
+			return st.error();
+		im.workers.push_back(std::move(w));
+	}
+	Worker &w0 = *im.workers.front();
 	for (auto &ep : listen) {
 		std::string where = "listen rdma://" + ep.str();
 		struct addrinfo hints = {};
@@ -278,9 +393,9 @@ Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint
 			return make_error(EINVAL, where + ": cannot resolve: " + gai_strerror(rc));
 		std::unique_ptr<struct addrinfo, void (*)(struct addrinfo *)> guard(res, freeaddrinfo);
 		rdma_cm_id *id = nullptr;
-		if (rdma_create_id(im.ech, &id, nullptr, RDMA_PS_TCP))
+		if (rdma_create_id(w0.ech, &id, nullptr, RDMA_PS_TCP))
 			return make_error(errno, where + ": rdma_create_id: " + strerror(errno));
-		im.listeners.push_back(id);  // destroyed by ~Impl on any error below
+		w0.listeners.push_back(id);  // destroyed by ~Worker on any error below
 		if (rdma_bind_addr(id, res->ai_addr))
 			return make_error(errno, where + ": bind: " + strerror(errno) +
 							 (errno == ENODEV || errno == EADDRNOTAVAIL
@@ -289,27 +404,22 @@ Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint
 		if (rdma_listen(id, 128))
 			return make_error(errno, where + ": listen: " + strerror(errno));
 		uint16_t bound = ntohs(rdma_get_src_port(id));
-		im.ports.push_back(bound);
+		w0.ports.push_back(bound);
 		LOG_INFO("listening on rdma://%s", Endpoint{ep.host, bound}.str().c_str());
 	}
-	im.stop_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-	if (!im.stop_ev)
-		return make_error(errno, std::string("eventfd: ") + strerror(errno));
-	// Disk IO: at most every data buffer's and every slot's request in
-	// flight; a full submission queue is submitted and refilled.
-	if (int rc = io_uring_queue_init(256, &im.ring, 0); rc < 0)
-		return make_error(-rc, std::string("rdma: io_uring_queue_init: ") + strerror(-rc));
-	im.ring_ok = true;
-	im.ring_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-	if (!im.ring_ev)
-		return make_error(errno, std::string("eventfd: ") + strerror(errno));
-	if (int rc = io_uring_register_eventfd(&im.ring, im.ring_ev.get()); rc < 0)
-		return make_error(-rc, std::string("rdma: io_uring_register_eventfd: ") + strerror(-rc));
-	im.thread = std::thread([&im] { im.loop(); });
+	for (auto &w : im.workers) {
+		Worker *raw = w.get();
+		w->thread = std::thread([raw] { raw->loop(); });
+		pin_thread(w->thread, w->cpu, "rdma worker " + std::to_string(w->index));
+	}
+	LOG_INFO("rdma: %zu worker(s)%s", n, im.by_cpu.empty() ? "" : " pinned one per CPU");
 	return e;
 }
 
-std::vector<uint16_t> RdmaEngine::ports() const { return impl_ ? impl_->ports : std::vector<uint16_t>{}; }
+std::vector<uint16_t> RdmaEngine::ports() const
+{
+	return impl_ && !impl_->workers.empty() ? impl_->workers.front()->ports : std::vector<uint16_t>{};
+}
 
 void RdmaEngine::stop()
 {
@@ -317,15 +427,18 @@ void RdmaEngine::stop()
 		return;
 	impl_->stopped = true;
 	uint64_t one = 1;
-	ssize_t w = ::write(impl_->stop_ev.get(), &one, sizeof(one));
-	(void)w;
-	if (impl_->thread.joinable())
-		impl_->thread.join();
+	for (auto &w : impl_->workers) {
+		ssize_t r = ::write(w->stop_ev.get(), &one, sizeof(one));
+		(void)r;
+	}
+	for (auto &w : impl_->workers)
+		if (w->thread.joinable())
+			w->thread.join();
 }
 
 RdmaEngine::~RdmaEngine() { stop(); }
 
-Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
+Result<Device *> Worker::device_for(ibv_context *ctx)
 {
 	auto it = devices.find(ctx);
 	if (it != devices.end())
@@ -355,6 +468,9 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	d->n_recv = std::min<uint32_t>(static_cast<uint32_t>(d->attr.max_srq_wr),
 				       d->recv.len > QBD_RDMA_REQ_BUF ? 8192 : 16384);
 	d->n_recv = std::min<uint32_t>(d->n_recv, static_cast<uint32_t>(std::max(d->attr.max_cqe - 64, 0) / 3));
+	// Split among the workers, each keeping room for two connections.
+	d->n_recv = std::min(d->n_recv, std::max(d->n_recv / nworkers,
+						 2 * RecvBudget::per_connection(lim.max_queue_depth)));
 	if (d->n_recv < RecvBudget::per_connection(lim.max_queue_depth)) {
 		errno = EOPNOTSUPP;
 		return fail("shared receive queue too small for one connection of max_queue_depth");
@@ -364,9 +480,10 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	// READ and a SEND, per request slot; +1 for the hello reply.
 	d->max_send_wr = std::min<uint32_t>(2 * RecvBudget::per_connection(lim.max_queue_depth) + 1,
 					    static_cast<uint32_t>(d->attr.max_qp_wr));
-	// Every WR is signaled: one CQE per receive and per send.
+	// At most one CQE per receive and per send WR.
 	int cqe = std::min<int>(d->attr.max_cqe, static_cast<int>(d->n_recv) * 3 + 64);
-	d->cq = ibv_create_cq(ctx, cqe, nullptr, d->channel, 0);
+	int vector = ctx->num_comp_vectors > 0 ? static_cast<int>(index % ctx->num_comp_vectors) : 0;
+	d->cq = ibv_create_cq(ctx, cqe, nullptr, d->channel, vector);
 	if (!d->cq)
 		return fail("ibv_create_cq");
 	if (ibv_req_notify_cq(d->cq, 0))
@@ -396,9 +513,12 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 		if (ibv_post_srq_recv(d->srq, &wr, &bad))
 			return fail("ibv_post_srq_recv");
 	}
-	// Data pool: max_queue_depth buffers of max_io, registered once.
+	// Data pool: max_queue_depth buffers of max_io, registered once, split
+	// among the workers (at least 32 each): a request finding none free
+	// waits for one (wait_buf).
 	d->buf_size = (lim.max_io + 4095) & ~4095u;
-	uint32_t nbuf = lim.max_queue_depth;
+	uint32_t nbuf = std::min(lim.max_queue_depth,
+				 std::max((lim.max_queue_depth + nworkers - 1) / nworkers, 32u));
 	d->data_len = static_cast<size_t>(nbuf) * d->buf_size;
 	void *p = mmap(nullptr, d->data_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -408,22 +528,18 @@ Result<Device *> RdmaEngine::Impl::device_for(ibv_context *ctx)
 	if (!d->data_mr)
 		return fail("ibv_reg_mr (data buffer pool)");
 	d->pool = BufferPool(nbuf);
-	LOG_INFO("rdma device %s: %u receives of %u bytes in the SRQ, %u data buffers of %u bytes, "
-		 "max_qp_init_rd_atom %d",
-		 dname, d->n_recv, d->recv.len, nbuf, d->buf_size, d->attr.max_qp_init_rd_atom);
+	LOG_INFO("rdma device %s, worker %u: %u receives of %u bytes in the SRQ, %u data buffers of %u "
+		 "bytes, completion vector %d, max_qp_init_rd_atom %d",
+		 dname, index, d->n_recv, d->recv.len, nbuf, d->buf_size, vector, d->attr.max_qp_init_rd_atom);
 	Device *raw = d.get();
 	devices.emplace(ctx, std::move(d));
 	return raw;
 }
 
-void RdmaEngine::Impl::on_connect_request(rdma_cm_id *id, const rdma_conn_param &param)
+void Worker::on_connect_request(rdma_cm_id *id, const rdma_conn_param &param, int client_cpu)
 {
 	std::string peer = addr_name(rdma_get_peer_addr(id));
-	auto refuse = [&](const std::string &why) {
-		LOG_RL_WARN("rdma conn from %s refused: %s", peer.c_str(), why.c_str());
-		rdma_reject(id, nullptr, 0);
-		rdma_destroy_id(id);
-	};
+	auto refuse = [&](const std::string &why) { reject(id, peer, why); };
 	if (draining)
 		return refuse("the server is stopping");
 	uint32_t live = shared->connections.load();
@@ -459,7 +575,7 @@ void RdmaEngine::Impl::on_connect_request(rdma_cm_id *id, const rdma_conn_param 
 		return refuse(std::string("rdma_create_qp: ") + strerror(errno));
 	}
 	auto c = std::make_unique<Conn>();
-	c->id = ++next_id;
+	c->id = engine->next_conn_id++;
 	c->peer = peer;
 	c->cm = id;
 	c->dev = &d;
@@ -476,22 +592,100 @@ void RdmaEngine::Impl::on_connect_request(rdma_cm_id *id, const rdma_conn_param 
 		return refuse(std::string("rdma_accept: ") + strerror(err));
 	}
 	shared->connections++;
-	LOG_INFO("rdma conn=%lu: accepted from %s (%u RDMA READs in flight at most)",
-		 (unsigned long)c->id, peer.c_str(), rd_atom);
+	LOG_INFO("rdma conn=%lu: accepted from %s on rdma worker %u (CPU %d, client CPU %d; %u RDMA READs "
+		 "in flight at most)",
+		 (unsigned long)c->id, peer.c_str(), index, cpu, client_cpu, rd_atom);
 	by_qp[c->qp_num] = c.get();
 	id->context = c.get();
 	conns.emplace(c->id, std::move(c));
 }
 
-void RdmaEngine::Impl::on_cm_event(rdma_cm_event *ev)
+// Refuses connect request @id (a new cm_id counted in this worker's live
+// count) and frees it.
+void Worker::reject(rdma_cm_id *id, const std::string &peer, const std::string &why)
+{
+	LOG_RL_WARN("rdma conn from %s refused: %s", peer.c_str(), why.c_str());
+	rdma_reject(id, nullptr, 0);
+	rdma_destroy_id(id);
+	live--;
+}
+
+// Worker 0: a connect request from a client posting from @client_cpu goes
+// to its worker (see the top of this file).
+void Worker::place(rdma_cm_id *id, const rdma_conn_param &param, int client_cpu)
+{
+	Worker &w = engine->pick(client_cpu);
+	if (&w == this)
+		return on_connect_request(id, param, client_cpu);
+	if (!w.hand(id, param, client_cpu))
+		w.reject(id, addr_name(rdma_get_peer_addr(id)), "the server is stopping");
+}
+
+// Called by worker 0: queues @id for this worker. False once it stopped.
+bool Worker::hand(rdma_cm_id *id, const rdma_conn_param &param, int client_cpu)
+{
+	{
+		std::lock_guard lk(inbox_mu);
+		if (inbox_closed)
+			return false;
+		inbox.push_back({id, param, client_cpu});
+	}
+	uint64_t one = 1;
+	ssize_t r = ::write(inbox_ev.get(), &one, sizeof(one));
+	(void)r;
+	return true;
+}
+
+// The connect requests handed to this worker: each cm_id moves onto our
+// event channel (its later events come to us), then is served here.
+void Worker::take_inbox()
+{
+	uint64_t n;
+	while (::read(inbox_ev.get(), &n, sizeof(n)) > 0) {
+	}
+	std::vector<Handoff> got;
+	{
+		std::lock_guard lk(inbox_mu);
+		got.swap(inbox);
+	}
+	for (auto &h : got) {
+		if (rdma_migrate_id(h.id, ech)) {
+			reject(h.id, addr_name(rdma_get_peer_addr(h.id)),
+			       std::string("rdma_migrate_id: ") + strerror(errno));
+			continue;
+		}
+		on_connect_request(h.id, h.param, h.client_cpu);
+	}
+}
+
+// The worker stops: refuse what is queued and whatever comes later.
+void Worker::close_inbox()
+{
+	std::vector<Handoff> got;
+	{
+		std::lock_guard lk(inbox_mu);
+		inbox_closed = true;
+		got.swap(inbox);
+	}
+	for (auto &h : got)
+		reject(h.id, addr_name(rdma_get_peer_addr(h.id)), "the server is stopping");
+}
+
+void Worker::on_cm_event(rdma_cm_event *ev)
 {
 	rdma_cm_event_type type = ev->event;
 	rdma_cm_id *id = ev->id;
 	rdma_conn_param param = ev->param.conn;
 	int status = ev->status;
+	// The private data lives in the event: read before the ack frees it.
+	int client_cpu = type == RDMA_CM_EVENT_CONNECT_REQUEST
+				 ? cm_req_cpu(param.private_data, param.private_data_len)
+				 : -1;
+	param.private_data = nullptr;
+	param.private_data_len = 0;
 	rdma_ack_cm_event(ev);
 	if (type == RDMA_CM_EVENT_CONNECT_REQUEST)
-		return on_connect_request(id, param);
+		return place(id, param, client_cpu);
 	auto *c = static_cast<Conn *>(id->context);
 	if (!c)
 		return;  // a listener's event
@@ -518,7 +712,7 @@ void RdmaEngine::Impl::on_cm_event(rdma_cm_event *ev)
 	}
 }
 
-void RdmaEngine::Impl::close_conn(Conn &c, const std::string &why, bool hostile)
+void Worker::close_conn(Conn &c, const std::string &why, bool hostile)
 {
 	if (c.state == Conn::kClosing)
 		return;
@@ -539,7 +733,7 @@ void RdmaEngine::Impl::close_conn(Conn &c, const std::string &why, bool hostile)
 	feed_waiters(*c.dev);
 }
 
-void RdmaEngine::Impl::maybe_destroy(Conn &c)
+void Worker::maybe_destroy(Conn &c)
 {
 	if (c.state != Conn::kClosing || !c.peer_gone || c.sends_out || c.reads_out || c.disk_out)
 		return;
@@ -558,13 +752,14 @@ void RdmaEngine::Impl::maybe_destroy(Conn &c)
 	if (c.vol)
 		catalog().close_volume(c.vol);
 	shared->connections--;
+	live--;
 	LOG_DEBUG("rdma conn=%lu: freed", (unsigned long)c.id);
 	uint64_t id = c.id;
 	conns.erase(id);  // c is gone
 	feed_waiters(d);
 }
 
-void RdmaEngine::Impl::free_io(Conn &c, uint32_t slot)
+void Worker::free_io(Conn &c, uint32_t slot)
 {
 	Io &io = c.ios[slot];
 	if (!io.busy)
@@ -574,7 +769,7 @@ void RdmaEngine::Impl::free_io(Conn &c, uint32_t slot)
 	c.free_ios.push_back(slot);
 }
 
-void RdmaEngine::Impl::release_buf(Conn &c, Io &io)
+void Worker::release_buf(Conn &c, Io &io)
 {
 	if (io.recv >= 0) {
 		repost_recv(*c.dev, static_cast<uint32_t>(io.recv));
@@ -587,7 +782,7 @@ void RdmaEngine::Impl::release_buf(Conn &c, Io &io)
 }
 
 // Gives receive buffer @idx back to the SRQ.
-void RdmaEngine::Impl::repost_recv(Device &d, uint32_t idx)
+void Worker::repost_recv(Device &d, uint32_t idx)
 {
 	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.recv_buf(idx)), d.recv.len, d.recv_mr->lkey};
 	ibv_recv_wr wr = {}, *bad = nullptr;
@@ -600,7 +795,7 @@ void RdmaEngine::Impl::repost_recv(Device &d, uint32_t idx)
 
 // The data of @io: the inline WRITE's in its receive buffer, else its
 // data buffer's; nullptr for none.
-char *RdmaEngine::Impl::io_data(Conn &c, const Io &io)
+char *Worker::io_data(Conn &c, const Io &io)
 {
 	if (io.recv >= 0)
 		return c.dev->recv_buf(static_cast<uint32_t>(io.recv)) + sizeof(qbd_req);
@@ -609,10 +804,14 @@ char *RdmaEngine::Impl::io_data(Conn &c, const Io &io)
 	return nullptr;
 }
 
-bool RdmaEngine::Impl::post_send(Conn &c, ibv_send_wr &wr)
+// Posts @wr and the WRs chained after it (one doorbell); the last one is
+// signaled, and counted in sends_out.
+bool Worker::post_send(Conn &c, ibv_send_wr &wr)
 {
-	ibv_send_wr *bad = nullptr;
-	wr.send_flags |= IBV_SEND_SIGNALED;
+	ibv_send_wr *bad = nullptr, *last = &wr;
+	while (last->next)
+		last = last->next;
+	last->send_flags |= IBV_SEND_SIGNALED;
 	int r = ibv_post_send(c.cm->qp, &wr, &bad);
 	if (r) {
 		close_conn(c, std::string("ibv_post_send: ") + strerror(r), false);
@@ -622,8 +821,11 @@ bool RdmaEngine::Impl::post_send(Conn &c, ibv_send_wr &wr)
 	return true;
 }
 
-bool RdmaEngine::Impl::post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length,
-				  uint64_t vol_size)
+// @data_wr: an RDMA WRITE of READ data from data buffer @data_buf, posted
+// with the reply in one post; the buffer comes back when the reply's SEND
+// completes.
+bool Worker::post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size,
+			ibv_send_wr *data_wr, int64_t data_buf)
 {
 	const qbd_req &req = c.ios[slot].req;
 	qbd_reply rep;
@@ -639,19 +841,21 @@ bool RdmaEngine::Impl::post_reply(Conn &c, uint32_t slot, uint32_t status, uint3
 	// the slot is needed later.
 	release_buf(c, c.ios[slot]);
 	free_io(c, slot);
-	return post_inline(c, &rep, sizeof(rep), wr_id(kWrReply, 0), inv);
+	uint64_t id = data_buf >= 0 ? wr_id(kWrReplyBuf, static_cast<uint32_t>(data_buf)) : wr_id(kWrReply, 0);
+	return post_inline(c, &rep, sizeof(rep), id, inv, data_wr);
 }
 
 // A handshake message (challenge or hello reply), inline.
-bool RdmaEngine::Impl::post_handshake(Conn &c, const void *msg, uint32_t len)
+bool Worker::post_handshake(Conn &c, const void *msg, uint32_t len)
 {
 	return post_inline(c, msg, len, wr_id(kWrHelloReply, 0), 0);
 }
 
 // One inline SEND of @msg (copied at post time, so it may live on the
-// stack); SEND_WITH_INV of @invalidate_rkey when that is not 0.
-bool RdmaEngine::Impl::post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id,
-				   uint32_t invalidate_rkey)
+// stack); SEND_WITH_INV of @invalidate_rkey when that is not 0; after
+// @before (one WR) in the same post when given.
+bool Worker::post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id, uint32_t invalidate_rkey,
+			 ibv_send_wr *before)
 {
 	ibv_sge sge = {reinterpret_cast<uintptr_t>(msg), len, 0};
 	ibv_send_wr wr = {};
@@ -664,12 +868,16 @@ bool RdmaEngine::Impl::post_inline(Conn &c, const void *msg, uint32_t len, uint6
 		wr.opcode = IBV_WR_SEND_WITH_INV;
 		wr.invalidate_rkey = invalidate_rkey;
 	}
+	if (before) {
+		before->next = &wr;
+		return post_send(c, *before);
+	}
 	return post_send(c, wr);
 }
 
 // Refuses the hello with AUTH_FAILED, logs why with the peer's address
 // (never the key) and disconnects once the reply is out.
-void RdmaEngine::Impl::refuse_auth(Conn &c, const std::string &rule)
+void Worker::refuse_auth(Conn &c, const std::string &rule)
 {
 	LOG_RL_WARN("rdma conn=%lu: peer %s refused: %s", (unsigned long)c.id, c.peer.c_str(),
 		    rule.c_str());
@@ -682,7 +890,7 @@ void RdmaEngine::Impl::refuse_auth(Conn &c, const std::string &rule)
 
 // The hello (header checked below): authenticate first when either side
 // has a key (the TCP exchange, one SEND per message), then open.
-void RdmaEngine::Impl::on_hello(Conn &c, const qbd_hello &h)
+void Worker::on_hello(Conn &c, const qbd_hello &h)
 {
 	if (std::string bad = check_msg_hdr(h.hdr); !bad.empty())
 		return close_conn(c, "hello: " + bad, true);
@@ -707,7 +915,7 @@ void RdmaEngine::Impl::on_hello(Conn &c, const qbd_hello &h)
 }
 
 // The client's answer to our challenge.
-void RdmaEngine::Impl::on_proof(Conn &c, const char *msg, uint32_t len)
+void Worker::on_proof(Conn &c, const char *msg, uint32_t len)
 {
 	if (len != sizeof(qbd_auth_proof))
 		return refuse_auth(c, "authentication failed: the answer to the challenge is " +
@@ -728,7 +936,7 @@ void RdmaEngine::Impl::on_proof(Conn &c, const char *msg, uint32_t len)
 	open_volume(c, h);
 }
 
-void RdmaEngine::Impl::open_volume(Conn &c, const qbd_hello &h)
+void Worker::open_volume(Conn &c, const qbd_hello &h)
 {
 	HelloResult hr = handle_hello(catalog(), h, limits(), Transport::rdma);
 	if (!hr.name.empty())
@@ -767,7 +975,7 @@ void RdmaEngine::Impl::open_volume(Conn &c, const qbd_hello &h)
 // @msg: the first QBD_RDMA_REQ_BUF bytes (at most) of a message of @len
 // bytes in receive buffer @recv_idx; @lent set when a request now holds
 // that buffer (an inline WRITE), which then goes back to the SRQ with it.
-void RdmaEngine::Impl::on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent)
+void Worker::on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent)
 {
 	if (c.state == Conn::kClosing || draining)
 		return;  // closing: the client's later messages are moot
@@ -800,7 +1008,7 @@ void RdmaEngine::Impl::on_message(Conn &c, const char *msg, uint32_t len, uint32
 
 // @recv_idx: the receive buffer holding an inline WRITE's data, else -1;
 // it is ours now: back to the SRQ when the request is done or refused.
-void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r, int64_t recv_idx)
+void Worker::on_req(Conn &c, const qbd_req &r, int64_t recv_idx)
 {
 	ReqVerdict v = check_req(r, current_geometry(c.geo, *c.vol), Transport::rdma, recv_idx >= 0);
 	if (v.action == ReqVerdict::kClose || c.free_ios.empty()) {
@@ -837,7 +1045,7 @@ void RdmaEngine::Impl::on_req(Conn &c, const qbd_req &r, int64_t recv_idx)
 	start_io(c, slot);
 }
 
-void RdmaEngine::Impl::start_io(Conn &c, uint32_t slot)
+void Worker::start_io(Conn &c, uint32_t slot)
 {
 	Io &io = c.ios[slot];
 	const qbd_req &r = io.req;
@@ -860,7 +1068,7 @@ void RdmaEngine::Impl::start_io(Conn &c, uint32_t slot)
 	submit_disk(c, slot);
 }
 
-void RdmaEngine::Impl::submit_disk(Conn &c, uint32_t slot)
+void Worker::submit_disk(Conn &c, uint32_t slot)
 {
 	Io &io = c.ios[slot];
 	Volume &v = *c.vol;
@@ -881,7 +1089,7 @@ void RdmaEngine::Impl::submit_disk(Conn &c, uint32_t slot)
 	disk_unsubmitted = true;
 }
 
-void RdmaEngine::Impl::on_disk(uint64_t user_data, int res)
+void Worker::on_disk(uint64_t user_data, int res)
 {
 	Conn *c = find(user_data >> 20);
 	auto slot = static_cast<uint32_t>(user_data & ((1u << 20) - 1));
@@ -913,7 +1121,7 @@ void RdmaEngine::Impl::on_disk(uint64_t user_data, int res)
 
 // The disk part of request @slot is done with @status: a READ's data goes
 // out with RDMA WRITE before the reply, everything else just replies.
-void RdmaEngine::Impl::finish_disk(Conn &c, uint32_t slot, uint32_t status)
+void Worker::finish_disk(Conn &c, uint32_t slot, uint32_t status)
 {
 	Io &io = c.ios[slot];
 	const qbd_req &r = io.req;
@@ -923,9 +1131,10 @@ void RdmaEngine::Impl::finish_disk(Conn &c, uint32_t slot, uint32_t status)
 		feed_waiters(d);
 		return;
 	}
-	// RDMA WRITE then the reply SEND on the same QP: the data is placed
-	// before the client sees the reply. The buffer now belongs to the
-	// RDMA WRITE (released when it completes), not to the slot.
+	// RDMA WRITE then the reply SEND on the same QP, in one post: the data
+	// is placed before the client sees the reply. The buffer now belongs
+	// to the two (released when the reply's SEND completes), not to the
+	// slot.
 	const uint32_t len = le32(r.length);
 	auto b = static_cast<uint32_t>(io.buf);
 	ibv_sge sge = {reinterpret_cast<uintptr_t>(d.buf(b)), len, d.data_mr->lkey};
@@ -937,17 +1146,16 @@ void RdmaEngine::Impl::finish_disk(Conn &c, uint32_t slot, uint32_t status)
 	wr.wr.rdma.remote_addr = le64(r.rdma_addr);
 	wr.wr.rdma.rkey = le32(r.rdma_key);
 	io.buf = -1;
-	if (!post_send(c, wr)) {
+	if (!post_reply(c, slot, QBD_S_OK, len, 0, &wr, b)) {
+		// Not posted (or only the WRITE, which then flushes): nothing
+		// will give the buffer back but us.
 		d.pool.release(b);
-		free_io(c, slot);
 		feed_waiters(d);
-		return;
 	}
-	post_reply(c, slot, QBD_S_OK, len, 0);
 }
 
 // Reaps disk completions; @event: the ring's eventfd fired (clear it).
-void RdmaEngine::Impl::poll_disk(bool event)
+void Worker::poll_disk(bool event)
 {
 	uint64_t n;
 	while (event && ::read(ring_ev.get(), &n, sizeof(n)) > 0) {
@@ -961,7 +1169,7 @@ void RdmaEngine::Impl::poll_disk(bool event)
 	}
 }
 
-void RdmaEngine::Impl::start_read(Conn &c, uint32_t slot)
+void Worker::start_read(Conn &c, uint32_t slot)
 {
 	if (c.reads_out >= c.rd_atom) {
 		c.read_wait.push_back(slot);
@@ -983,7 +1191,7 @@ void RdmaEngine::Impl::start_read(Conn &c, uint32_t slot)
 }
 
 // Hands freed data buffers to requests waiting for one, oldest first.
-void RdmaEngine::Impl::feed_waiters(Device &d)
+void Worker::feed_waiters(Device &d)
 {
 	while (!d.wait_buf.empty() && d.pool.free_count()) {
 		auto [id, slot] = d.wait_buf.front();
@@ -998,12 +1206,21 @@ void RdmaEngine::Impl::feed_waiters(Device &d)
 	}
 }
 
-void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
+void Worker::on_send(Conn &c, const ibv_wc &wc)
 {
-	c.sends_out--;
 	auto kind = static_cast<WrKind>(wc.wr_id >> 32);
 	auto slot = static_cast<uint32_t>(wc.wr_id);
 	bool ok = wc.status == IBV_WC_SUCCESS;
+	if (kind == kWrRdmaWrite) {
+		// Unsignaled: this is an error (the reply after it gives the
+		// buffer back when it flushes).
+		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
+			close_conn(c, std::string("RDMA WRITE of READ data failed: ") + wc_status(wc.status) +
+					      " (bad rdma_key or rdma_addr?)",
+				   true);
+		return maybe_destroy(c);
+	}
+	c.sends_out--;
 	if (kind == kWrHelloReply) {
 		if (!ok)
 			close_conn(c, std::string("hello reply SEND failed: ") + wc_status(wc.status), true);
@@ -1011,13 +1228,11 @@ void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
 			close_conn(c, "hello refused", false);
 		return maybe_destroy(c);
 	}
-	if (kind == kWrRdmaWrite) {
-		// @slot is the data buffer here.
+	if (kind == kWrReplyBuf) {
+		// @slot is the data buffer of the READ's RDMA WRITE here.
 		c.dev->pool.release(slot);
 		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
-			close_conn(c, std::string("RDMA WRITE of READ data failed: ") + wc_status(wc.status) +
-					      " (bad rdma_key or rdma_addr?)",
-				   true);
+			close_conn(c, std::string("reply SEND failed: ") + wc_status(wc.status), true);
 		feed_waiters(*c.dev);
 		return maybe_destroy(c);
 	}
@@ -1063,7 +1278,7 @@ void RdmaEngine::Impl::on_send(Conn &c, const ibv_wc &wc)
 	maybe_destroy(c);
 }
 
-void RdmaEngine::Impl::on_recv(Device &d, const ibv_wc &wc)
+void Worker::on_recv(Device &d, const ibv_wc &wc)
 {
 	auto idx = static_cast<uint32_t>(wc.wr_id);
 	char msg[QBD_RDMA_REQ_BUF];
@@ -1096,11 +1311,13 @@ void RdmaEngine::Impl::on_recv(Device &d, const ibv_wc &wc)
 
 // @event: the completion channel fired (acknowledge and re-arm it); the CQ
 // is polled empty either way.
-void RdmaEngine::Impl::poll_cq(Device &d, bool event)
+void Worker::poll_cq(Device &d, bool event)
 {
 	ibv_cq *cq = nullptr;
 	void *ctx = nullptr;
-	while (event && ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
+	// One event at most is pending: the CQ is re-armed only after it is
+	// read (a second read would only cost a syscall to find none).
+	if (event && ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
 		ibv_ack_cq_events(cq, 1);
 		if (ibv_req_notify_cq(cq, 0))
 			LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
@@ -1128,9 +1345,9 @@ void RdmaEngine::Impl::poll_cq(Device &d, bool event)
 	}
 }
 
-void RdmaEngine::Impl::loop()
+void Worker::loop()
 {
-	log_set_thread_name("rdma");
+	log_set_thread_name(("rdma" + std::to_string(index)).c_str());
 	std::vector<pollfd> pfds;
 	std::vector<Device *> pdevs;
 	bool disconnect_sent = false;
@@ -1149,6 +1366,7 @@ void RdmaEngine::Impl::loop()
 		pfds.push_back({ech->fd, POLLIN, 0});
 		pfds.push_back({stop_ev.get(), POLLIN, 0});
 		pfds.push_back({ring_ev.get(), POLLIN, 0});
+		pfds.push_back({inbox_ev.get(), POLLIN, 0});
 		for (auto &[ctx, d] : devices) {
 			pfds.push_back({d->channel->fd, POLLIN, 0});
 			pdevs.push_back(d.get());
@@ -1172,8 +1390,10 @@ void RdmaEngine::Impl::loop()
 			while (rdma_get_cm_event(ech, &ev) == 0)
 				on_cm_event(ev);
 		poll_disk(pfds[2].revents);
+		if (pfds[3].revents)
+			take_inbox();
 		for (size_t i = 0; i < pdevs.size(); i++)
-			poll_cq(*pdevs[i], pfds[3 + i].revents);
+			poll_cq(*pdevs[i], pfds[4 + i].revents);
 		if (!draining)
 			continue;
 		// Draining: requests already received finish (their replies are
@@ -1206,6 +1426,7 @@ void RdmaEngine::Impl::loop()
 		if (disconnect_sent && conns.empty())
 			break;
 	}
+	close_inbox();
 	// Anything left (poll failed): wait for its disk IO, then free it.
 	if (disk_unsubmitted)
 		io_uring_submit(&ring);

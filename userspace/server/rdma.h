@@ -1,5 +1,6 @@
 // The RDMA engine: rdma:// listeners and the connections they accept,
-// served by one dedicated thread (see rdma.cc for why).
+// served by worker threads of its own, one per CPU by default (see rdma.cc
+// for why and how a connection finds its worker).
 #pragma once
 
 #include <memory>
@@ -12,10 +13,13 @@ namespace qbd::server {
 
 class RdmaEngine {
 public:
-	// Binds every endpoint (port 0: ephemeral) and starts the thread. An
-	// error when there is no RDMA device for an address or a bind fails.
+	// Binds every endpoint (port 0: ephemeral) and starts one worker thread
+	// per entry of @cpus, pinned to that CPU (-1: unpinned; empty: one
+	// unpinned worker). An error when there is no RDMA device for an
+	// address or a bind fails.
 	static Result<std::unique_ptr<RdmaEngine>> start(const std::vector<Endpoint> &listen,
-							 std::shared_ptr<ReactorShared> shared);
+							 std::shared_ptr<ReactorShared> shared,
+							 const std::vector<int> &cpus);
 	~RdmaEngine();
 	RdmaEngine(const RdmaEngine &) = delete;
 	RdmaEngine &operator=(const RdmaEngine &) = delete;
@@ -23,7 +27,7 @@ public:
 	// Bound ports, in the order of @listen.
 	std::vector<uint16_t> ports() const;
 	// Stops accepting, finishes the requests already received (replies are
-	// sent), disconnects every QP, frees everything and joins the thread.
+	// sent), disconnects every QP, frees everything and joins the threads.
 	// Idempotent.
 	void stop();
 

@@ -823,15 +823,20 @@ Result<std::unique_ptr<Reactor>> Reactor::start(unsigned index, std::shared_ptr<
 	loop->ring_ok = true;
 	r->loop_ = std::move(loop);
 	r->thread_ = std::thread([l = r->loop_.get()] { l->run(); });
-	if (cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		rc = pthread_setaffinity_np(r->thread_.native_handle(), sizeof(set), &set);
-		if (rc)  // not fatal: the reactor runs, only its placement is lost
-			LOG_WARN("reactor %u: pinning to CPU %d: %s", index, cpu, strerror(rc));
-	}
+	pin_thread(r->thread_, cpu, "reactor " + std::to_string(index));
 	return r;
+}
+
+void pin_thread(std::thread &t, int cpu, const std::string &what)
+{
+	if (cpu < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	int rc = pthread_setaffinity_np(t.native_handle(), sizeof(set), &set);
+	if (rc)  // not fatal: the thread runs, only its placement is lost
+		LOG_WARN("%s: pinning to CPU %d: %s", what.c_str(), cpu, strerror(rc));
 }
 
 void Reactor::hand_off(int fd, uint64_t conn_id)

@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "catalog.h"
@@ -50,5 +51,9 @@ private:
 	std::atomic<uint32_t> live_{0};
 	std::thread thread_;
 };
+
+// Pins @t to @cpu (-1: leaves it unpinned); a failure is logged (naming
+// @what), not fatal: the thread runs, only its placement is lost.
+void pin_thread(std::thread &t, int cpu, const std::string &what);
 
 }  // namespace qbd::server

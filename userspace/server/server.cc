@@ -168,8 +168,10 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 				   : std::max<unsigned>(1, static_cast<unsigned>(cpus.size()));
 	auto shared = std::make_shared<ReactorShared>(*s->catalog_, opts.limits);
 	shared->key = opts.key;
+	std::vector<int> worker_cpus;  // the same placement for RDMA workers
 	for (unsigned i = 0; i < n; i++) {
 		int cpu = i < cpus.size() ? cpus[i] : -1;
+		worker_cpus.push_back(cpu);
 		if (cpu >= 0) {
 			if (im.reactor_by_cpu.size() <= static_cast<size_t>(cpu))
 				im.reactor_by_cpu.resize(cpu + 1, -1);
@@ -184,7 +186,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 		im.reactors.push_back(std::move(*r));
 	}
 	if (!opts.listen_rdma.empty()) {
-		auto e = RdmaEngine::start(opts.listen_rdma, shared);
+		auto e = RdmaEngine::start(opts.listen_rdma, shared, worker_cpus);
 		if (!e) {
 			for (auto &x : im.reactors)
 				x->stop();

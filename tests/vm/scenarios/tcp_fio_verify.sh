@@ -16,6 +16,15 @@ if [[ $QBD_TRANSPORT == tcp ]]; then
 	got=$(grep -o "on reactor [0-9]* (incoming CPU [0-9-]*)" "$slog" | tail -n "$n" | sort | tr '\n' ' ')
 	want=$(for ((c = 0; c < n; c++)); do echo "on reactor $c (incoming CPU $c)"; done | sort | tr '\n' ' ')
 	check_eq "server: queue N's connection on CPU N's reactor" "$got" "$want"
+else
+	# Per-CPU RDMA workers: each queue's connect request names the CPU
+	# it posts from (qbd_rdma_cm_req), and the server serves it on the
+	# worker pinned to that CPU.
+	slog=$QBD_RESULTS/server-$(server_id "$E2E_NS" "$(e2e_listen)").log
+	n=$(nproc)
+	got=$(grep -o "on rdma worker [0-9]* (CPU [0-9-]*, client CPU [0-9-]*;" "$slog" | tail -n "$n" | sort | tr '\n' ' ')
+	want=$(for ((c = 0; c < n; c++)); do echo "on rdma worker $c (CPU $c, client CPU $c;"; done | sort | tr '\n' ' ')
+	check_eq "server: queue N's QP on CPU N's RDMA worker" "$got" "$want"
 fi
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (libaio)" "$dev"
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (io_uring)" "$dev" --ioengine=io_uring
