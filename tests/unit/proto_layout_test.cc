@@ -16,3 +16,10 @@ TEST(ProtoLayout, ReplyOffsets) {
 	EXPECT_EQ(offsetof(qbd_reply, handle), 8u);
 	EXPECT_EQ(offsetof(qbd_reply, length), 16u);
 }
+
+TEST(ProtoLayout, RdmaCmReqOffsets) {
+	EXPECT_EQ(sizeof(qbd_rdma_cm_req), 16u);
+	EXPECT_EQ(offsetof(qbd_rdma_cm_req, version), 4u);
+	EXPECT_EQ(offsetof(qbd_rdma_cm_req, qid), 6u);
+	EXPECT_EQ(offsetof(qbd_rdma_cm_req, cpu), 8u);
+}

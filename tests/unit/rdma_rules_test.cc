@@ -195,6 +195,43 @@ TEST(RdmaInline, CheckInlineRefusesWhatTheBytesDoNotBackUp)
 	EXPECT_NE(v.rule.find("inline WRITE with rdma_addr/rdma_key"), std::string::npos) << v.rule;
 }
 
+TEST(RdmaCmReq, CpuFromPrivateData)
+{
+	qbd_rdma_cm_req r = {};
+	r.magic = to_le32(QBD_RDMA_CM_MAGIC);
+	r.version = to_le16(1);
+	r.qid = to_le16(3);
+	r.cpu = to_le32(5);
+	EXPECT_EQ(rdma_cm_req_cpu(&r, sizeof(r)), 5);
+	// rdma_cm pads private data: longer is fine.
+	unsigned char padded[56] = {};
+	memcpy(padded, &r, sizeof(r));
+	EXPECT_EQ(rdma_cm_req_cpu(padded, sizeof(padded)), 5);
+	r.cpu = to_le32(0);
+	EXPECT_EQ(rdma_cm_req_cpu(&r, sizeof(r)), 0);
+}
+
+TEST(RdmaCmReq, AnythingElseMeansNoHint)
+{
+	qbd_rdma_cm_req r = {};
+	r.magic = to_le32(QBD_RDMA_CM_MAGIC);
+	r.version = to_le16(1);
+	r.cpu = to_le32(1);
+	EXPECT_EQ(rdma_cm_req_cpu(nullptr, 0), -1);
+	EXPECT_EQ(rdma_cm_req_cpu(&r, sizeof(r) - 1), -1);  // short
+	qbd_rdma_cm_req bad = r;
+	bad.magic = to_le32(QBD_PROTO_MAGIC);
+	EXPECT_EQ(rdma_cm_req_cpu(&bad, sizeof(bad)), -1);  // another magic
+	bad = r;
+	bad.version = to_le16(0);
+	EXPECT_EQ(rdma_cm_req_cpu(&bad, sizeof(bad)), -1);
+	bad = r;
+	bad.cpu = to_le32(QBD_RDMA_CM_ANY_CPU);
+	EXPECT_EQ(rdma_cm_req_cpu(&bad, sizeof(bad)), -1);
+	bad.cpu = to_le32(0x7fffffff);  // hostile: no vector that large
+	EXPECT_EQ(rdma_cm_req_cpu(&bad, sizeof(bad)), -1);
+}
+
 TEST(BufferPool, AcquireReleaseAccounting)
 {
 	BufferPool p(3);

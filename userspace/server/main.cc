@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 	app.add_option("--max-queue-depth", max_qd, "most requests in flight per connection (128)")
 		->check(CLI::Range(1u, 4096u));
 	app.add_option("--max-io", max_io, "largest READ/WRITE accepted, 512..1M (1M)");
-	app.add_option("--reactors", reactors, "reactor threads (0: one per CPU, each pinned to its CPU and serving the connections whose packets arrive there; N: N unpinned, round-robin)")->check(CLI::Range(0u, 256u));
+	app.add_option("--reactors", reactors, "reactor threads, and RDMA workers alike (0: one per CPU, each pinned to its CPU and serving the connections whose packets arrive there; N: N unpinned, round-robin)")->check(CLI::Range(0u, 256u));
 	app.add_flag("--no-direct-io", no_direct, "never use O_DIRECT on volume files");
 	app.add_flag("--no-digest", no_digest,
 		     "never grant the CRC32C data digest (clients asking for it cannot map)");

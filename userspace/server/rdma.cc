@@ -179,20 +179,6 @@ std::string tag_str(const qbd_req &r)
 
 }  // namespace
 
-// The CPU a connect request's private data names (qbd_rdma_cm_req), -1:
-// none (no private data, an unknown kind, or "any CPU").
-static int cm_req_cpu(const void *data, size_t len)
-{
-	qbd_rdma_cm_req r;
-	if (!data || len < sizeof(r))
-		return -1;
-	memcpy(&r, data, sizeof(r));
-	if (le32(r.magic) != QBD_RDMA_CM_MAGIC || le16(r.version) < 1)
-		return -1;
-	uint32_t cpu = le32(r.cpu);
-	return cpu == QBD_RDMA_CM_ANY_CPU || cpu > 1u << 20 ? -1 : static_cast<int>(cpu);
-}
-
 struct Worker {
 	std::shared_ptr<ReactorShared> shared;
 	RdmaEngine::Impl *engine = nullptr;
@@ -679,7 +665,7 @@ void Worker::on_cm_event(rdma_cm_event *ev)
 	int status = ev->status;
 	// The private data lives in the event: read before the ack frees it.
 	int client_cpu = type == RDMA_CM_EVENT_CONNECT_REQUEST
-				 ? cm_req_cpu(param.private_data, param.private_data_len)
+				 ? rdma_cm_req_cpu(param.private_data, param.private_data_len)
 				 : -1;
 	param.private_data = nullptr;
 	param.private_data_len = 0;
@@ -1445,6 +1431,18 @@ void Worker::loop()
 		c->sends_out = c->reads_out = c->disk_out = 0;
 		maybe_destroy(*c);
 	}
+}
+
+int rdma_cm_req_cpu(const void *data, size_t len)
+{
+	qbd_rdma_cm_req r;
+	if (!data || len < sizeof(r))
+		return -1;
+	memcpy(&r, data, sizeof(r));
+	if (le32(r.magic) != QBD_RDMA_CM_MAGIC || le16(r.version) < 1)
+		return -1;
+	uint32_t cpu = le32(r.cpu);
+	return cpu == QBD_RDMA_CM_ANY_CPU || cpu > 1u << 20 ? -1 : static_cast<int>(cpu);
 }
 
 std::string check_inline(const qbd_req &r, uint32_t msg_len, uint64_t features, uint32_t inline_max)

@@ -81,6 +81,12 @@ private:
 // are check_req()'s (rdma_inline = true).
 std::string check_inline(const qbd_req &r, uint32_t msg_len, uint64_t features, uint32_t inline_max);
 
+// The CPU a connect request's private data (@data, @len bytes as the CM
+// delivered them) names in its qbd_rdma_cm_req; -1 for none: no private
+// data, too short, another magic or version 0, QBD_RDMA_CM_ANY_CPU, or a
+// CPU number over 2^20. Only placement follows it; nothing is refused.
+int rdma_cm_req_cpu(const void *data, size_t len);
+
 // The receive buffers of a device: @n_recv buffers of @stride bytes; a
 // message lands @offset bytes into one, so that inline WRITE data (after
 // the 72-byte header) starts page-aligned (O_DIRECT). With @inline_max 0

@@ -1,0 +1,49 @@
+#!/bin/bash
+# qbd-vm: timeout=1800
+# A/B of two qbd-server builds in one boot, over RDMA (soft-RoCE): the
+# server this tree built ("new") against build/ab/qbd-server.old ("old"),
+# restarted in turns, 3 rounds of 4k fio (QD1 on each CPU, QD32 x 2 jobs),
+# the same module and mapped device throughout. Used for the per-CPU RDMA
+# workers (bench/results/2026-11-24-rdma-workers.md):
+#   git worktree add /tmp/old REV && make -C /tmp/old userspace
+#   mkdir -p build/ab && cp /tmp/old/build/userspace/server/qbd-server build/ab/qbd-server.old
+#   tests/vm/run.sh bench/vm/ab-server-rdma.sh
+#   grep RESULT build/vm/results/ab-server-rdma/output.log
+export QBD_TRANSPORT=rdma
+. "$QBD_TOP/tests/vm/lib.sh"
+e2e_setup
+NEW=$QBD_SERVER_BIN
+OLD=$QBD_BUILD/ab/qbd-server.old
+[[ -x $OLD ]] || bail "no $OLD (see the top of this script)"
+check "create" volume_create "$E2E_CONF" pool1/b 256M
+dev=$(volume_map "$E2E_CONF" pool1/b -o nr_queues=2) || bail "map"
+dd if=/dev/urandom of=$dev bs=1M count=256 oflag=direct status=none
+id=${dev#/dev/qbd}
+run() { # label rw qd jobs cpus bs
+	local label=$1 rw=$2 qd=$3 jobs=$4 cpus=$5 bs=${6:-4k}
+	fio --name=q --filename=$dev --direct=1 --rw=$rw --bs=$bs --iodepth=$qd --numjobs=$jobs --ioengine=io_uring \
+	  --time_based --runtime=${RT:-6} --ramp_time=1 --cpus_allowed=$cpus --cpus_allowed_policy=split --group_reporting --output-format=json 2>/dev/null |
+	python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; d=j["read"] if j["read"]["iops"]>0 else j["write"]; print("# RESULT '"$label"'", "iops=%.0f p50=%.0fus" % (d["iops"], d["clat_ns"]["percentile"]["50.000000"]/1000))'
+}
+suite() {
+	run "$1 rr4k qd1 cpu1" randread 1 1 1
+	run "$1 rr4k qd1 cpu0" randread 1 1 0
+	run "$1 rw4k qd1 cpu1" randwrite 1 1 1
+	run "$1 rr4k qd32x2" randread 32 2 0-1
+	run "$1 rw4k qd32x2" randwrite 32 2 0-1
+}
+live() { [[ $(cat /sys/block/qbd$id/qbd/state 2>/dev/null) == live ]]; }
+restart() {
+	e2e_server_stop
+	QBD_SERVER_BIN=$1
+	e2e_server_start || bail "server start $1"
+	wait_until 60 live || bail "not live again"
+	sleep 2
+}
+for round in 1 2 3; do
+	restart $NEW
+	suite new
+	restart $OLD
+	suite old
+done
+ok done
