@@ -113,9 +113,11 @@ void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
 		     struct qbd_hello_expect *e)
 {
 	struct qbd_device *qdev = q->qdev;
+	/* the transport's own bits are asked for again on every connection */
+	u64 features = qdev->features | qdev->ops->features;
 
 	*a = (struct qbd_hello_args){
-		.features = qdev->features,
+		.features = features,
 		.vol_id = qdev->cfg.vol_id,
 		.queue_id = q->qid,
 		.queue_depth = qdev->depth,
@@ -126,7 +128,7 @@ void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
 	*e = (struct qbd_hello_expect){
 		.size = qdev->cfg.size,
 		.block_size = qdev->cfg.block_size,
-		.features = qdev->features,
+		.features = features,
 		.queue_depth = qdev->depth,
 	};
 }
@@ -139,6 +141,9 @@ void qbd_xport_hello(struct qbd_queue *q, struct qbd_hello_args *a,
  *
  * The first connections of a map narrow depth, features and max_io; once
  * the disk exists (reconnect) the server must grant at least what it uses.
+ * The transport's own feature bits (RDMA_INV, RDMA_INLINE) belong to each
+ * connection, which keeps what its hello reply granted: a server restarted
+ * without them is still a server the disk can use.
  * 0 or -errno.
  */
 int qbd_xport_hello_done(struct qbd_queue *q,
@@ -157,7 +162,7 @@ int qbd_xport_hello_done(struct qbd_queue *q,
 	/* pairs with qbd_dev_create(): limits are fixed once tags exist */
 	if (smp_load_acquire(&qdev->io_ready)) {
 		if (res.queue_depth < qdev->depth ||
-		    res.features != qdev->features ||
+		    (res.features ^ qdev->features) & ~qdev->ops->features ||
 		    res.max_io < qdev->max_io) {
 			*why = "server grants less depth, features or max_io than the disk uses";
 			return -EPROTO;
