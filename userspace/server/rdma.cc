@@ -26,8 +26,8 @@
 // cm_id to the chosen worker's inbox, which moves it onto its own event
 // channel (rdma_migrate_id) before creating the QP on its own CQ.
 //
-// Disk IO: asynchronous, on an io_uring of the thread's own (its eventfd
-// is one more fd in the poll() set), prepared by prep_disk_sqe() as the TCP
+// Disk IO: asynchronous, on an io_uring of the worker's own (its fd is
+// one more in the poll() set), prepared by prep_disk_sqe() as the TCP
 // reactors prepare theirs: O_DIRECT on the pool's page-aligned buffers
 // (buffered when not aligned), RWF_DSYNC for FUA, fsync for FLUSH,
 // fallocate for DISCARD/WRITE_ZEROES. Any number in flight, completing in
@@ -213,7 +213,6 @@ struct Worker {
 	// Disk IO (see the top of this file); user_data = conn id << 20 | slot.
 	struct io_uring ring {};
 	bool ring_ok = false;
-	Fd ring_ev;  // io_uring's eventfd
 	uint32_t disk_inflight = 0;
 	bool disk_unsubmitted = false;
 
@@ -257,7 +256,7 @@ struct Worker {
 	void start_read(Conn &c, uint32_t slot);
 	void submit_disk(Conn &c, uint32_t slot);
 	void on_disk(uint64_t user_data, int res);
-	void poll_disk(bool event);
+	void poll_disk();
 	void finish_disk(Conn &c, uint32_t slot, uint32_t status);
 	char *io_data(Conn &c, const Io &io);
 	void release_buf(Conn &c, Io &io);
@@ -333,11 +332,6 @@ Status Worker::init()
 	if (int rc = io_uring_queue_init(256, &ring, 0); rc < 0)
 		return make_error(-rc, std::string("rdma: io_uring_queue_init: ") + strerror(-rc));
 	ring_ok = true;
-	ring_ev.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-	if (!ring_ev)
-		return make_error(errno, std::string("eventfd: ") + strerror(errno));
-	if (int rc = io_uring_register_eventfd(&ring, ring_ev.get()); rc < 0)
-		return make_error(-rc, std::string("rdma: io_uring_register_eventfd: ") + strerror(-rc));
 	return ok_status();
 }
 
@@ -1140,12 +1134,9 @@ void Worker::finish_disk(Conn &c, uint32_t slot, uint32_t status)
 	}
 }
 
-// Reaps disk completions; @event: the ring's eventfd fired (clear it).
-void Worker::poll_disk(bool event)
+// Reaps disk completions.
+void Worker::poll_disk()
 {
-	uint64_t n;
-	while (event && ::read(ring_ev.get(), &n, sizeof(n)) > 0) {
-	}
 	io_uring_cqe *cqe;
 	while (io_uring_peek_cqe(&ring, &cqe) == 0) {
 		uint64_t ud = io_uring_cqe_get_data64(cqe);
@@ -1347,11 +1338,14 @@ void Worker::loop()
 		while (disk_unsubmitted) {
 			disk_unsubmitted = false;
 			io_uring_submit(&ring);
-			poll_disk(false);
+			poll_disk();
 		}
 		pfds.push_back({ech->fd, POLLIN, 0});
 		pfds.push_back({stop_ev.get(), POLLIN, 0});
-		pfds.push_back({ring_ev.get(), POLLIN, 0});
+		// The ring's own fd: readable while completions wait, so one
+		// reaped at submit (brd, page cache) costs no wakeup, where an
+		// eventfd would be left set by it.
+		pfds.push_back({ring.ring_fd, POLLIN, 0});
 		pfds.push_back({inbox_ev.get(), POLLIN, 0});
 		for (auto &[ctx, d] : devices) {
 			pfds.push_back({d->channel->fd, POLLIN, 0});
@@ -1375,7 +1369,7 @@ void Worker::loop()
 		if (pfds[0].revents)
 			while (rdma_get_cm_event(ech, &ev) == 0)
 				on_cm_event(ev);
-		poll_disk(pfds[2].revents);
+		poll_disk();  // reads the shared ring only: no syscall
 		if (pfds[3].revents)
 			take_inbox();
 		for (size_t i = 0; i < pdevs.size(); i++)
@@ -1420,7 +1414,7 @@ void Worker::loop()
 		io_uring_cqe *cqe;
 		if (io_uring_wait_cqe(&ring, &cqe) < 0)
 			break;
-		poll_disk(true);
+		poll_disk();
 	}
 	std::vector<Conn *> all;
 	for (auto &[id, c] : conns)
