@@ -1,7 +1,8 @@
 #!/bin/bash
 # qbd-vm: timeout=1800
 # A/B of two qbd-server builds in one boot, over RDMA (soft-RoCE): the
-# server this tree built ("new") against build/ab/qbd-server.old ("old"),
+# server this tree built ("new", with --rdma-workers 0: one worker per CPU)
+# against build/ab/qbd-server.old ("old"),
 # restarted in turns, 3 rounds of 4k fio (QD1 on each CPU, QD32 x 2 jobs),
 # the same module and mapped device throughout. Used for the per-CPU RDMA
 # workers (bench/results/2026-11-24-rdma-workers.md):
@@ -33,15 +34,16 @@ suite() {
 	run "$1 rw4k qd32x2" randwrite 32 2 0-1
 }
 live() { [[ $(cat /sys/block/qbd$id/qbd/state 2>/dev/null) == live ]]; }
-restart() {
+restart() {	# restart BINARY [ARGS...]
 	e2e_server_stop
 	QBD_SERVER_BIN=$1
-	e2e_server_start || bail "server start $1"
+	shift
+	e2e_server_start "$@" || bail "server start $QBD_SERVER_BIN $*"
 	wait_until 60 live || bail "not live again"
 	sleep 2
 }
 for round in 1 2 3; do
-	restart $NEW
+	restart $NEW --rdma-workers 0
 	suite new
 	restart $OLD
 	suite old

@@ -79,9 +79,9 @@ namespace {
 
 // wr_id of send-queue work requests: kind << 32 | io slot (RDMA READ) or
 // data buffer (RDMA WRITE, the reply that follows it) or 0 (other replies).
-// Only the last WR of a post is signaled: a READ's RDMA WRITE is not (it
-// completes before the reply SEND chained after it, which then gives its
-// buffer back), so its CQE comes only when it fails.
+// Every WR is signaled. A READ's RDMA WRITE and its reply SEND go in one
+// post; the reply's completion (after the WRITE's: one send queue) gives
+// the data buffer back.
 enum WrKind : uint64_t { kWrHelloReply = 1, kWrReply, kWrRdmaRead, kWrRdmaWrite, kWrReplyBuf };
 inline uint64_t wr_id(WrKind k, uint32_t slot) { return (static_cast<uint64_t>(k) << 32) | slot; }
 
@@ -460,7 +460,7 @@ Result<Device *> Worker::device_for(ibv_context *ctx)
 	// READ and a SEND, per request slot; +1 for the hello reply.
 	d->max_send_wr = std::min<uint32_t>(2 * RecvBudget::per_connection(lim.max_queue_depth) + 1,
 					    static_cast<uint32_t>(d->attr.max_qp_wr));
-	// At most one CQE per receive and per send WR.
+	// Every WR is signaled: one CQE per receive and per send.
 	int cqe = std::min<int>(d->attr.max_cqe, static_cast<int>(d->n_recv) * 3 + 64);
 	int vector = ctx->num_comp_vectors > 0 ? static_cast<int>(index % ctx->num_comp_vectors) : 0;
 	d->cq = ibv_create_cq(ctx, cqe, nullptr, d->channel, vector);
@@ -784,20 +784,23 @@ char *Worker::io_data(Conn &c, const Io &io)
 	return nullptr;
 }
 
-// Posts @wr and the WRs chained after it (one doorbell); the last one is
-// signaled, and counted in sends_out.
+// Posts @wr and the WRs chained after it (one doorbell), each signaled
+// and counted in sends_out.
 bool Worker::post_send(Conn &c, ibv_send_wr &wr)
 {
-	ibv_send_wr *bad = nullptr, *last = &wr;
-	while (last->next)
-		last = last->next;
-	last->send_flags |= IBV_SEND_SIGNALED;
+	ibv_send_wr *bad = nullptr;
+	uint32_t n = 0;
+	for (ibv_send_wr *w = &wr; w; w = w->next, n++)
+		w->send_flags |= IBV_SEND_SIGNALED;
 	int r = ibv_post_send(c.cm->qp, &wr, &bad);
 	if (r) {
+		// Those before @bad went out and will complete (flushed).
+		for (ibv_send_wr *w = &wr; w && w != bad; w = w->next)
+			c.sends_out++;
 		close_conn(c, std::string("ibv_post_send: ") + strerror(r), false);
 		return false;
 	}
-	c.sends_out++;
+	c.sends_out += n;
 	return true;
 }
 
@@ -1188,16 +1191,15 @@ void Worker::on_send(Conn &c, const ibv_wc &wc)
 	auto kind = static_cast<WrKind>(wc.wr_id >> 32);
 	auto slot = static_cast<uint32_t>(wc.wr_id);
 	bool ok = wc.status == IBV_WC_SUCCESS;
+	c.sends_out--;
 	if (kind == kWrRdmaWrite) {
-		// Unsignaled: this is an error (the reply after it gives the
-		// buffer back when it flushes).
+		// The reply after it gives the buffer back (also when flushed).
 		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
 			close_conn(c, std::string("RDMA WRITE of READ data failed: ") + wc_status(wc.status) +
 					      " (bad rdma_key or rdma_addr?)",
 				   true);
 		return maybe_destroy(c);
 	}
-	c.sends_out--;
 	if (kind == kWrHelloReply) {
 		if (!ok)
 			close_conn(c, std::string("hello reply SEND failed: ") + wc_status(wc.status), true);

@@ -186,7 +186,9 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 		im.reactors.push_back(std::move(*r));
 	}
 	if (!opts.listen_rdma.empty()) {
-		auto e = RdmaEngine::start(opts.listen_rdma, shared, worker_cpus);
+		std::vector<int> rdma_cpus = opts.rdma_workers == 0 ? worker_cpus
+						    : std::vector<int>(opts.rdma_workers, -1);
+		auto e = RdmaEngine::start(opts.listen_rdma, shared, rdma_cpus);
 		if (!e) {
 			for (auto &x : im.reactors)
 				x->stop();

@@ -24,6 +24,13 @@ struct ServerOptions {
 	// CPU, and a connection goes to the reactor of the CPU its packets
 	// arrive on (SO_INCOMING_CPU). N: N unpinned reactors, round-robin.
 	unsigned reactors = 0;
+	// RDMA workers (rdma.h): 1 (the default): one unpinned worker for every
+	// RDMA connection. 0: one per CPU, pinned, placed as the reactors and
+	// each QP served on the worker of the CPU the client posts it from
+	// (faster; off by default: with soft-RoCE on Linux 6.1 a link taken
+	// down under load has left its QPs unable to reconnect, see
+	// docs/architecture.md). N > 1: N unpinned workers.
+	unsigned rdma_workers = 1;
 	bool direct = true;     // try O_DIRECT on volume files
 	// The server's key (key_file): when set, every connection must
 	// authenticate before its first message is served.

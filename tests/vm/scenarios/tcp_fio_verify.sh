@@ -17,9 +17,16 @@ if [[ $QBD_TRANSPORT == tcp ]]; then
 	want=$(for ((c = 0; c < n; c++)); do echo "on reactor $c (incoming CPU $c)"; done | sort | tr '\n' ' ')
 	check_eq "server: queue N's connection on CPU N's reactor" "$got" "$want"
 else
-	# Per-CPU RDMA workers: each queue's connect request names the CPU
-	# it posts from (qbd_rdma_cm_req), and the server serves it on the
-	# worker pinned to that CPU.
+	# Per-CPU RDMA workers (--rdma-workers 0; the default is one): each
+	# queue's connect request names the CPU it posts from
+	# (qbd_rdma_cm_req), and the server serves it on the worker pinned to
+	# that CPU. The device reconnects to the restarted server and the fio
+	# runs below go through those workers.
+	qid=${dev#/dev/qbd}
+	live() { [[ $(cat /sys/block/qbd$qid/qbd/state 2>/dev/null) == live ]]; }
+	check "stop the server" e2e_server_stop
+	check "start it with --rdma-workers 0 (one per CPU)" e2e_server_start --rdma-workers 0
+	check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) live
 	slog=$QBD_RESULTS/server-$(server_id "$E2E_NS" "$(e2e_listen)").log
 	n=$(nproc)
 	got=$(grep -o "on rdma worker [0-9]* (CPU [0-9-]*, client CPU [0-9-]*;" "$slog" | tail -n "$n" | sort | tr '\n' ' ')
