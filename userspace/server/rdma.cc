@@ -3,8 +3,8 @@
 // Threading: RDMA workers, threads of their own (not the io_uring
 // reactors: verbs completions are not file IO; the reactor would need a
 // poll request per completion channel and then call into verbs outside
-// io_uring anyway). By default one worker per CPU the server may run on,
-// pinned to it, as the TCP reactors; `--reactors N`: N unpinned workers.
+// io_uring anyway). One unpinned worker by default; `--rdma-workers 0`:
+// placed as the TCP reactors (one per CPU, pinned), N: N unpinned.
 // Each worker poll()s its own rdma_cm event channel, the completion channel
 // of its CQ per device, its disk io_uring, a hand-off eventfd and a stop
 // eventfd, and owns every RDMA object it uses (no locks below but the
@@ -15,8 +15,8 @@
 // registration. The device's receive and buffer budget is split among the
 // workers.
 //
-// Placement: worker 0 owns the listeners. A connect request goes to the
-// worker pinned on the CPU the client says it posts from (qbd_rdma_cm_req
+// Placement (several workers): worker 0 owns the listeners. A connect
+// request goes to the worker pinned on the CPU the client says it posts from (qbd_rdma_cm_req
 // in the private data): over soft-RoCE on one host, that connection's
 // packets are processed and its completions raised on that CPU, so a
 // request is received, served and answered there, as nvmet-rdma does with
@@ -1207,17 +1207,14 @@ void Worker::on_send(Conn &c, const ibv_wc &wc)
 			close_conn(c, "hello refused", false);
 		return maybe_destroy(c);
 	}
-	if (kind == kWrReplyBuf) {
-		// @slot is the data buffer of the READ's RDMA WRITE here.
-		c.dev->pool.release(slot);
+	if (kind == kWrReply || kind == kWrReplyBuf) {
 		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
 			close_conn(c, std::string("reply SEND failed: ") + wc_status(wc.status), true);
-		feed_waiters(*c.dev);
-		return maybe_destroy(c);
-	}
-	if (kind == kWrReply) {
-		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
-			close_conn(c, std::string("reply SEND failed: ") + wc_status(wc.status), true);
+		if (kind == kWrReplyBuf) {
+			// @slot is the data buffer of the READ's RDMA WRITE here.
+			c.dev->pool.release(slot);
+			feed_waiters(*c.dev);
+		}
 		return maybe_destroy(c);
 	}
 	if (slot >= c.ios.size())

@@ -1,6 +1,7 @@
 // The RDMA engine: rdma:// listeners and the connections they accept,
-// served by worker threads of its own, one per CPU by default (see rdma.cc
-// for why and how a connection finds its worker).
+// served by worker threads of its own: one by default, one per CPU with
+// qbd-server --rdma-workers 0 (see rdma.cc for why and how a connection
+// finds its worker).
 #pragma once
 
 #include <memory>
