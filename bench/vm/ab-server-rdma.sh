@@ -19,7 +19,6 @@ OLD=$QBD_BUILD/ab/qbd-server.old
 check "create" volume_create "$E2E_CONF" pool1/b 256M
 dev=$(volume_map "$E2E_CONF" pool1/b -o nr_queues=2) || bail "map"
 dd if=/dev/urandom of=$dev bs=1M count=256 oflag=direct status=none
-id=${dev#/dev/qbd}
 run() { # label rw qd jobs cpus bs
 	local label=$1 rw=$2 qd=$3 jobs=$4 cpus=$5 bs=${6:-4k}
 	fio --name=q --filename=$dev --direct=1 --rw=$rw --bs=$bs --iodepth=$qd --numjobs=$jobs --ioengine=io_uring \
@@ -33,13 +32,12 @@ suite() {
 	run "$1 rr4k qd32x2" randread 32 2 0-1
 	run "$1 rw4k qd32x2" randwrite 32 2 0-1
 }
-live() { [[ $(cat /sys/block/qbd$id/qbd/state 2>/dev/null) == live ]]; }
 restart() {	# restart BINARY [ARGS...]
 	e2e_server_stop
 	QBD_SERVER_BIN=$1
 	shift
 	e2e_server_start "$@" || bail "server start $QBD_SERVER_BIN $*"
-	wait_until 60 live || bail "not live again"
+	wait_until 60 dev_live "$dev" || bail "not live again"
 	sleep 2
 }
 for round in 1 2 3; do

@@ -194,6 +194,10 @@ wait_gone() {
 	return 1
 }
 
+# dev_live DEV: /dev/qbdN's state (sysfs) is live; for wait_until after a
+# server restart.
+dev_live() { [[ $(cat "/sys/block/${1#/dev/}/qbd/state" 2>/dev/null) == live ]]; }
+
 # kmsg MSG: put a marker into the kernel log (helps reading dmesg.log).
 kmsg() { echo "qbd-test: $*" > /dev/kmsg 2>/dev/null || true; }
 

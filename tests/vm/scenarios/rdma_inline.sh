@@ -90,19 +90,17 @@ check "data written without inline reads back" bash -c \
 # 4. A mapped device follows its server across restarts with and without
 # inline: RDMA_INLINE (like RDMA_INV) is a connection's own, so a server
 # granting it no longer is no reason to refuse the reconnect.
-qid=${dev#/dev/qbd}
-live() { [[ $(cat /sys/block/qbd$qid/qbd/state 2>/dev/null) == live ]]; }
 check "stop the server (device mapped, inline)" e2e_server_stop
 mark=$(wc -l < "$log")
 check "start it with --no-rdma-inline" e2e_server_start --no-rdma-inline
-check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) live
+check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) dev_live "$dev"
 check "every new connection opened with inline WRITE 0" bash -c \
 	"tail -n +$((mark + 1)) '$log' | grep 'opened (' | grep -q 'inline WRITE 0)'"
 check "write 1 MiB at 57 MiB as 4 KiB direct writes (RDMA READ now)" bash -c \
 	"head -c 1M /dev/urandom > /tmp/d && dd if=/tmp/d of=$dev bs=4k seek=$((57 * 256)) oflag=direct status=none"
 check "stop the server again" e2e_server_stop
 check "start it with inline" e2e_server_start
-check "the device reconnects again" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) live
+check "the device reconnects again" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) dev_live "$dev"
 check "what went by RDMA READ reads back" bash -c \
 	"cmp <(dd if=$dev bs=1M skip=57 count=1 iflag=direct status=none) /tmp/d"
 check "qbd -u pool1/inl" volume_unmap "$E2E_CONF" pool1/inl

@@ -22,11 +22,9 @@ else
 	# (qbd_rdma_cm_req), and the server serves it on the worker pinned to
 	# that CPU. The device reconnects to the restarted server and the fio
 	# runs below go through those workers.
-	qid=${dev#/dev/qbd}
-	live() { [[ $(cat /sys/block/qbd$qid/qbd/state 2>/dev/null) == live ]]; }
 	check "stop the server" e2e_server_stop
 	check "start it with --rdma-workers 0 (one per CPU)" e2e_server_start --rdma-workers 0
-	check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) live
+	check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) dev_live "$dev"
 	slog=$QBD_RESULTS/server-$(server_id "$E2E_NS" "$(e2e_listen)").log
 	n=$(nproc)
 	got=$(grep -o "on rdma worker [0-9]* (CPU [0-9-]*, client CPU [0-9-]*;" "$slog" | tail -n "$n" | sort | tr '\n' ' ')
