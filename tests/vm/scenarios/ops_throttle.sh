@@ -7,11 +7,12 @@
 # qbd -i / -l / /proc/qbdstat show the values; requests the throttle holds
 # fail (no hang) on resume -t error and on a forced unmap.
 . "$QBD_TOP/tests/vm/lib.sh"
-# The debug kernel (QBD_TIMEOUT_SCALE > 1) runs reads and writes together
-# below these limits, so the mixed limits, the mid-run change and the wait
-# before a forced unmap scale with it: a limit is only measured where the
-# device can go faster.
+# The debug kernel (QBD_TIMEOUT_SCALE > 1) runs 4k IO below these limits
+# (130 randwrite iops unthrottled against a limit of 100), so the iops limits,
+# the mid-run change and the wait before a forced unmap scale with it: a limit
+# is only measured where the device can go faster.
 S=${QBD_TIMEOUT_SCALE:-1}
+li=$((100 / S))	# the single-direction iops limit
 
 e2e_setup
 check "create pool1/thr" volume_create "$E2E_CONF" pool1/thr 64M
@@ -50,12 +51,12 @@ measure() {	# measure NAME RW BS FIELD WANT
 	return 1
 }
 
-check "qbd -s read_iops=100" Q -s pool1/thr -t read_iops=100
-check_eq "qbd -i read_iops" "$(field read_iops)" 100
-measure "randread 4k at 100 iops" randread 4k iops 100
+check "qbd -s read_iops=$li" Q -s pool1/thr -t read_iops=$li
+check_eq "qbd -i read_iops" "$(field read_iops)" $li
+measure "randread 4k at $li iops" randread 4k iops $li
 
-check "qbd -s read_iops=0,write_iops=100" Q -s pool1/thr -t read_iops=0,write_iops=100
-measure "randwrite 4k at 100 iops" randwrite 4k iops 100
+check "qbd -s read_iops=0,write_iops=$li" Q -s pool1/thr -t read_iops=0,write_iops=$li
+measure "randwrite 4k at $li iops" randwrite 4k iops $li
 
 check "qbd -s write_iops=0,read_bps=1M" Q -s "$dev" -t write_iops=0,read_bps=1M
 check_eq "/proc/qbdstat read_bps" "$(stat_field "$name" read_bps)" 1048576
@@ -66,11 +67,11 @@ measure "write 64k at 1 MiB/s" write 64k bw_bytes 1048576
 
 # Mixed: an iops and a bps limit at once on writes; small writes are bound by
 # the iops limit, large ones by the bps limit.
-check "qbd -s read_bps=0,write_iops=100,write_bps=1M,burst_ms=200" \
-	Q -s pool1/thr -t read_bps=0,write_iops=100,write_bps=1M,burst_ms=200
+check "qbd -s read_bps=0,write_iops=$li,write_bps=1M,burst_ms=200" \
+	Q -s pool1/thr -t read_bps=0,write_iops=$li,write_bps=1M,burst_ms=200
 check_eq "qbd -i burst_ms" "$(field burst_ms)" 200
-check "qbd -l shows the limits" bash -c "$QBD_BIN -c $E2E_CONF -l | grep pool1/thr | grep -w 1048576 | grep -qw 100"
-measure "mixed: randwrite 4k bound by write_iops=100" randwrite 4k iops 100
+check "qbd -l shows the limits" bash -c "$QBD_BIN -c $E2E_CONF -l | grep pool1/thr | grep -w 1048576 | grep -qw $li"
+measure "mixed: randwrite 4k bound by write_iops=$li" randwrite 4k iops $li
 measure "mixed: write 64k bound by write_bps=1M" write 64k bw_bytes 1048576
 
 # Read and write limits at once, reads and writes running at once: a request
