@@ -45,15 +45,20 @@ fio_rate() {	# fio_rate RW BS FIELD(iops|bw_bytes): measured over 8 s
 }
 within10() { local got=$1 want=$2; diag "measured $got, limit $want"; (( got * 10 >= want * 9 && got * 10 <= want * 11 )); }
 
-check "SET_THROTTLE read_iops=200" qioc throttle "$id" 0 0 200 0
-check_eq "/proc/qbdstat read_iops" "$(stat_field "$name" read_iops)" 200
+# The debug kernel (QBD_TIMEOUT_SCALE > 1) does 4k reads below 200 iops:
+# the iops limits scale with it, so a limit is only measured where the
+# device can go faster (as in ops_throttle).
+S=${QBD_TIMEOUT_SCALE:-1}
+li=$((200 / S))
+check "SET_THROTTLE read_iops=$li" qioc throttle "$id" 0 0 $li 0
+check_eq "/proc/qbdstat read_iops" "$(stat_field "$name" read_iops)" $li
 check_eq "/proc/qbdstat burst_ms (default)" "$(stat_field "$name" burst_ms)" 100
-r=$(fio_rate randread 4k iops) ; check "randread 4k at 200 iops (+-10%)" within10 "$r" 200
+r=$(fio_rate randread 4k iops) ; check "randread 4k at $li iops (+-10%)" within10 "$r" $li
 check "SET_THROTTLE write_bps=2M burst 50" qioc throttle "$id" 0 2097152 0 0 50
 check "sysfs throttle" grep -q "write_bps=2097152 read_iops=0 write_iops=0 burst_ms=50" /sys/block/$name/qbd/throttle
 r=$(fio_rate write 64k bw_bytes) ; check "write 64k at 2 MiB/s (+-10%)" within10 "$r" 2097152
-check "SET_THROTTLE mixed read_bps=1M read_iops=100" qioc throttle "$id" 1048576 0 100 0
-r=$(fio_rate randread 4k iops) ; check "mixed: 4k reads bound by 100 iops" within10 "$r" 100
+check "SET_THROTTLE mixed read_bps=1M read_iops=$((li / 2))" qioc throttle "$id" 1048576 0 $((li / 2)) 0
+r=$(fio_rate randread 4k iops) ; check "mixed: 4k reads bound by $((li / 2)) iops" within10 "$r" $((li / 2))
 r=$(fio_rate randread 64k bw_bytes) ; check "mixed: 64k reads bound by 1 MiB/s" within10 "$r" 1048576
 check "SET_THROTTLE off" qioc throttle "$id" 0 0 0 0
 check_fails "SET_THROTTLE burst_ms 60001 refused" qioc throttle "$id" 0 0 0 0 60001
