@@ -1,11 +1,13 @@
 #!/bin/bash
-# qbd-vm: timeout=1800
-# A/B of two qbd-server builds in one boot, over RDMA (soft-RoCE): the
-# server this tree built ("new", with --rdma-workers 0: one worker per CPU)
-# against build/ab/qbd-server.old ("old"),
-# restarted in turns, 3 rounds of 4k fio (QD1 on each CPU, QD32 x 2 jobs),
-# the same module and mapped device throughout. Used for the per-CPU RDMA
-# workers (bench/results/2026-11-24-rdma-workers.md):
+# qbd-vm: timeout=2400
+# A/B of two qbd-server builds in one boot, over RDMA (soft-RoCE):
+# build/ab/qbd-server.new (or, when there is none, the server this tree
+# built) against build/ab/qbd-server.old, each with the default options
+# (one RDMA worker) and with --rdma-workers 0 (one per CPU), restarted in
+# turns, 3 rounds of 4k fio (QD1 on each CPU, QD32 x 2 jobs), the same
+# module and mapped device throughout. Used for the per-CPU RDMA workers
+# (bench/results/2026-11-24-rdma-workers.md) and the batched posts
+# (bench/results/2026-11-25-rdma-batched-posts.md):
 #   git worktree add /tmp/old REV && make -C /tmp/old userspace
 #   mkdir -p build/ab && cp /tmp/old/build/userspace/server/qbd-server build/ab/qbd-server.old
 #   tests/vm/run.sh bench/vm/ab-server-rdma.sh
@@ -14,6 +16,7 @@ export QBD_TRANSPORT=rdma
 . "$QBD_TOP/tests/vm/lib.sh"
 e2e_setup
 NEW=$QBD_SERVER_BIN
+[[ -x $QBD_BUILD/ab/qbd-server.new ]] && NEW=$QBD_BUILD/ab/qbd-server.new
 OLD=$QBD_BUILD/ab/qbd-server.old
 [[ -x $OLD ]] || bail "no $OLD (see the top of this script)"
 check "create" volume_create "$E2E_CONF" pool1/b 256M
@@ -41,9 +44,13 @@ restart() {	# restart BINARY [ARGS...]
 	sleep 2
 }
 for round in 1 2 3; do
-	restart $NEW --rdma-workers 0
-	suite new
+	restart $NEW
+	suite new-1w
 	restart $OLD
-	suite old
+	suite old-1w
+	restart $NEW --rdma-workers 0
+	suite new-percpu
+	restart $OLD --rdma-workers 0
+	suite old-percpu
 done
 ok done

@@ -35,6 +35,13 @@
 // disk IO is in flight keeps its slot and buffer even when its QP dies; the
 // connection is freed only once no disk IO refers to it (Conn::disk_out).
 //
+// Sends: replies, READ data (RDMA WRITE, just before its reply) and the
+// RDMA READs of WRITE data are queued per connection and posted once per
+// loop round, before poll() (flush_all()): one ibv_post_send per QP per
+// round, which over soft-RoCE is one syscall and one run of rxe's requester
+// for the whole batch. Handshake messages post at once, after what is
+// queued.
+//
 // Inline WRITEs (QBD_PF_RDMA_INLINE): the data came in the SEND; the
 // receive buffer is lent to the request (written to disk straight from it,
 // page-aligned by RecvLayout) and posted back to the SRQ when the reply is
@@ -165,6 +172,17 @@ struct Conn {
 	std::vector<Io> ios;
 	std::vector<uint32_t> free_ios;
 	uint32_t busy_ios = 0;
+	// Send WRs of this round (replies, READ data, RDMA READs), posted in
+	// one ibv_post_send by flush_sends() before the worker sleeps: one
+	// doorbell (one syscall, one run of rxe's requester) per QP per round
+	// rather than one per request. Counted in sends_out when queued.
+	struct PendingSend {
+		ibv_send_wr wr;
+		ibv_sge sge;
+		qbd_reply rep;  // an inline reply's payload (sge points here)
+		bool inl;
+	};
+	std::vector<PendingSend> pend;
 };
 
 const char *wc_status(ibv_wc_status s) { return ibv_wc_status_str(s); }
@@ -215,6 +233,7 @@ struct Worker {
 	bool ring_ok = false;
 	uint32_t disk_inflight = 0;
 	bool disk_unsubmitted = false;
+	std::vector<uint64_t> pend_conns;  // conns with queued sends (ids)
 
 	~Worker()
 	{
@@ -262,9 +281,12 @@ struct Worker {
 	void release_buf(Conn &c, Io &io);
 	void repost_recv(Device &d, uint32_t idx);
 	void feed_waiters(Device &d);
-	bool post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size,
+	void post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size,
 			ibv_send_wr *data_wr = nullptr, int64_t data_buf = -1);
 	bool post_send(Conn &c, ibv_send_wr &wr);
+	void queue_send(Conn &c, const ibv_send_wr &wr, const qbd_reply *rep);
+	void flush_sends(Conn &c);
+	void flush_all();
 	void close_conn(Conn &c, const std::string &why, bool hostile);
 	void maybe_destroy(Conn &c);
 	void free_io(Conn &c, uint32_t slot);
@@ -788,6 +810,7 @@ char *Worker::io_data(Conn &c, const Io &io)
 // and counted in sends_out.
 bool Worker::post_send(Conn &c, ibv_send_wr &wr)
 {
+	flush_sends(c);  // what was queued goes first
 	ibv_send_wr *bad = nullptr;
 	uint32_t n = 0;
 	for (ibv_send_wr *w = &wr; w; w = w->next, n++)
@@ -804,28 +827,114 @@ bool Worker::post_send(Conn &c, ibv_send_wr &wr)
 	return true;
 }
 
-// @data_wr: an RDMA WRITE of READ data from data buffer @data_buf, posted
-// with the reply in one post; the buffer comes back when the reply's SEND
-// completes.
-bool Worker::post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size,
+// @data_wr: an RDMA WRITE of READ data from data buffer @data_buf, queued
+// just before the reply; the buffer comes back when the reply's SEND
+// completes (or is flushed).
+void Worker::post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length, uint64_t vol_size,
 			ibv_send_wr *data_wr, int64_t data_buf)
 {
 	const qbd_req &req = c.ios[slot].req;
 	qbd_reply rep;
 	fill_reply(rep, req.handle, status, length);
 	rep.vol_size = to_le64(vol_size);
-	uint32_t inv = 0;
-	if ((c.geo.features & QBD_PF_RDMA_INV) &&
-	    (req.opcode == QBD_OP_READ || req.opcode == QBD_OP_WRITE))
-		inv = le32(req.rdma_key);
-	// The request is done once its reply is posted: the client may see
+	ibv_sge sge = {0, sizeof(rep), 0};  // the address is set at flush
+	ibv_send_wr wr = {};
+	wr.wr_id = data_buf >= 0 ? wr_id(kWrReplyBuf, static_cast<uint32_t>(data_buf)) : wr_id(kWrReply, 0);
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_INLINE;
+	// (an inline WRITE has no key: nothing to invalidate)
+	if ((c.geo.features & QBD_PF_RDMA_INV) && req.rdma_key &&
+	    (req.opcode == QBD_OP_READ || req.opcode == QBD_OP_WRITE)) {
+		wr.opcode = IBV_WR_SEND_WITH_INV;
+		wr.invalidate_rkey = le32(req.rdma_key);
+	}
+	// The request is done once its reply is queued: the client may see
 	// the reply and send the next request before our SEND completes, so
 	// the slot (its credit) is free now. The reply is inline: nothing of
 	// the slot is needed later.
 	release_buf(c, c.ios[slot]);
 	free_io(c, slot);
-	uint64_t id = data_buf >= 0 ? wr_id(kWrReplyBuf, static_cast<uint32_t>(data_buf)) : wr_id(kWrReply, 0);
-	return post_inline(c, &rep, sizeof(rep), id, inv, data_wr);
+	if (data_wr)
+		queue_send(c, *data_wr, nullptr);
+	queue_send(c, wr, &rep);
+}
+
+// Queues @wr (alone: its next is ignored), with a copy of its one SGE and,
+// for an inline reply, of @rep; signaled and counted in sends_out now.
+void Worker::queue_send(Conn &c, const ibv_send_wr &wr, const qbd_reply *rep)
+{
+	if (c.pend.empty())
+		pend_conns.push_back(c.id);
+	Conn::PendingSend &p = c.pend.emplace_back();
+	p.wr = wr;
+	p.wr.next = nullptr;
+	p.wr.send_flags |= IBV_SEND_SIGNALED;
+	p.sge = *wr.sg_list;
+	p.inl = rep != nullptr;
+	if (rep)
+		p.rep = *rep;
+	c.sends_out++;
+}
+
+// Posts @c's queued sends in one ibv_post_send. When that fails the
+// connection closes, and what did not go out gives back here what it holds
+// (as on_send() does for a flushed WR); the caller runs maybe_destroy().
+// Queued sends of a connection closed meanwhile still go out: its QP is in
+// error by then, so they complete flushed.
+void Worker::flush_sends(Conn &c)
+{
+	if (c.pend.empty())
+		return;
+	for (size_t i = 0; i < c.pend.size(); i++) {
+		Conn::PendingSend &p = c.pend[i];
+		if (p.inl)
+			p.sge.addr = reinterpret_cast<uintptr_t>(&p.rep);
+		p.wr.sg_list = &p.sge;
+		p.wr.next = i + 1 < c.pend.size() ? &c.pend[i + 1].wr : nullptr;
+	}
+	ibv_send_wr *bad = nullptr;
+	int r = ibv_post_send(c.cm->qp, &c.pend[0].wr, &bad);
+	if (!r) {
+		c.pend.clear();
+		return;
+	}
+	std::vector<uint64_t> lost;
+	for (ibv_send_wr *w = bad; w; w = w->next)
+		lost.push_back(w->wr_id);
+	c.pend.clear();
+	close_conn(c, std::string("ibv_post_send: ") + strerror(r), false);
+	for (uint64_t wid : lost) {
+		auto kind = static_cast<WrKind>(wid >> 32);
+		auto n = static_cast<uint32_t>(wid);
+		c.sends_out--;
+		if (kind == kWrReplyBuf) {
+			c.dev->pool.release(n);  // the READ's data buffer
+		} else if (kind == kWrRdmaRead && n < c.ios.size()) {
+			c.reads_out--;
+			release_buf(c, c.ios[n]);
+			free_io(c, n);
+		}
+	}
+	feed_waiters(*c.dev);
+}
+
+// Before the worker sleeps: every queued send goes out.
+void Worker::flush_all()
+{
+	// flush_sends() may queue more (a flushed reply frees a buffer for a
+	// waiting request): run until none is left.
+	while (!pend_conns.empty()) {
+		std::vector<uint64_t> ids;
+		ids.swap(pend_conns);
+		for (uint64_t id : ids) {
+			if (Conn *c = find(id))
+				flush_sends(*c);
+			if (Conn *c = find(id))
+				maybe_destroy(*c);
+		}
+	}
 }
 
 // A handshake message (challenge or hello reply), inline.
@@ -1129,12 +1238,7 @@ void Worker::finish_disk(Conn &c, uint32_t slot, uint32_t status)
 	wr.wr.rdma.remote_addr = le64(r.rdma_addr);
 	wr.wr.rdma.rkey = le32(r.rdma_key);
 	io.buf = -1;
-	if (!post_reply(c, slot, QBD_S_OK, len, 0, &wr, b)) {
-		// Not posted (or only the WRITE, which then flushes): nothing
-		// will give the buffer back but us.
-		d.pool.release(b);
-		feed_waiters(d);
-	}
+	post_reply(c, slot, QBD_S_OK, len, 0, &wr, b);
 }
 
 // Reaps disk completions.
@@ -1166,8 +1270,8 @@ void Worker::start_read(Conn &c, uint32_t slot)
 	wr.opcode = IBV_WR_RDMA_READ;
 	wr.wr.rdma.remote_addr = le64(io.req.rdma_addr);
 	wr.wr.rdma.rkey = le32(io.req.rdma_key);
-	if (post_send(c, wr))
-		c.reads_out++;
+	queue_send(c, wr, nullptr);
+	c.reads_out++;
 }
 
 // Hands freed data buffers to requests waiting for one, oldest first.
@@ -1339,6 +1443,7 @@ void Worker::loop()
 			io_uring_submit(&ring);
 			poll_disk();
 		}
+		flush_all();
 		pfds.push_back({ech->fd, POLLIN, 0});
 		pfds.push_back({stop_ev.get(), POLLIN, 0});
 		// The ring's own fd: readable while completions wait, so one
@@ -1406,6 +1511,7 @@ void Worker::loop()
 			break;
 	}
 	close_inbox();
+	flush_all();
 	// Anything left (poll failed): wait for its disk IO, then free it.
 	if (disk_unsubmitted)
 		io_uring_submit(&ring);
