@@ -68,11 +68,19 @@ e2e_setup() {
 udev_start() {
 	mkdir -p /run/udev/rules.d
 	cp "$QBD_TOP"/udev/*.rules /run/udev/rules.d/ || return 1
-	/lib/systemd/systemd-udevd --daemon --resolve-names=never || return 1
+	# Not --daemon: its parent gives up when udevd is slow to answer (the
+	# debug kernel under load); here the wait scales with the timeouts.
+	# setsid -f: not a child of the scenario's shell (a bare `wait` there
+	# must not wait for it).
+	setsid -f /lib/systemd/systemd-udevd --resolve-names=never > /tmp/udevd.log 2>&1 || return 1
 	at_exit "udevadm control --exit"
+	wait_until $((30 * ${QBD_TIMEOUT_SCALE:-1})) udevadm control --ping || {
+		echo "udevd did not answer: $(cat /tmp/udevd.log)" >&2
+		return 1
+	}
 	udevadm trigger --type=subsystems --action=add
 	udevadm trigger --type=devices --action=add
-	udevadm settle -t 60
+	udevadm settle -t $((60 * ${QBD_TIMEOUT_SCALE:-1}))
 }
 
 # stat_field DEV FIELD: a column of /proc/qbdstat for DEV (qbdN), by the
