@@ -165,6 +165,8 @@ struct Conn {
 	uint32_t rdma_inline = 0;    // inline WRITE bytes offered (0: none)
 	uint64_t n_inline = 0;       // WRITEs that came inline
 	uint64_t n_pulled = 0;       // WRITEs pulled with RDMA READ
+	uint64_t n_replies = 0;      // request replies queued
+	uint64_t n_posts = 0;        // ibv_post_send calls (doorbells)
 	std::deque<uint32_t> read_wait;  // WRITE slots waiting for rd_atom
 	std::shared_ptr<Volume> vol;
 	VolumeGeometry geo;
@@ -745,8 +747,10 @@ void Worker::maybe_destroy(Conn &c)
 	for (auto &io : c.ios)
 		release_buf(c, io);  // and the receive buffers inline WRITEs held
 	if (c.vol)
-		LOG_INFO("vol=%s rdma conn=%lu: %lu WRITEs inline, %lu WRITEs by RDMA READ", c.name.c_str(),
-			 (unsigned long)c.id, (unsigned long)c.n_inline, (unsigned long)c.n_pulled);
+		LOG_INFO("vol=%s rdma conn=%lu: %lu WRITEs inline, %lu WRITEs by RDMA READ; %lu replies in "
+			 "%lu posts",
+			 c.name.c_str(), (unsigned long)c.id, (unsigned long)c.n_inline, (unsigned long)c.n_pulled,
+			 (unsigned long)c.n_replies, (unsigned long)c.n_posts);
 	by_qp.erase(c.qp_num);
 	rdma_destroy_qp(c.cm);
 	rdma_destroy_id(c.cm);
@@ -815,6 +819,7 @@ bool Worker::post_send(Conn &c, ibv_send_wr &wr)
 	uint32_t n = 0;
 	for (ibv_send_wr *w = &wr; w; w = w->next, n++)
 		w->send_flags |= IBV_SEND_SIGNALED;
+	c.n_posts++;
 	int r = ibv_post_send(c.cm->qp, &wr, &bad);
 	if (r) {
 		// Those before @bad went out and will complete (flushed).
@@ -859,6 +864,7 @@ void Worker::post_reply(Conn &c, uint32_t slot, uint32_t status, uint32_t length
 	if (data_wr)
 		queue_send(c, *data_wr, nullptr);
 	queue_send(c, wr, &rep);
+	c.n_replies++;
 }
 
 // Queues @wr (alone: its next is ignored), with a copy of its one SGE and,
@@ -895,6 +901,7 @@ void Worker::flush_sends(Conn &c)
 		p.wr.next = i + 1 < c.pend.size() ? &c.pend[i + 1].wr : nullptr;
 	}
 	ibv_send_wr *bad = nullptr;
+	c.n_posts++;
 	int r = ibv_post_send(c.cm->qp, &c.pend[0].wr, &bad);
 	if (!r) {
 		c.pend.clear();

@@ -7,6 +7,8 @@
 # grants nothing (rdma_inline 0), every WRITE goes by RDMA READ, data
 # written either way reads back under the other. (fio's verify regions,
 # 20% at 0 and at 50%, stay clear of the data written at 48..61 MiB.)
+# The same per-connection log line counts replies and ibv_post_send calls:
+# under fio's QD32 there must be fewer posts than replies (batched posts).
 export QBD_TRANSPORT=rdma # before lib.sh: lib.d/e2e.sh picks its wire by it
 . "$QBD_TOP/tests/vm/lib.sh"
 
@@ -57,6 +59,12 @@ unmap_and_count "inline on"
 check "at least the 256 4 KiB writes went inline" test "$n_inl" -ge 256
 check "the 1 MiB writes went by RDMA READ" test "$n_read" -ge 4
 check_eq "no connection was disconnected as hostile" "$(since | grep -c 'disconnecting:')" 0
+# One ibv_post_send per QP per loop round: under fio's QD32 some rounds
+# answer several requests at once, so there are fewer posts than replies
+# (one post per reply at least without the batching).
+read -r n_rep n_post <<<"$(since | grep -o '[0-9]* replies in [0-9]* posts' | awk '{r += $1; p += $4} END {print r + 0, p + 0}')"
+diag "inline on: $n_rep replies in $n_post posts"
+check "replies are posted in batches (fewer posts than replies)" test "$n_post" -gt 0 -a "$n_post" -lt "$n_rep"
 
 # 2. Fallback: the server grants no inline data.
 check "stop the server" e2e_server_stop
