@@ -5,7 +5,10 @@
 # /proc/qbdstat counts them.
 . "$QBD_TOP/tests/vm/lib.sh"
 
-QBD_IO_TIMEOUT=30 e2e_setup
+# 30 s, times QBD_TIMEOUT_SCALE: on the debug kernel a restarted server
+# takes ~14 s to set up its RDMA device at the first connect, and the
+# queues reconnect only after that.
+QBD_IO_TIMEOUT=$((30 * ${QBD_TIMEOUT_SCALE:-1})) e2e_setup
 check "create pool1/r" volume_create "$E2E_CONF" pool1/r 128M
 dev=$(volume_map "$E2E_CONF" pool1/r) || bail "map pool1/r"
 ok "mapped pool1/r -> $dev"
