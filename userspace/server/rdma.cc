@@ -270,8 +270,6 @@ struct Worker {
 	void open_volume(Conn &c, const qbd_hello &h);
 	void refuse_auth(Conn &c, const std::string &rule);
 	bool post_handshake(Conn &c, const void *msg, uint32_t len);
-	bool post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id, uint32_t invalidate_rkey,
-			 ibv_send_wr *before = nullptr);
 	void on_req(Conn &c, const qbd_req &r, int64_t recv_idx);
 	void start_io(Conn &c, uint32_t slot);
 	void start_read(Conn &c, uint32_t slot);
@@ -944,33 +942,17 @@ void Worker::flush_all()
 	}
 }
 
-// A handshake message (challenge or hello reply), inline.
+// A handshake message (challenge, hello reply or refusal): one inline
+// SEND, copied at post time (so @msg may live on the stack).
 bool Worker::post_handshake(Conn &c, const void *msg, uint32_t len)
-{
-	return post_inline(c, msg, len, wr_id(kWrHelloReply, 0), 0);
-}
-
-// One inline SEND of @msg (copied at post time, so it may live on the
-// stack); SEND_WITH_INV of @invalidate_rkey when that is not 0; after
-// @before (one WR) in the same post when given.
-bool Worker::post_inline(Conn &c, const void *msg, uint32_t len, uint64_t id, uint32_t invalidate_rkey,
-			 ibv_send_wr *before)
 {
 	ibv_sge sge = {reinterpret_cast<uintptr_t>(msg), len, 0};
 	ibv_send_wr wr = {};
-	wr.wr_id = id;
+	wr.wr_id = wr_id(kWrHelloReply, 0);
 	wr.sg_list = &sge;
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_INLINE;
-	if (invalidate_rkey) {
-		wr.opcode = IBV_WR_SEND_WITH_INV;
-		wr.invalidate_rkey = invalidate_rkey;
-	}
-	if (before) {
-		before->next = &wr;
-		return post_send(c, *before);
-	}
 	return post_send(c, wr);
 }
 
@@ -1040,19 +1022,12 @@ void Worker::open_volume(Conn &c, const qbd_hello &h)
 	HelloResult hr = handle_hello(catalog(), h, limits(), Transport::rdma);
 	if (!hr.name.empty())
 		c.name = hr.name;
-	ibv_sge sge = {reinterpret_cast<uintptr_t>(&hr.reply), sizeof(hr.reply), 0};
-	ibv_send_wr wr = {};
-	wr.wr_id = wr_id(kWrHelloReply, 0);
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_INLINE;
 	if (le32(hr.reply.status) != QBD_S_OK) {
 		LOG_RL_WARN("vol=%s rdma conn=%lu from %s: hello refused (%s): %s", c.name.c_str(),
 			    (unsigned long)c.id, c.peer.c_str(), status_name(le32(hr.reply.status)),
 			    hr.rule.c_str());
 		c.close_after_reply = true;
-		post_send(c, wr);
+		post_handshake(c, &hr.reply, sizeof(hr.reply));
 		return;
 	}
 	c.vol = hr.volume;
@@ -1068,7 +1043,7 @@ void Worker::open_volume(Conn &c, const qbd_hello &h)
 		 "inline WRITE %u)",
 		 c.name.c_str(), (unsigned long)c.id, le32(h.queue_id), hr.queue_depth,
 		 (unsigned long)c.geo.features, c.geo.max_io, c.rdma_inline);
-	post_send(c, wr);
+	post_handshake(c, &hr.reply, sizeof(hr.reply));
 }
 
 // @msg: the first QBD_RDMA_REQ_BUF bytes (at most) of a message of @len
