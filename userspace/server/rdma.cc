@@ -236,6 +236,7 @@ struct Worker {
 	uint32_t disk_inflight = 0;
 	bool disk_unsubmitted = false;
 	std::vector<uint64_t> pend_conns;  // conns with queued sends (ids)
+	std::vector<uint64_t> flushing;    // flush_all()'s turn of pend_conns
 
 	~Worker()
 	{
@@ -930,15 +931,16 @@ void Worker::flush_all()
 {
 	// flush_sends() may queue more (a flushed reply frees a buffer for a
 	// waiting request): run until none is left.
+	// The two vectors trade buffers: no allocation per round.
 	while (!pend_conns.empty()) {
-		std::vector<uint64_t> ids;
-		ids.swap(pend_conns);
-		for (uint64_t id : ids) {
+		flushing.swap(pend_conns);
+		for (uint64_t id : flushing) {
 			if (Conn *c = find(id))
 				flush_sends(*c);
 			if (Conn *c = find(id))
 				maybe_destroy(*c);
 		}
+		flushing.clear();
 	}
 }
 
