@@ -514,6 +514,13 @@ for entry in "${scenarios[@]}"; do
 	fi
 	if [[ $verdict != PASSED ]]; then
 		if [[ $LIVE != 1 ]]; then
+			# CI keeps only this summary: each failed check with the
+			# diagnostics under it first, then the log's end.
+			if grep -q '^not ok' "$dir/output.log" 2>/dev/null; then
+				echo "  --- failed checks in $dir/output.log (each with up to 12 lines after it):"
+				awk '/^not ok/ { n = 13 } n > 0 { print; n-- }' "$dir/output.log" |
+					head -n 60 | sed 's/^/  | /'
+			fi
 			echo "  --- last lines of $dir/output.log:"
 			tail -n 15 "$dir/output.log" 2>/dev/null | sed 's/^/  | /'
 		fi
