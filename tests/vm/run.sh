@@ -285,8 +285,10 @@ scan_log() {
 # foreign_splats DIR LOG (QBD_VM_FOREIGN_SPLATS=note, set for the debug
 # kernel): a report in LOG (from its first bad line to the end of its first
 # backtrace: "</TASK>", "---[ end trace" or a KASAN "====" rule, at most 150
-# lines) that names no qbd code (no word starting with "qbd" in it) is someone
-# else's: its bad lines move from kernel-log-hits.txt to
+# lines) that names no qbd code (no frame of the module: "[qbd]" or a
+# "qbd_*+0x" function) is someone else's, also when it ran in a qbd process
+# ("Comm: qbd-server": rxe's receive path runs in whichever task's softirq):
+# its bad lines move from kernel-log-hits.txt to
 # kernel-log-foreign.txt, a note and not a failure. Bad lines on the
 # console only (a VM that died) stay failures.
 foreign_splats() {
@@ -295,8 +297,9 @@ foreign_splats() {
 	import re, sys
 	log, hits, foreign, pat = sys.argv[1:5]
 	bad = re.compile(pat)
-	# qbd code or a qbd process; not the "-qbd-debug" in the kernel release
-	ours = re.compile(r"(?<![-\w])qbd")
+	# a frame of qbd.ko; not a qbd process, "qbd(O)" in the module list or
+	# the "-qbd-debug" in the kernel release
+	ours = re.compile(r"\[qbd\]|(?<![-\w])qbd_\w*\+0x")
 	lines = open(log, errors="replace").read().splitlines()
 	theirs = set()
 	i = 0
