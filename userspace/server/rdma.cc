@@ -8,8 +8,9 @@
 // Each worker poll()s its own rdma_cm event channel, the completion channel
 // of its CQ per device, its disk io_uring, a hand-off eventfd and a stop
 // eventfd, and owns every RDMA object it uses (no locks below but the
-// hand-off inbox). Per device (ibv_context) a worker owns a PD, one CQ
-// (completion vector = its index, so hardware interrupts it on its CPU),
+// hand-off inbox). Per device (ibv_context) a worker owns a PD, a receive
+// CQ and a send CQ on one completion channel (completion vector = its
+// index, so hardware interrupts it on its CPU),
 // one shared receive queue with receive buffers registered once, and a data
 // buffer pool of max_io-byte buffers registered once: no per-request
 // registration. The device's receive and buffer budget is split among the
@@ -41,6 +42,14 @@
 // round, which over soft-RoCE is one syscall and one run of rxe's requester
 // for the whole batch. Handshake messages post at once, after what is
 // queued.
+//
+// Send completions: every send WR is signaled, on a CQ of its own that is
+// armed only while something waits on one (send_cq_wanted(): an RDMA READ
+// of WRITE data, a data buffer someone waits for, a connection not open,
+// a send queue half full, draining). Otherwise they are reaped when the
+// worker wakes for anything else, or at the latest after kSendReapMs: at
+// QD1 a reply's completion no longer costs a wakeup of its own (two per
+// READ before).
 //
 // Inline WRITEs (QBD_PF_RDMA_INLINE): the data came in the SEND; the
 // receive buffer is lent to the request (written to disk straight from it,
@@ -84,6 +93,10 @@ namespace qbd::server {
 
 namespace {
 
+// Longest a send completion waits to be reaped while nothing wants it
+// (arm_send_cqs()).
+constexpr int kSendReapMs = 20;
+
 // wr_id of send-queue work requests: kind << 32 | io slot (RDMA READ) or
 // data buffer (RDMA WRITE, the reply that follows it) or 0 (other replies).
 // Every WR is signaled. A READ's RDMA WRITE and its reply SEND go in one
@@ -96,8 +109,10 @@ struct Device {
 	ibv_context *ctx = nullptr;  // owned by rdma_cm
 	ibv_device_attr attr{};
 	ibv_pd *pd = nullptr;
-	ibv_comp_channel *channel = nullptr;
-	ibv_cq *cq = nullptr;
+	ibv_comp_channel *channel = nullptr;  // both CQs' events
+	ibv_cq *cq = nullptr;   // receives: always armed
+	ibv_cq *scq = nullptr;  // sends: armed only when wanted
+	bool scq_armed = false;
 	ibv_srq *srq = nullptr;
 	char *recv_bufs = nullptr;  // n_recv * recv.stride
 	RecvLayout recv;
@@ -126,6 +141,8 @@ struct Device {
 		free(recv_bufs);
 		if (cq)
 			ibv_destroy_cq(cq);
+		if (scq)
+			ibv_destroy_cq(scq);
 		if (channel)
 			ibv_destroy_comp_channel(channel);
 		if (pd)
@@ -263,6 +280,9 @@ struct Worker {
 	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &param, int client_cpu);
 	Result<Device *> device_for(ibv_context *ctx);
 	void poll_cq(Device &d, bool event);
+	bool reap(Device &d, ibv_cq *cq);
+	bool send_cq_wanted(Device &d, bool *pending);
+	int arm_send_cqs(bool *reaped);
 	void on_recv(Device &d, const ibv_wc &wc);
 	void on_send(Conn &c, const ibv_wc &wc);
 	void on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent);
@@ -483,14 +503,20 @@ Result<Device *> Worker::device_for(ibv_context *ctx)
 	// READ and a SEND, per request slot; +1 for the hello reply.
 	d->max_send_wr = std::min<uint32_t>(2 * RecvBudget::per_connection(lim.max_queue_depth) + 1,
 					    static_cast<uint32_t>(d->attr.max_qp_wr));
-	// Every WR is signaled: one CQE per receive and per send.
-	int cqe = std::min<int>(d->attr.max_cqe, static_cast<int>(d->n_recv) * 3 + 64);
+	// Every WR is signaled: one CQE per receive; per connection as many
+	// sends as its send queue holds (two per receive it reserved, + 1).
+	uint32_t max_conns = d->n_recv / RecvBudget::per_connection(lim.max_queue_depth);
+	int cqe = std::min<int>(d->attr.max_cqe, static_cast<int>(d->n_recv) + 64);
+	int scqe = std::min<int>(d->attr.max_cqe, static_cast<int>(2 * d->n_recv + max_conns) + 64);
 	int vector = ctx->num_comp_vectors > 0 ? static_cast<int>(index % ctx->num_comp_vectors) : 0;
 	d->cq = ibv_create_cq(ctx, cqe, nullptr, d->channel, vector);
 	if (!d->cq)
 		return fail("ibv_create_cq");
 	if (ibv_req_notify_cq(d->cq, 0))
 		return fail("ibv_req_notify_cq");
+	d->scq = ibv_create_cq(ctx, scqe, nullptr, d->channel, vector);
+	if (!d->scq)
+		return fail("ibv_create_cq (sends)");
 	if (posix_memalign(reinterpret_cast<void **>(&d->recv_bufs), 4096,
 			   static_cast<size_t>(d->n_recv) * d->recv.stride)) {
 		d->recv_bufs = nullptr;
@@ -566,7 +592,7 @@ void Worker::on_connect_request(rdma_cm_id *id, const rdma_conn_param &param, in
 			      std::to_string(d.budget.reserved()) + " of " +
 			      std::to_string(d.budget.capacity()) + " receives)");
 	ibv_qp_init_attr qa = {};
-	qa.send_cq = d.cq;
+	qa.send_cq = d.scq;
 	qa.recv_cq = d.cq;
 	qa.srq = d.srq;
 	qa.qp_type = IBV_QPT_RC;
@@ -1373,27 +1399,40 @@ void Worker::on_recv(Device &d, const ibv_wc &wc)
 		repost_recv(d, idx);
 }
 
-// @event: the completion channel fired (acknowledge and re-arm it); the CQ
-// is polled empty either way.
+// @event: the completion channel fired. One event is read per wakeup (a
+// second would only cost a syscall to find none; if both CQs raised one,
+// the fd is still readable and the next round reads it). The receive CQ
+// is re-armed at once, the send CQ only by arm_send_cqs(). Both are reaped
+// either way, sends first: they give back buffers and RDMA READ credits
+// that the new requests may want.
 void Worker::poll_cq(Device &d, bool event)
 {
 	ibv_cq *cq = nullptr;
 	void *ctx = nullptr;
-	// One event at most is pending: the CQ is re-armed only after it is
-	// read (a second read would only cost a syscall to find none).
 	if (event && ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
 		ibv_ack_cq_events(cq, 1);
-		if (ibv_req_notify_cq(cq, 0))
+		if (cq == d.scq)
+			d.scq_armed = false;
+		else if (ibv_req_notify_cq(cq, 0))
 			LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
 	}
+	reap(d, d.scq);
+	reap(d, d.cq);
+}
+
+// Polls @cq empty; true when it held any completion.
+bool Worker::reap(Device &d, ibv_cq *cq)
+{
 	ibv_wc wcs[32];
+	bool any = false;
 	for (;;) {
-		int n = ibv_poll_cq(d.cq, 32, wcs);
+		int n = ibv_poll_cq(cq, 32, wcs);
 		if (n <= 0) {
 			if (n < 0)
 				LOG_RL_WARN("rdma: ibv_poll_cq failed");
-			return;
+			return any;
 		}
+		any = true;
 		for (int i = 0; i < n; i++) {
 			const ibv_wc &wc = wcs[i];
 			// Receives carry a buffer index (< 2^32), sends a kind << 32;
@@ -1407,6 +1446,58 @@ void Worker::poll_cq(Device &d, bool event)
 				on_send(*it->second, wc);
 		}
 	}
+}
+
+// Whether the worker must wake for a send completion on @d: an RDMA READ
+// of WRITE data is out (its completion starts the disk write), a request
+// waits for a data buffer (a READ reply's completion frees one), a
+// connection is in its handshake or closing (freed once its sends are
+// done), a send queue is half full, or the worker is draining. *@pending:
+// some send is not reaped yet.
+bool Worker::send_cq_wanted(Device &d, bool *pending)
+{
+	*pending = false;
+	if (draining || !d.wait_buf.empty())
+		return true;
+	for (auto &[id, c] : conns) {
+		if (c->dev != &d)
+			continue;
+		if (c->reads_out || c->state != Conn::kOpen || c->close_after_reply ||
+		    c->sends_out > d.max_send_wr / 2)
+			return true;
+		if (c->sends_out)
+			*pending = true;
+	}
+	return false;
+}
+
+// Before poll(): arms the send CQs that are wanted and reaps what came
+// before the arming (it raised no event). Returns poll()'s timeout: -1, or
+// kSendReapMs while sends wait unarmed (an error completion is seen that
+// late at most). *@reaped: completions were handled (go round again).
+int Worker::arm_send_cqs(bool *reaped)
+{
+	int timeout = -1;
+	*reaped = false;
+	for (auto &[ctx, d] : devices) {
+		bool pending = false;
+		if (!send_cq_wanted(*d, &pending)) {
+			if (pending && !d->scq_armed)
+				timeout = kSendReapMs;
+			continue;
+		}
+		if (d->scq_armed)
+			continue;
+		if (ibv_req_notify_cq(d->scq, 0)) {
+			LOG_RL_WARN("rdma: ibv_req_notify_cq (sends): %s", strerror(errno));
+			timeout = kSendReapMs;
+		} else {
+			d->scq_armed = true;
+		}
+		if (reap(*d, d->scq))
+			*reaped = true;
+	}
+	return timeout;
 }
 
 void Worker::loop()
@@ -1428,6 +1519,14 @@ void Worker::loop()
 			poll_disk();
 		}
 		flush_all();
+		bool reaped = false;
+		int timeout = arm_send_cqs(&reaped);
+		// What they finished may have queued sends or disk IO, as may a
+		// failed flush (its buffers go to waiting requests): go round.
+		if (reaped || disk_unsubmitted)
+			continue;
+		if (draining)
+			timeout = 100;
 		pfds.push_back({ech->fd, POLLIN, 0});
 		pfds.push_back({stop_ev.get(), POLLIN, 0});
 		// The ring's own fd: readable while completions wait, so one
@@ -1439,7 +1538,7 @@ void Worker::loop()
 			pfds.push_back({d->channel->fd, POLLIN, 0});
 			pdevs.push_back(d.get());
 		}
-		int r = ::poll(pfds.data(), pfds.size(), draining ? 100 : -1);
+		int r = ::poll(pfds.data(), pfds.size(), timeout);
 		if (r < 0 && errno != EINTR) {
 			LOG_ERR("rdma: poll: %s", strerror(errno));
 			break;
@@ -1460,6 +1559,7 @@ void Worker::loop()
 		poll_disk();  // reads the shared ring only: no syscall
 		if (pfds[3].revents)
 			take_inbox();
+		// (a timeout with sends unreaped lands here too)
 		for (size_t i = 0; i < pdevs.size(); i++)
 			poll_cq(*pdevs[i], pfds[4 + i].revents);
 		if (!draining)
