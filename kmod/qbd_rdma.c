@@ -32,6 +32,7 @@
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <net/route.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/mr_pool.h>
 #include <rdma/rdma_cm.h>
@@ -192,10 +193,11 @@ struct qbd_rdma_conn {
  * netdev under the port is down, rxe (6.1) fails that send, puts QP1 in
  * the error state and never takes its receive side out of it again, so
  * every later connect from the device times out (docs/testing.md). So a
- * connection torn down while its port is not active is drained and freed
- * at once but its cm_id waits here, and is destroyed (the DREQ sent) once
- * the port is active again, the device goes away, or after
- * QBD_RDMA_PARK_MAX. The reaper polls while the list is not empty.
+ * connection torn down while its port is not active, or no route leads
+ * to the peer (qbd_rdma_path_ok()), is drained and freed at once but its
+ * cm_id waits here, and is destroyed (the DREQ sent) once both are back,
+ * the device goes away, or after QBD_RDMA_PARK_MAX. The reaper polls while
+ * the list is not empty.
  */
 static LIST_HEAD(qbd_rdma_parked);
 static DEFINE_MUTEX(qbd_rdma_park_mutex); /* guards qbd_rdma_parked */
@@ -745,6 +747,38 @@ static bool qbd_rdma_port_active(struct rdma_cm_id *id)
 	return attr.state == IB_PORT_ACTIVE;
 }
 
+/*
+ * Could a MAD (our DREQ) leave through @id's port now? Its port must be
+ * active and, on RoCE over IPv4, there must be a route to the peer through
+ * the bound netdev, looked up as rxe looks it up. `ip link set down`
+ * flushes the routes before the port is marked down, and a send fails for
+ * want of a route in between (the queue sees a local QP operation error);
+ * after `up` the port is active before routes added by hand are back.
+ */
+static bool qbd_rdma_path_ok(struct rdma_cm_id *id)
+{
+	const struct sockaddr_in *src, *dst;
+	struct flowi4 fl = {};
+	struct rtable *rt;
+
+	if (!qbd_rdma_port_active(id))
+		return false;
+	src = (const struct sockaddr_in *)&id->route.addr.src_addr;
+	dst = (const struct sockaddr_in *)&id->route.addr.dst_addr;
+	if (!rdma_protocol_roce(id->device, id->port_num) ||
+	    dst->sin_family != AF_INET)
+		return true;
+	fl.flowi4_oif = id->route.addr.dev_addr.bound_dev_if;
+	fl.flowi4_proto = IPPROTO_UDP;
+	fl.saddr = src->sin_addr.s_addr;
+	fl.daddr = dst->sin_addr.s_addr;
+	rt = ip_route_output_key(&init_net, &fl);
+	if (IS_ERR(rt))
+		return false;
+	ip_rt_put(rt);
+	return true;
+}
+
 static void qbd_rdma_reap(struct work_struct *work)
 {
 	struct qbd_rdma_conn *conn, *tmp;
@@ -755,7 +789,7 @@ static void qbd_rdma_reap(struct work_struct *work)
 	list_for_each_entry_safe(conn, tmp, &qbd_rdma_parked, park_node)
 		if (test_bit(QBD_RDMA_GONE, &conn->flags) ||
 		    time_after(jiffies, conn->parked_at + QBD_RDMA_PARK_MAX) ||
-		    qbd_rdma_port_active(conn->cm_id))
+		    qbd_rdma_path_ok(conn->cm_id))
 			list_move_tail(&conn->park_node, &done);
 	more = !list_empty(&qbd_rdma_parked);
 	mutex_unlock(&qbd_rdma_park_mutex);
@@ -789,7 +823,8 @@ void qbd_rdma_exit(void)
 /*
  * Free everything of @conn. The QP is drained first, so no completion
  * runs any more when its buffers and requests go. While the port is down
- * the cm_id is parked rather than destroyed (see qbd_rdma_parked).
+ * the cm_id is parked rather than destroyed (see qbd_rdma_parked), and
+ * so while no route leads to the peer (qbd_rdma_path_ok()).
  */
 static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
 {
@@ -799,7 +834,7 @@ static void qbd_rdma_destroy(struct qbd_rdma_conn *conn)
 	set_bit(QBD_RDMA_DEAD, &conn->flags);
 	if (conn->qp) {
 		if (test_bit(QBD_RDMA_GONE, &conn->flags) ||
-		    qbd_rdma_port_active(conn->cm_id))
+		    qbd_rdma_path_ok(conn->cm_id))
 			rdma_disconnect(conn->cm_id);
 		else
 			park = true;
