@@ -15,9 +15,7 @@
 export QBD_TRANSPORT=rdma
 . "$QBD_TOP/tests/vm/lib.sh"
 e2e_setup
-NEW=$QBD_SERVER_BIN
-[[ -x $QBD_BUILD/ab/qbd-server.new ]] && NEW=$QBD_BUILD/ab/qbd-server.new
-OLD=$QBD_BUILD/ab/qbd-server.old
+. "$QBD_TOP/bench/vm/ab-lib.sh"
 [[ -x $OLD ]] || bail "no $OLD (see the top of this script)"
 check "create" volume_create "$E2E_CONF" pool1/b 256M
 dev=$(volume_map "$E2E_CONF" pool1/b -o nr_queues=2) || bail "map"
@@ -35,22 +33,14 @@ suite() {
 	run "$1 rr4k qd32x2" randread 32 2 0-1
 	run "$1 rw4k qd32x2" randwrite 32 2 0-1
 }
-restart() {	# restart BINARY [ARGS...]
-	e2e_server_stop
-	QBD_SERVER_BIN=$1
-	shift
-	e2e_server_start "$@" || bail "server start $QBD_SERVER_BIN $*"
-	wait_until 60 dev_live "$dev" || bail "not live again"
-	sleep 2
-}
 for round in 1 2 3; do
-	restart $NEW
+	ab_restart $NEW
 	suite new-1w
-	restart $OLD
+	ab_restart $OLD
 	suite old-1w
-	restart $NEW --rdma-workers 0
+	ab_restart $NEW --rdma-workers 0
 	suite new-percpu
-	restart $OLD --rdma-workers 0
+	ab_restart $OLD --rdma-workers 0
 	suite old-percpu
 done
 ok done

@@ -12,9 +12,7 @@
 export QBD_TRANSPORT=rdma
 . "$QBD_TOP/tests/vm/lib.sh"
 e2e_setup
-NEW=$QBD_SERVER_BIN
-[[ -x $QBD_BUILD/ab/qbd-server.new ]] && NEW=$QBD_BUILD/ab/qbd-server.new
-OLD=$QBD_BUILD/ab/qbd-server.old
+. "$QBD_TOP/bench/vm/ab-lib.sh"
 command -v perf >/dev/null || bail "no perf in the guest"
 check "create" volume_create "$E2E_CONF" pool1/q 256M
 dev=$(volume_map "$E2E_CONF" pool1/q) || bail "map"
@@ -43,22 +41,14 @@ count() { # label rw
 	print("# RESULT %s iops=%.0f per IO: %s total=%.2f" % (label, iops, per, sum(c.values()) / ios))
 	PY
 }
-restart() { # BINARY [ARGS...]
-	e2e_server_stop
-	QBD_SERVER_BIN=$1
-	shift
-	e2e_server_start "$@" || bail "start $QBD_SERVER_BIN $*"
-	wait_until 60 dev_live "$dev" || bail "not live after the restart"
-	sleep 2
-}
 for b in new old; do
 	[[ $b == old && ! -x $OLD ]] && continue
 	bin=$NEW
 	[[ $b == old ]] && bin=$OLD
-	restart "$bin"
+	ab_restart "$bin"
 	count "$b-1w" randread
 	count "$b-1w" randwrite
-	restart "$bin" --rdma-workers 0
+	ab_restart "$bin" --rdma-workers 0
 	count "$b-percpu" randread
 	count "$b-percpu" randwrite
 done
