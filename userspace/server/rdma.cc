@@ -6,7 +6,7 @@
 // io_uring anyway). One unpinned worker by default; `--rdma-workers 0`:
 // placed as the TCP reactors (one per CPU, pinned), N: N unpinned.
 // Each worker poll()s its own rdma_cm event channel, the completion channel
-// of its CQ per device, its disk io_uring, a hand-off eventfd and a stop
+// of its CQs per device, its disk io_uring, a hand-off eventfd and a stop
 // eventfd, and owns every RDMA object it uses (no locks below but the
 // hand-off inbox). Per device (ibv_context) a worker owns a PD, a receive
 // CQ and a send CQ on one completion channel (completion vector = its
