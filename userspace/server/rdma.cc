@@ -94,7 +94,7 @@ namespace qbd::server {
 namespace {
 
 // Longest a send completion waits to be reaped while nothing wants it
-// (arm_send_cqs()).
+// (arm_cqs()).
 constexpr int kSendReapMs = 20;
 
 // wr_id of send-queue work requests: kind << 32 | io slot (RDMA READ) or
@@ -110,8 +110,9 @@ struct Device {
 	ibv_device_attr attr{};
 	ibv_pd *pd = nullptr;
 	ibv_comp_channel *channel = nullptr;  // both CQs' events
-	ibv_cq *cq = nullptr;   // receives: always armed
-	ibv_cq *scq = nullptr;  // sends: armed only when wanted
+	ibv_cq *cq = nullptr;   // receives: armed before every sleep
+	ibv_cq *scq = nullptr;  // sends: armed before a sleep when wanted
+	bool cq_armed = false;
 	bool scq_armed = false;
 	ibv_srq *srq = nullptr;
 	char *recv_bufs = nullptr;  // n_recv * recv.stride
@@ -244,6 +245,12 @@ struct Worker {
 	Fd stop_ev;
 	std::thread thread;
 	bool draining = false;
+	// --rdma-poll-us: after the last work found, poll the CQs and the disk
+	// ring this long before sleeping in poll() (0: never).
+	std::chrono::microseconds poll_window{0};
+	std::chrono::steady_clock::time_point last_work{};
+	uint64_t n_sleeps = 0;    // poll() calls that could block
+	uint64_t n_polled = 0;    // spin() rounds that found completions
 	std::map<ibv_context *, std::unique_ptr<Device>> devices;
 	std::map<uint64_t, std::unique_ptr<Conn>> conns;
 	std::unordered_map<uint32_t, Conn *> by_qp;
@@ -282,7 +289,8 @@ struct Worker {
 	void poll_cq(Device &d, bool event);
 	bool reap(Device &d, ibv_cq *cq);
 	bool send_cq_wanted(Device &d, bool *pending);
-	int arm_send_cqs(bool *reaped);
+	int arm_cqs(bool *reaped);
+	bool spin();
 	void on_recv(Device &d, const ibv_wc &wc);
 	void on_send(Conn &c, const ibv_wc &wc);
 	void on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent);
@@ -380,7 +388,7 @@ Status Worker::init()
 
 Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint> &listen,
 						      std::shared_ptr<ReactorShared> shared,
-						      const std::vector<int> &cpus)
+						      const std::vector<int> &cpus, unsigned poll_us)
 {
 	std::unique_ptr<RdmaEngine> e(new RdmaEngine());
 	e->impl_ = std::make_unique<Impl>();
@@ -393,6 +401,7 @@ Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint
 		w->index = static_cast<unsigned>(i);
 		w->nworkers = static_cast<unsigned>(n);
 		w->cpu = i < cpus.size() ? cpus[i] : -1;
+		w->poll_window = std::chrono::microseconds(poll_us);
 		if (w->cpu >= 0) {
 			if (im.by_cpu.size() <= static_cast<size_t>(w->cpu))
 				im.by_cpu.resize(w->cpu + 1, -1);
@@ -435,7 +444,8 @@ Result<std::unique_ptr<RdmaEngine>> RdmaEngine::start(const std::vector<Endpoint
 		w->thread = std::thread([raw] { raw->loop(); });
 		pin_thread(w->thread, w->cpu, "rdma worker " + std::to_string(w->index));
 	}
-	LOG_INFO("rdma: %zu worker(s)%s", n, im.by_cpu.empty() ? "" : " pinned one per CPU");
+	LOG_INFO("rdma: %zu worker(s)%s%s", n, im.by_cpu.empty() ? "" : " pinned one per CPU",
+		 poll_us ? (", polling " + std::to_string(poll_us) + " us before sleeping").c_str() : "");
 	return e;
 }
 
@@ -512,8 +522,6 @@ Result<Device *> Worker::device_for(ibv_context *ctx)
 	d->cq = ibv_create_cq(ctx, cqe, nullptr, d->channel, vector);
 	if (!d->cq)
 		return fail("ibv_create_cq");
-	if (ibv_req_notify_cq(d->cq, 0))
-		return fail("ibv_req_notify_cq");
 	d->scq = ibv_create_cq(ctx, scqe, nullptr, d->channel, vector);
 	if (!d->scq)
 		return fail("ibv_create_cq (sends)");
@@ -1401,20 +1409,17 @@ void Worker::on_recv(Device &d, const ibv_wc &wc)
 
 // @event: the completion channel fired. One event is read per wakeup (a
 // second would only cost a syscall to find none; if both CQs raised one,
-// the fd is still readable and the next round reads it). The receive CQ
-// is re-armed at once, the send CQ only by arm_send_cqs(). Both are reaped
-// either way, sends first: they give back buffers and RDMA READ credits
-// that the new requests may want.
+// the fd is still readable and the next round reads it). The CQ that
+// raised it is re-armed by arm_cqs(), before the worker next sleeps. Both
+// are reaped either way, sends first: they give back buffers and RDMA READ
+// credits that the new requests may want.
 void Worker::poll_cq(Device &d, bool event)
 {
 	ibv_cq *cq = nullptr;
 	void *ctx = nullptr;
 	if (event && ibv_get_cq_event(d.channel, &cq, &ctx) == 0) {
 		ibv_ack_cq_events(cq, 1);
-		if (cq == d.scq)
-			d.scq_armed = false;
-		else if (ibv_req_notify_cq(cq, 0))
-			LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
+		(cq == d.scq ? d.scq_armed : d.cq_armed) = false;
 	}
 	reap(d, d.scq);
 	reap(d, d.cq);
@@ -1471,15 +1476,26 @@ bool Worker::send_cq_wanted(Device &d, bool *pending)
 	return false;
 }
 
-// Before poll(): arms the send CQs that are wanted and reaps what came
-// before the arming (it raised no event). Returns poll()'s timeout: -1, or
-// kSendReapMs while sends wait unarmed (an error completion is seen that
-// late at most). *@reaped: completions were handled (go round again).
-int Worker::arm_send_cqs(bool *reaped)
+// Before sleeping in poll(): arms every receive CQ and the send CQs that
+// are wanted, and reaps what came before the arming (it raised no event).
+// Returns poll()'s timeout: -1, or kSendReapMs while sends wait unarmed (an
+// error completion is seen that late at most). *@reaped: completions were
+// handled (go round again).
+int Worker::arm_cqs(bool *reaped)
 {
 	int timeout = -1;
 	*reaped = false;
 	for (auto &[ctx, d] : devices) {
+		if (!d->cq_armed) {
+			if (ibv_req_notify_cq(d->cq, 0)) {
+				LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
+				timeout = kSendReapMs;
+			} else {
+				d->cq_armed = true;
+			}
+			if (reap(*d, d->cq))
+				*reaped = true;
+		}
 		bool pending = false;
 		if (!send_cq_wanted(*d, &pending)) {
 			if (pending && !d->scq_armed)
@@ -1500,12 +1516,45 @@ int Worker::arm_send_cqs(bool *reaped)
 	return timeout;
 }
 
+// --rdma-poll-us: polls the CQs and the disk ring (both in shared memory:
+// no syscall) until one holds a completion, or the window since the last
+// work found has passed. True: completions were handled. The wakeup that
+// sleeping in poll() would cost (over soft-RoCE: a context switch, and
+// under emulation a halted vCPU kicked awake) is traded for a CPU kept
+// busy through the window; the rdma_cm channel, the inbox and the stop
+// event are left to the next poll(), at most one window later.
+bool Worker::spin()
+{
+	using clock = std::chrono::steady_clock;
+	for (;;) {
+		bool any = false;
+		for (auto &[ctx, d] : devices) {
+			any |= reap(*d, d->scq);
+			any |= reap(*d, d->cq);
+		}
+		if (io_uring_cq_ready(&ring)) {
+			poll_disk();
+			any = true;
+		}
+		auto now = clock::now();
+		if (any) {
+			last_work = now;
+			n_polled++;
+			return true;
+		}
+		if (now - last_work >= poll_window)
+			return false;
+		__builtin_ia32_pause();
+	}
+}
+
 void Worker::loop()
 {
 	log_set_thread_name(("rdma" + std::to_string(index)).c_str());
 	std::vector<pollfd> pfds;
 	std::vector<Device *> pdevs;
 	bool disconnect_sent = false;
+	auto last_poll = std::chrono::steady_clock::now();
 	auto drain_deadline = std::chrono::steady_clock::time_point::max();
 	for (;;) {
 		pfds.clear();
@@ -1519,14 +1568,28 @@ void Worker::loop()
 			poll_disk();
 		}
 		flush_all();
-		bool reaped = false;
-		int timeout = arm_send_cqs(&reaped);
-		// What they finished may have queued sends or disk IO, as may a
-		// failed flush (its buffers go to waiting requests): go round.
-		if (reaped || disk_unsubmitted)
-			continue;
-		if (draining)
-			timeout = 100;
+		// Polling: what it finds is handled without sleeping, but poll()
+		// still runs (not sleeping) at least once a millisecond, for the
+		// rdma_cm channel, the inbox and the stop event.
+		bool sleep = true;
+		if (poll_window.count() && !draining && spin()) {
+			if (std::chrono::steady_clock::now() - last_poll < std::chrono::milliseconds(1))
+				continue;
+			sleep = false;
+		}
+		int timeout = 0;
+		if (sleep) {
+			bool reaped = false;
+			timeout = arm_cqs(&reaped);
+			// What they finished may have queued sends or disk IO, as
+			// may a failed flush (its buffers go to waiting requests):
+			// go round.
+			if (reaped || disk_unsubmitted)
+				continue;
+			if (draining)
+				timeout = 100;
+			n_sleeps++;
+		}
 		pfds.push_back({ech->fd, POLLIN, 0});
 		pfds.push_back({stop_ev.get(), POLLIN, 0});
 		// The ring's own fd: readable while completions wait, so one
@@ -1543,6 +1606,9 @@ void Worker::loop()
 			LOG_ERR("rdma: poll: %s", strerror(errno));
 			break;
 		}
+		last_poll = std::chrono::steady_clock::now();
+		if (r > 0)
+			last_work = last_poll;
 		if (pfds[1].revents && !draining) {
 			draining = true;
 			drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -1596,6 +1662,8 @@ void Worker::loop()
 	}
 	close_inbox();
 	flush_all();
+	LOG_INFO("rdma worker %u: slept in poll() %lu times, found completions polling %lu times", index,
+		 (unsigned long)n_sleeps, (unsigned long)n_polled);
 	// Anything left (poll failed): wait for its disk IO, then free it.
 	if (disk_unsubmitted)
 		io_uring_submit(&ring);

@@ -16,11 +16,12 @@ class RdmaEngine {
 public:
 	// Binds every endpoint (port 0: ephemeral) and starts one worker thread
 	// per entry of @cpus, pinned to that CPU (-1: unpinned; empty: one
-	// unpinned worker). An error when there is no RDMA device for an
-	// address or a bind fails.
+	// unpinned worker). @poll_us: how long a worker polls its completion
+	// queues after the last work before it sleeps (0: it sleeps at once).
+	// An error when there is no RDMA device for an address or a bind fails.
 	static Result<std::unique_ptr<RdmaEngine>> start(const std::vector<Endpoint> &listen,
 							 std::shared_ptr<ReactorShared> shared,
-							 const std::vector<int> &cpus);
+							 const std::vector<int> &cpus, unsigned poll_us = 0);
 	~RdmaEngine();
 	RdmaEngine(const RdmaEngine &) = delete;
 	RdmaEngine &operator=(const RdmaEngine &) = delete;

@@ -188,7 +188,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions &opts)
 	if (!opts.listen_rdma.empty()) {
 		std::vector<int> rdma_cpus = opts.rdma_workers == 0 ? worker_cpus
 						    : std::vector<int>(opts.rdma_workers, -1);
-		auto e = RdmaEngine::start(opts.listen_rdma, shared, rdma_cpus);
+		auto e = RdmaEngine::start(opts.listen_rdma, shared, rdma_cpus, opts.rdma_poll_us);
 		if (!e) {
 			for (auto &x : im.reactors)
 				x->stop();

@@ -34,6 +34,24 @@ fi
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (libaio)" "$dev"
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (io_uring)" "$dev" --ioengine=io_uring
 fio_verify "fio write with FUA/fsync every 16 IOs, verified" "$dev" --rw=randwrite --fsync=16 --bsrange=4k-64k
+if [[ $QBD_TRANSPORT == rdma ]]; then
+	# --rdma-poll-us: one worker that polls its CQs for 2 ms after the last
+	# work before sleeping. Its exit line counts the completions it found
+	# polling: at QD1 nearly every request is found so.
+	check "stop the server" e2e_server_stop
+	check "start it with --rdma-poll-us 2000" e2e_server_start --rdma-poll-us 2000
+	check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) dev_live "$dev"
+	fio_verify "polling server: fio randrw 4k-512k QD32 x2, verified" "$dev" --ioengine=io_uring
+	fio_verify "polling server: fio randwrite 4k QD1, verified" "$dev" --ioengine=io_uring --numjobs=1 \
+		--iodepth=1 --rw=randwrite --bsrange=4k-4k --size=8M
+	check "stop the polling server" e2e_server_stop
+	slog=$QBD_RESULTS/server-$(server_id "$E2E_NS" "$(e2e_listen)").log
+	check "server log: polling 2000 us" grep -q "polling 2000 us before sleeping" "$slog"
+	polled=$(grep -o "found completions polling [0-9]* times" "$slog" | tail -n 1 | grep -o "[0-9]*")
+	check "the worker found completions polling (${polled:-none})" test "${polled:-0}" -gt 100
+	check "start the server again" e2e_server_start
+	check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) dev_live "$dev"
+fi
 name=${dev#/dev/}
 e=$(stat_field "$name" errors)
 check_eq "no errors counted in /proc/qbdstat" "${e:-missing}" 0
