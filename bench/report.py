@@ -15,11 +15,13 @@ import sys
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEVICES = ["local", "nbd", "nvme", "qbd", "nvme-rdma", "qbd-rdma"]
+DEVICES = ["local", "nbd", "nvme", "qbd", "nvme-rdma", "qbd-rdma", "qbd-rdma-poll"]
 CHART_TITLES = {"local": "brd (local, ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP",
-                "qbd": "qbd/TCP", "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)"}
+                "qbd": "qbd/TCP", "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)",
+                "qbd-rdma-poll": "qbd/RDMA (rxe), server polling"}
 DEV_NAMES = {"local": "local (ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP", "qbd": "qbd/TCP",
-             "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)"}
+             "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)",
+             "qbd-rdma-poll": "qbd/RDMA (rxe), server polling"}
 WORKLOADS = ["rr4k_qd1", "rw4k_qd1", "rr4k_qd32", "rw4k_qd32", "sr128k_qd16", "sw128k_qd16"]
 WL_NAMES = {
     "rr4k_qd1": "4k randread QD1",
@@ -139,11 +141,14 @@ def vm_tables(groups, out, chart_rows):
         out.append(f"\n### Backend: {BACKEND_NAMES.get(backend, backend)}, fio ioengine={engine}\n")
         out.append(f"Median of {reps} repetition(s) (min–max). IOPS for 4k, MiB/s for 128k.\n")
         rdma = "qbd-rdma" in devs or "nvme-rdma" in devs
+        poll = "qbd-rdma-poll" in devs
         head = "| workload | " + " | ".join(DEV_NAMES[d] for d in devs) + " | qbd ÷ NVMe/TCP | qbd ÷ NBD |"
         if rdma:
             head += " qbd/RDMA ÷ NVMe/RDMA |"
+        if poll:
+            head += " qbd/RDMA polling ÷ NVMe/RDMA |"
         out.append(head)
-        out.append("|" + "---|" * (len(devs) + 3 + rdma))
+        out.append("|" + "---|" * (len(devs) + 3 + rdma + poll))
         for wl in WORKLOADS:
             key = "mibs" if is_bw(wl) else "iops"
             cells = {d: stat(groups.get((backend, engine, wl, d), []), key) for d in devs}
@@ -153,7 +158,8 @@ def vm_tables(groups, out, chart_rows):
             out.append(f"| {WL_NAMES[wl]}{unit} | " + " | ".join(fmt_stat(cells[d]) for d in devs) +
                        f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nvme')))}"
                        f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nbd')))} |" +
-                       (f" {fmt_ratio(ratio(cells.get('qbd-rdma'), cells.get('nvme-rdma')))} |" if rdma else ""))
+                       (f" {fmt_ratio(ratio(cells.get('qbd-rdma'), cells.get('nvme-rdma')))} |" if rdma else "") +
+                       (f" {fmt_ratio(ratio(cells.get('qbd-rdma-poll'), cells.get('nvme-rdma')))} |" if poll else ""))
             if backend == "brd" and engine == combos[0][1]:
                 chart_rows.append((wl, [cells.get(d) for d in DEVICES]))
         out.append("\nLatency at QD1 (fio `lat`: submission to completion), µs, median over repetitions "

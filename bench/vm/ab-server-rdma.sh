@@ -12,11 +12,11 @@
 #   mkdir -p build/ab && cp /tmp/old/build/userspace/server/qbd-server build/ab/qbd-server.old
 #   tests/vm/run.sh bench/vm/ab-server-rdma.sh
 #   grep RESULT build/vm/results/ab-server-rdma/output.log
+# Other configurations of one build: list them in build/ab/configs (below).
 export QBD_TRANSPORT=rdma
 . "$QBD_TOP/tests/vm/lib.sh"
 e2e_setup
 . "$QBD_TOP/bench/vm/ab-lib.sh"
-[[ -x $OLD ]] || bail "no $OLD (see the top of this script)"
 check "create" volume_create "$E2E_CONF" pool1/b 256M
 dev=$(volume_map "$E2E_CONF" pool1/b -o nr_queues=2) || bail "map"
 dd if=/dev/urandom of=$dev bs=1M count=256 oflag=direct status=none
@@ -33,14 +33,29 @@ suite() {
 	run "$1 rr4k qd32x2" randread 32 2 0-1
 	run "$1 rw4k qd32x2" randwrite 32 2 0-1
 }
-for round in 1 2 3; do
-	ab_restart $NEW
-	suite new-1w
-	ab_restart $OLD
-	suite old-1w
-	ab_restart $NEW --rdma-workers 0
-	suite new-percpu
-	ab_restart $OLD --rdma-workers 0
-	suite old-percpu
+# The configurations, in turn each round: $QBD_BUILD/ab/configs when it
+# exists, one "LABEL new|old [SERVER ARGS...]" per line ("rounds N" sets
+# the round count), else new and old, each with one worker and per CPU.
+configs=("new-1w new" "old-1w old" "new-percpu new --rdma-workers 0" "old-percpu old --rdma-workers 0")
+rounds=3
+if [[ -f $QBD_BUILD/ab/configs ]]; then
+	configs=()
+	while read -r l; do
+		[[ $l == rounds\ * ]] && { rounds=${l#rounds }; continue; }
+		[[ -n $l && $l != \#* ]] && configs+=("$l")
+	done < "$QBD_BUILD/ab/configs"
+fi
+for c in "${configs[@]}"; do
+	[[ $c == *\ old* ]] && { [[ -x $OLD ]] || bail "no $OLD (see the top of this script)"; }
+done
+for round in $(seq 1 "$rounds"); do
+	for c in "${configs[@]}"; do
+		read -r label which args <<<"$c"
+		bin=$NEW
+		[[ $which == old ]] && bin=$OLD
+		# shellcheck disable=SC2086 # args: words
+		ab_restart "$bin" $args
+		suite "$label"
+	done
 done
 ok done

@@ -13,6 +13,9 @@
 #   qbd-rdma   qbd over rdma:// to a second qbd-server in the initial
 #          namespace on that wire (brd backend: the qbd ramdisk); skipped,
 #          with a message, while the module cannot map rdma://
+#   qbd-rdma-poll  the same to a third qbd-server whose RDMA workers poll
+#          before sleeping (B_RDMA_POLL_ARGS, default --rdma-poll-us 2000);
+#          not in the default device list
 # and, beside the matrix, qbd-loadgen rdma:// against that server alone
 # (the server's RDMA path without the kernel client; bench/native.sh cannot
 # do RDMA: the host kernel has no rxe).
@@ -32,6 +35,7 @@ mkdir -p "$RAW"
 size=$B_SIZE_MIB
 rd_mib=$((size + 64))
 require_bins fio nbd-server nbd-client nvme "$QBD_SERVER_BIN" "$QBD_BIN" "$QBDADM_BIN" "$QBD_LOADGEN_BIN"
+[[ $B_PERF != 1 ]] || require_bins perf
 want() { [[ " $B_DEVICES " == *" $1 "* ]]; }
 want_backend() { [[ " $B_BACKENDS " == *" $1 "* ]]; }
 
@@ -174,37 +178,51 @@ want nvme-rdma && check "nvme-rdma: nvmet-rdma over rxe on bn0-bn1, $B_QUEUES IO
 # ---- qbd over RDMA: a second qbd-server, in the initial namespace (rxe
 # lives there), catalog on tmpfs, its bench/rraw volume a symlink to ram3
 # (the qbd/TCP ramdisk: the devices run one at a time; another name,
-# since the module refuses a pool/volume that is already mapped) ------------------------
+# since the module refuses a pool/volume that is already mapped).
+# qbd-rdma-poll: a third server, the same but with $B_RDMA_POLL_ARGS
+# (RDMA workers polling before they sleep), its volume bench/praw on ram3
+# too ------------------------------------------------------------------------
 RCONF=/tmp/bench/qbd-rdma.conf
-RLISTEN=tcp://10.78.3.2:7100
-RDATA=/tmp/bqbd-rdma
 QBD_RDMA_UP=0
+B_RDMA_POLL_ARGS=${B_RDMA_POLL_ARGS:---rdma-poll-us 2000}
+# qbd_rdma_server DATA TCP-PORT RDMA-PORT CONF VOLUME [SERVER ARGS...]
 qbd_rdma_server() {
-	local p
+	local data=$1 listen=tcp://10.78.3.2:$2 rlisten=rdma://10.78.3.2:$3 conf=$4 vol=$5 p
+	shift 5
 	bench_rdma_wire || return 1
-	server_start - "$RDATA" "$RLISTEN" --listen rdma://10.78.3.2:7001 || return 1
-	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$RCONF" 10.78.3.2:7100 || return 1
-	volume_create "$RCONF" bench/rraw "${size}M" || return 1
-	server_stop - "$RLISTEN" || return 1
-	p=$(awk '$1 == "vol" && $3 == "bench" && $4 == "rraw" { print "'"$RDATA"'/volumes/" $2 ".vol" }' \
-		"$RDATA/catalog")
+	server_start - "$data" "$listen" --listen "$rlisten" "$@" || return 1
+	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$conf" "10.78.3.2:${listen##*:}" || return 1
+	volume_create "$conf" "bench/$vol" "${size}M" || return 1
+	server_stop - "$listen" || return 1
+	p=$(awk '$1 == "vol" && $3 == "bench" && $4 == "'"$vol"'" { print "'"$data"'/volumes/" $2 ".vol" }' \
+		"$data/catalog")
 	[[ -n $p ]] && rm -f "$p" && ln -s /dev/ram3 "$p" || return 1
-	server_start - "$RDATA" "$RLISTEN" --listen rdma://10.78.3.2:7001 || return 1
-	wait_until 20 grep -q "listening on rdma://" "$QBD_RESULTS/server-$(server_id - "$RLISTEN").log"
+	server_start - "$data" "$listen" --listen "$rlisten" "$@" || return 1
+	wait_until 20 grep -q "listening on rdma://" "$QBD_RESULTS/server-$(server_id - "$listen").log"
+}
+# qbd_rdma_map DEVICE CONF VOLUME: map rdma://bench/VOLUME as DEV[brd:DEVICE].
+qbd_rdma_map() {
+	local out
+	if out=$("$QBD_BIN" -c "$2" -m "rdma://bench/$3" -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH" 2>&1); then
+		DEV[brd:$1]=$out
+		at_exit "$QBD_BIN -c $2 -u bench/$3"
+		ok "$1: qbd -m rdma://bench/$3 -> $out, $B_QUEUES hardware queues"
+	elif [[ $out == *"not supported by this module"* ]]; then
+		diag "$1: SKIPPED (no fio rows): the module cannot map rdma:// yet: $out"
+	else
+		not_ok "$1: qbd -m rdma://bench/$3" "$out"
+	fi
 }
 if want qbd-rdma; then
-	check "qbd-rdma: qbd-server with rdma:// in init_net over rxe" qbd_rdma_server && QBD_RDMA_UP=1
-	if ((QBD_RDMA_UP)); then
-		if out=$("$QBD_BIN" -c "$RCONF" -m rdma://bench/rraw -o "nr_queues=$B_QUEUES,io_depth=$B_IO_DEPTH" 2>&1); then
-			DEV[brd:qbd-rdma]=$out
-			at_exit "$QBD_BIN -c $RCONF -u bench/rraw"
-			ok "qbd-rdma: qbd -m rdma://bench/rraw -> $out, $B_QUEUES hardware queues"
-		elif [[ $out == *"not supported by this module"* ]]; then
-			diag "qbd-rdma: SKIPPED (no fio rows): the module cannot map rdma:// yet: $out"
-		else
-			not_ok "qbd-rdma: qbd -m rdma://bench/rraw" "$out"
-		fi
-	fi
+	check "qbd-rdma: qbd-server with rdma:// in init_net over rxe" \
+		qbd_rdma_server /tmp/bqbd-rdma 7100 7001 "$RCONF" rraw && QBD_RDMA_UP=1
+	((QBD_RDMA_UP)) && qbd_rdma_map qbd-rdma "$RCONF" rraw
+fi
+if want qbd-rdma-poll; then
+	# shellcheck disable=SC2086 # the args are words
+	check "qbd-rdma-poll: qbd-server $B_RDMA_POLL_ARGS with rdma:// in init_net" \
+		qbd_rdma_server /tmp/bqbd-rdma-poll 7101 7002 /tmp/bench/qbd-rdma-poll.conf praw $B_RDMA_POLL_ARGS &&
+		qbd_rdma_map qbd-rdma-poll /tmp/bench/qbd-rdma-poll.conf praw
 fi
 
 # ---- device facts ----------------------------------------------------------
