@@ -17,9 +17,6 @@
 #                  (DEVICES may add qbd-rdma-poll: a qbd-server with
 #                  RDMA_POLL_ARGS ["--rdma-poll-us 2000"])
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
-#   PERF=1         perf record -a -g during each fio run, reports in the VM
-#                  results (raw/*/*.perf.txt); perf slows every device, so
-#                  such a run is for finding where time goes, not a result
 #   LOADGEN_RUNS   qbd-loadgen rdma:// runs in the VM, "conns:qd:rw:bs ..."
 #                  [see B_LOADGEN_RUNS in bench/vm/matrix.sh]
 #   CONNS ["1 8 64"]  NATIVE_QD [4]  NATIVE_RUNTIME [10]   native server runs
@@ -72,7 +69,6 @@ run_vm() {
 	B_SIZE_MIB=$SIZE_MIB
 	${QUEUES:+B_QUEUES=$QUEUES}
 	${IO_DEPTH:+B_IO_DEPTH=$IO_DEPTH}
-	B_PERF=${PERF:-0}
 	B_RDMA_POLL_ARGS="${RDMA_POLL_ARGS:---rdma-poll-us 2000}"
 	CONF
 	[[ -z ${LOADGEN_RUNS:-} ]] || echo "B_LOADGEN_RUNS=\"$LOADGEN_RUNS\"" >> "$BUILD/bench/config.env"

@@ -24,10 +24,9 @@ bench_config() {
 	# queues = NBD connections.
 	B_QUEUES=${B_QUEUES:-$(nproc)}
 	B_IO_DEPTH=${B_IO_DEPTH:-128}
-	B_PERF=${B_PERF:-0}
 	diag "bench: reps=$B_REPS runtime=${B_RUNTIME}s ramp=${B_RAMP}s engines='$B_ENGINES'" \
 		"backends='$B_BACKENDS' devices='$B_DEVICES' size=${B_SIZE_MIB}MiB queues=$B_QUEUES" \
-		"io_depth=$B_IO_DEPTH perf=$B_PERF"
+		"io_depth=$B_IO_DEPTH"
 	diag "bench: workloads '$B_WORKLOADS'"
 }
 
@@ -53,13 +52,8 @@ cpu_busy() {
 # bench_fio OUT DEV ENGINE WORKLOAD: one fio run into OUT.json, the guest's
 # CPU ticks over the measured part (after the ramp) into OUT.cpu. fio's
 # CPU pinning: one job on CPU 1 (QD1, 128k), two jobs split over all CPUs.
-# B_PERF=1: `perf record -a -g` over the measured part too (cpu-clock: TCG
-# has no PMU), reported per command and per symbol in OUT.perf.txt. For
-# finding where the time goes: perf slows every device, so those runs'
-# figures are not the benchmark's.
 bench_fio() {
 	local out=$1 dev=$2 engine=$3 wl=$4 rw bs qd jobs cpus a b rc
-	local perf_pid=
 	read -r rw bs qd jobs <<<"$(bench_workload "$wl")" || return 1
 	if ((jobs == 1)); then
 		cpus=$(($(nproc) - 1))
@@ -71,13 +65,6 @@ bench_fio() {
 		cpu_busy > "$out.cpu0"
 	) &
 	local sampler=$!
-	if [[ $B_PERF == 1 ]]; then
-		(
-			sleep "$B_RAMP"
-			exec perf record -e cpu-clock -F 999 -a -g -o "$out.perf.data" -- sleep "$((B_RUNTIME - 1))"
-		) > "$out.perf.log" 2>&1 &
-		perf_pid=$!
-	fi
 	fio --name="$wl" --filename="$dev" --direct=1 --ioengine="$engine" --rw="$rw" --bs="$bs" \
 		--iodepth="$qd" --numjobs="$jobs" --size="${B_SIZE_MIB}M" --time_based \
 		--runtime="$B_RUNTIME" --ramp_time="$B_RAMP" --norandommap --randrepeat=0 \
@@ -90,30 +77,10 @@ bench_fio() {
 	a=$(cat "$out.cpu0" 2>/dev/null)
 	rm -f "$out.cpu0"
 	echo "$a $b" > "$out.cpu"
-	[[ -z $perf_pid ]] || bench_perf_report "$out" "$perf_pid"
 	[[ $rc == 0 ]] || { cat "$out.log" >&2; return "$rc"; }
 	grep -q '"iops"' "$out.json" || { echo "bench_fio: no iops in $out.json" >&2; return 1; }
 	# fio's own error count must be zero.
 	! grep -qE '"error" : [1-9]' "$out.json"
-}
-
-# bench_perf_report OUT PID: wait for the perf record PID and turn
-# OUT.perf.data into OUT.perf.txt (samples per command, then the top
-# symbols per command and DSO, then call chains of the top symbols).
-bench_perf_report() {
-	wait "$2"
-	{
-		echo "== fio: $(grep -o '"iops" : [0-9.]*' "$1.json" | head -n 2 | tr '\n' ' ')"
-		echo "== samples per command"
-		perf report -i "$1.perf.data" --stdio --no-children --sort comm 2>/dev/null | grep -v '^$' | head -n 25
-		echo "== top symbols (comm, dso, symbol)"
-		perf report -i "$1.perf.data" --stdio --no-children -g none --sort comm,dso,sym 2>/dev/null |
-			grep -v '^$' | head -n 80
-		echo "== call chains (caller view), top of each command"
-		perf report -i "$1.perf.data" --stdio --children -g caller,0.5,callee --sort comm,sym \
-			--percent-limit 3 2>/dev/null | grep -v '^$' | head -n 400
-	} > "$1.perf.txt"
-	rm -f "$1.perf.data"
 }
 
 # bench_devinfo LABEL DEV: the block device's queue limits into

@@ -35,7 +35,6 @@ mkdir -p "$RAW"
 size=$B_SIZE_MIB
 rd_mib=$((size + 64))
 require_bins fio nbd-server nbd-client nvme "$QBD_SERVER_BIN" "$QBD_BIN" "$QBDADM_BIN" "$QBD_LOADGEN_BIN"
-[[ $B_PERF != 1 ]] || require_bins perf
 want() { [[ " $B_DEVICES " == *" $1 "* ]]; }
 want_backend() { [[ " $B_BACKENDS " == *" $1 "* ]]; }
 
@@ -181,17 +180,19 @@ want nvme-rdma && check "nvme-rdma: nvmet-rdma over rxe on bn0-bn1, $B_QUEUES IO
 # since the module refuses a pool/volume that is already mapped).
 # qbd-rdma-poll: a third server, the same but with $B_RDMA_POLL_ARGS
 # (RDMA workers polling before they sleep), its volume bench/praw on ram3
-# too ------------------------------------------------------------------------
+# too, on a second address of bn1 (10.78.3.3: the module connects to port
+# 7001 of a pool's server) ------------------------------------------------------------
 RCONF=/tmp/bench/qbd-rdma.conf
 QBD_RDMA_UP=0
 B_RDMA_POLL_ARGS=${B_RDMA_POLL_ARGS:---rdma-poll-us 2000}
-# qbd_rdma_server DATA TCP-PORT RDMA-PORT CONF VOLUME [SERVER ARGS...]
+# qbd_rdma_server DATA ADDR CONF VOLUME [SERVER ARGS...]: a server on
+# tcp://ADDR:7100 and rdma://ADDR:7001, its volume bench/VOLUME on ram3.
 qbd_rdma_server() {
-	local data=$1 listen=tcp://10.78.3.2:$2 rlisten=rdma://10.78.3.2:$3 conf=$4 vol=$5 p
-	shift 5
+	local data=$1 listen=tcp://$2:7100 rlisten=rdma://$2:7001 conf=$3 vol=$4 p
+	shift 4
 	bench_rdma_wire || return 1
 	server_start - "$data" "$listen" --listen "$rlisten" "$@" || return 1
-	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$conf" "10.78.3.2:${listen##*:}" || return 1
+	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$conf" "$2:7100" || return 1
 	volume_create "$conf" "bench/$vol" "${size}M" || return 1
 	server_stop - "$listen" || return 1
 	p=$(awk '$1 == "vol" && $3 == "bench" && $4 == "'"$vol"'" { print "'"$data"'/volumes/" $2 ".vol" }' \
@@ -215,13 +216,22 @@ qbd_rdma_map() {
 }
 if want qbd-rdma; then
 	check "qbd-rdma: qbd-server with rdma:// in init_net over rxe" \
-		qbd_rdma_server /tmp/bqbd-rdma 7100 7001 "$RCONF" rraw && QBD_RDMA_UP=1
+		qbd_rdma_server /tmp/bqbd-rdma 10.78.3.2 "$RCONF" rraw && QBD_RDMA_UP=1
 	((QBD_RDMA_UP)) && qbd_rdma_map qbd-rdma "$RCONF" rraw
 fi
+# bn1's second address, routed across the wire as 10.78.3.2 is
+# (nvme_wire_setup).
+rdma_poll_addr() {
+	bench_rdma_wire || return 1
+	ip addr add 10.78.3.3/24 dev bn1 || return 1
+	ip route add 10.78.3.3 dev bn0 src 10.78.3.1 table 201 || return 1
+	ip rule add pref 200 from 10.78.3.3 lookup 202
+}
 if want qbd-rdma-poll; then
 	# shellcheck disable=SC2086 # the args are words
+	check "qbd-rdma-poll: 10.78.3.3 on bn1" rdma_poll_addr &&
 	check "qbd-rdma-poll: qbd-server $B_RDMA_POLL_ARGS with rdma:// in init_net" \
-		qbd_rdma_server /tmp/bqbd-rdma-poll 7101 7002 /tmp/bench/qbd-rdma-poll.conf praw $B_RDMA_POLL_ARGS &&
+		qbd_rdma_server /tmp/bqbd-rdma-poll 10.78.3.3 /tmp/bench/qbd-rdma-poll.conf praw $B_RDMA_POLL_ARGS &&
 		qbd_rdma_map qbd-rdma-poll /tmp/bench/qbd-rdma-poll.conf praw
 fi
 
