@@ -188,11 +188,11 @@ B_RDMA_POLL_ARGS=${B_RDMA_POLL_ARGS:---rdma-poll-us 2000}
 # qbd_rdma_server DATA ADDR CONF VOLUME [SERVER ARGS...]: a server on
 # tcp://ADDR:7100 and rdma://ADDR:7001, its volume bench/VOLUME on ram3.
 qbd_rdma_server() {
-	local data=$1 listen=tcp://$2:7100 rlisten=rdma://$2:7001 conf=$3 vol=$4 p
+	local data=$1 addr=$2 listen=tcp://$2:7100 rlisten=rdma://$2:7001 conf=$3 vol=$4 p
 	shift 4
 	bench_rdma_wire || return 1
 	server_start - "$data" "$listen" --listen "$rlisten" "$@" || return 1
-	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$conf" "$2:7100" || return 1
+	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$conf" "$addr:7100" || return 1
 	volume_create "$conf" "bench/$vol" "${size}M" || return 1
 	server_stop - "$listen" || return 1
 	p=$(awk '$1 == "vol" && $3 == "bench" && $4 == "'"$vol"'" { print "'"$data"'/volumes/" $2 ".vol" }' \
