@@ -1,5 +1,7 @@
 // The server's IO engine end to end over loopback: an in-process server on
 // an ephemeral port, volumes in a temporary data directory.
+#include <sys/wait.h>
+
 #include <atomic>
 #include <functional>
 #include <map>
@@ -499,4 +501,27 @@ TEST(PickReactor, OneCpuClientStillSpreads)
 	EXPECT_EQ(pick_reactor(by_cpu, 0, l3, rr), 0u);
 	std::vector<uint32_t> l4{6, 4};
 	EXPECT_EQ(pick_reactor(by_cpu, 0, l4, rr), 1u);
+}
+
+// The built qbd-server refuses out-of-range tuning options before it
+// opens anything (no data dir is given: it would fail on that next).
+TEST(ServerBinary, BadTuningOptionsRefused)
+{
+	for (const char *args : {"--rdma-poll-us 100001", "--rdma-poll-us -1", "--rdma-poll-us x",
+				 "--rdma-workers 257"}) {
+		std::string cmd = std::string(QBD_SERVER_BINARY) + " " + args + " 2>&1";
+		FILE *p = popen(cmd.c_str(), "r");
+		ASSERT_NE(p, nullptr);
+		std::string out;
+		char buf[512];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+			out.append(buf, n);
+		int st = pclose(p);
+		ASSERT_TRUE(WIFEXITED(st)) << args;
+		EXPECT_NE(WEXITSTATUS(st), 0) << args;
+		std::string opt = std::string(args).substr(0, std::string(args).find(' '));
+		EXPECT_NE(out.find(opt), std::string::npos) << args << ": " << out;
+		EXPECT_EQ(out.find("listening"), std::string::npos) << args << ": " << out;
+	}
 }
