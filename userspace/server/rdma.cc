@@ -1485,33 +1485,28 @@ int Worker::arm_cqs(bool *reaped)
 {
 	int timeout = -1;
 	*reaped = false;
-	for (auto &[ctx, d] : devices) {
-		if (!d->cq_armed) {
-			if (ibv_req_notify_cq(d->cq, 0)) {
-				LOG_RL_WARN("rdma: ibv_req_notify_cq: %s", strerror(errno));
-				timeout = kSendReapMs;
-			} else {
-				d->cq_armed = true;
-			}
-			if (reap(*d, d->cq))
-				*reaped = true;
-		}
-		bool pending = false;
-		if (!send_cq_wanted(*d, &pending)) {
-			if (pending && !d->scq_armed)
-				timeout = kSendReapMs;
-			continue;
-		}
-		if (d->scq_armed)
-			continue;
-		if (ibv_req_notify_cq(d->scq, 0)) {
-			LOG_RL_WARN("rdma: ibv_req_notify_cq (sends): %s", strerror(errno));
+	// Arms @cq unless it is (*@armed) and reaps it: what came before the
+	// arming raised no event. A failed arm polls again after kSendReapMs.
+	auto arm = [&](Device &d, ibv_cq *cq, bool *armed) {
+		if (*armed)
+			return;
+		if (ibv_req_notify_cq(cq, 0)) {
+			LOG_RL_WARN("rdma: ibv_req_notify_cq (%s): %s", cq == d.scq ? "sends" : "receives",
+				    strerror(errno));
 			timeout = kSendReapMs;
 		} else {
-			d->scq_armed = true;
+			*armed = true;
 		}
-		if (reap(*d, d->scq))
+		if (reap(d, cq))
 			*reaped = true;
+	};
+	for (auto &[ctx, d] : devices) {
+		arm(*d, d->cq, &d->cq_armed);
+		bool pending = false;
+		if (send_cq_wanted(*d, &pending))
+			arm(*d, d->scq, &d->scq_armed);
+		else if (pending && !d->scq_armed)
+			timeout = kSendReapMs;
 	}
 	return timeout;
 }
