@@ -51,6 +51,10 @@
 // QD1 a reply's completion no longer costs a wakeup of its own (two per
 // READ before).
 //
+// Polling (--rdma-poll-us N, off by default): before sleeping, a worker
+// polls its CQs and disk ring for up to N us after the last work it found
+// (spin()); both CQs are armed only just before a real sleep (arm_cqs()).
+//
 // Inline WRITEs (QBD_PF_RDMA_INLINE): the data came in the SEND; the
 // receive buffer is lent to the request (written to disk straight from it,
 // page-aligned by RecvLayout) and posted back to the SRQ when the reply is
