@@ -1572,7 +1572,8 @@ void Worker::loop()
 		// rdma_cm channel, the inbox and the stop event.
 		bool sleep = true;
 		if (poll_window.count() && !draining && spin()) {
-			if (std::chrono::steady_clock::now() - last_poll < std::chrono::milliseconds(1))
+			// (spin() just set last_work to the time it found work)
+			if (last_work - last_poll < std::chrono::milliseconds(1))
 				continue;
 			sleep = false;
 		}
@@ -1605,9 +1606,11 @@ void Worker::loop()
 			LOG_ERR("rdma: poll: %s", strerror(errno));
 			break;
 		}
-		last_poll = std::chrono::steady_clock::now();
-		if (r > 0)
-			last_work = last_poll;
+		if (poll_window.count()) {  // the clock is read only when polling
+			last_poll = std::chrono::steady_clock::now();
+			if (r > 0)
+				last_work = last_poll;
+		}
 		if (pfds[1].revents && !draining) {
 			draining = true;
 			drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
