@@ -15,13 +15,24 @@ import sys
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEVICES = ["local", "nbd", "nvme", "qbd", "nvme-rdma", "qbd-rdma", "qbd-rdma-poll"]
+DEVICES = ["local", "nbd", "nvme", "qbd", "nvme-rdma", "qbd-rdma", "qbd-rdma-poll", "qbd-rdma-percpu"]
 CHART_TITLES = {"local": "brd (local, ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP",
                 "qbd": "qbd/TCP", "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)",
-                "qbd-rdma-poll": "qbd/RDMA (rxe), server polling"}
+                "qbd-rdma-poll": "qbd/RDMA (rxe), server polling",
+                "qbd-rdma-percpu": "qbd/RDMA (rxe), server worker per CPU"}
 DEV_NAMES = {"local": "local (ceiling)", "nbd": "NBD", "nvme": "NVMe/TCP", "qbd": "qbd/TCP",
              "nvme-rdma": "NVMe/RDMA (rxe)", "qbd-rdma": "qbd/RDMA (rxe)",
-             "qbd-rdma-poll": "qbd/RDMA (rxe), server polling"}
+             "qbd-rdma-poll": "qbd/RDMA (rxe), server polling",
+             "qbd-rdma-percpu": "qbd/RDMA (rxe), worker per CPU"}
+# The qbd/RDMA devices compared with NVMe/RDMA, and their ratio columns.
+RDMA_RATIOS = [("qbd-rdma", "qbd/RDMA ÷ NVMe/RDMA"), ("qbd-rdma-poll", "qbd/RDMA polling ÷ NVMe/RDMA"),
+               ("qbd-rdma-percpu", "qbd/RDMA per CPU ÷ NVMe/RDMA")]
+# bench_events (bench/vm/bench-lib.sh) -> the per-IO columns: (title, events summed).
+EVENTS = [("context switches", ["sched:sched_switch"]),
+          ("wakeups", ["sched:sched_wakeup"]),
+          ("IPIs", ["irq_vectors:reschedule_entry", "irq_vectors:call_function_single_entry",
+                    "irq_vectors:call_function_entry"]),
+          ("syscalls", ["raw_syscalls:sys_enter"])]
 WORKLOADS = ["rr4k_qd1", "rw4k_qd1", "rr4k_qd32", "rw4k_qd32", "sr128k_qd16", "sw128k_qd16"]
 WL_NAMES = {
     "rr4k_qd1": "4k randread QD1",
@@ -71,6 +82,7 @@ def load_run(path):
             pct = {k: p.get(v, 0) / 1000.0 for k, v in
                    (("p50", "50.000000"), ("p99", "99.000000"), ("p999", "99.900000"))}
     r = {"iops": iops, "mibs": bw, "ios": ios, **pct}
+    r.update(load_events(path[:-5] + ".events", iops))
     cpu = path[:-5] + ".cpu"
     try:
         with open(cpu) as f:
@@ -80,6 +92,27 @@ def load_run(path):
     except (OSError, ValueError):
         pass
     return r
+
+
+def load_events(path, iops):
+    """perf stat CSV + "seconds N" (bench_events) -> {"ev:TITLE": count per IO}."""
+    counts = {}
+    secs = None
+    try:
+        with open(path) as f:
+            for line in f:
+                p = line.strip().split(",")
+                if line.startswith("seconds "):
+                    secs = float(line.split()[1])
+                elif len(p) > 2 and p[0].isdigit():
+                    counts[p[2]] = int(p[0])
+    except (OSError, ValueError):
+        return {}
+    if not secs or not iops:
+        return {}
+    ios = iops * secs
+    return {"ev:" + title: sum(counts[e] for e in evs) / ios
+            for title, evs in EVENTS if all(e in counts for e in evs)}
 
 
 def collect(raw):
@@ -140,15 +173,11 @@ def vm_tables(groups, out, chart_rows):
         reps = max(len(groups[k]) for k in groups if k[0] == backend and k[1] == engine)
         out.append(f"\n### Backend: {BACKEND_NAMES.get(backend, backend)}, fio ioengine={engine}\n")
         out.append(f"Median of {reps} repetition(s) (min–max). IOPS for 4k, MiB/s for 128k.\n")
-        rdma = "qbd-rdma" in devs or "nvme-rdma" in devs
-        poll = "qbd-rdma-poll" in devs
+        rcols = [(d, t) for d, t in RDMA_RATIOS if d in devs] if "nvme-rdma" in devs else []
         head = "| workload | " + " | ".join(DEV_NAMES[d] for d in devs) + " | qbd ÷ NVMe/TCP | qbd ÷ NBD |"
-        if rdma:
-            head += " qbd/RDMA ÷ NVMe/RDMA |"
-        if poll:
-            head += " qbd/RDMA polling ÷ NVMe/RDMA |"
+        head += "".join(f" {t} |" for _, t in rcols)
         out.append(head)
-        out.append("|" + "---|" * (len(devs) + 3 + rdma + poll))
+        out.append("|" + "---|" * (len(devs) + 3 + len(rcols)))
         for wl in WORKLOADS:
             key = "mibs" if is_bw(wl) else "iops"
             cells = {d: stat(groups.get((backend, engine, wl, d), []), key) for d in devs}
@@ -158,8 +187,7 @@ def vm_tables(groups, out, chart_rows):
             out.append(f"| {WL_NAMES[wl]}{unit} | " + " | ".join(fmt_stat(cells[d]) for d in devs) +
                        f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nvme')))}"
                        f" | {fmt_ratio(ratio(cells.get('qbd'), cells.get('nbd')))} |" +
-                       (f" {fmt_ratio(ratio(cells.get('qbd-rdma'), cells.get('nvme-rdma')))} |" if rdma else "") +
-                       (f" {fmt_ratio(ratio(cells.get('qbd-rdma-poll'), cells.get('nvme-rdma')))} |" if poll else ""))
+                       "".join(f" {fmt_ratio(ratio(cells.get(d), cells.get('nvme-rdma')))} |" for d, _ in rcols))
             if backend == "brd" and engine == combos[0][1]:
                 chart_rows.append((wl, [cells.get(d) for d in DEVICES]))
         out.append("\nLatency at QD1 (fio `lat`: submission to completion), µs, median over repetitions "
@@ -182,7 +210,28 @@ def vm_tables(groups, out, chart_rows):
             if all(c is None for c in cells):
                 continue
             out.append(f"| {WL_NAMES[wl]} | " + " | ".join("–" if c is None else f"{c[0]:.0f}" for c in cells) + " |")
+        event_table(groups, backend, engine, devs, out)
     return combos
+
+
+def event_table(groups, backend, engine, devs, out):
+    """Per-IO event counts (EVENTS=1), when the runs have them."""
+    titles = [t for t, _ in EVENTS]
+    if not any("ev:" + titles[0] in r for d in devs for w in WORKLOADS
+               for r in groups.get((backend, engine, w, d), [])):
+        return
+    out.append("\nEvents per IO on all guest CPUs (perf stat over the run; median over repetitions): "
+               + ", ".join(titles) + ":\n")
+    out.append("| workload | device | " + " | ".join(titles) + " |")
+    out.append("|---|---|" + "---|" * len(titles))
+    for wl in WORKLOADS:
+        for d in devs:
+            runs = groups.get((backend, engine, wl, d), [])
+            cells = [stat(runs, "ev:" + t) for t in titles]
+            if all(c is None for c in cells):
+                continue
+            out.append(f"| {WL_NAMES[wl]} | {DEV_NAMES[d]} | " +
+                       " | ".join("–" if c is None else f"{c[0]:.2f}" for c in cells) + " |")
 
 
 def targets(groups, combos, out):

@@ -15,7 +15,11 @@
 #   FILE_ENGINES [$ENGINES]  engines for the file backend (to save VM time)
 #   DEVICES ["local nbd nvme qbd nvme-rdma qbd-rdma"]  WORKLOADS [all six, see bench/vm/bench-lib.sh]
 #                  (DEVICES may add qbd-rdma-poll: a qbd-server with
-#                  RDMA_POLL_ARGS ["--rdma-poll-us 2000"])
+#                  RDMA_POLL_ARGS ["--rdma-poll-us 2000"], and
+#                  qbd-rdma-percpu: one with RDMA_PERCPU_ARGS
+#                  ["--rdma-workers 0"])
+#   EVENTS=1       count context switches, IPIs and syscalls (all CPUs,
+#                  perf stat) over each fio run: per-IO rows in the report
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
 #   LOADGEN_RUNS   qbd-loadgen rdma:// runs in the VM, "conns:qd:rw:bs ..."
 #                  [see B_LOADGEN_RUNS in bench/vm/matrix.sh]
@@ -70,6 +74,8 @@ run_vm() {
 	${QUEUES:+B_QUEUES=$QUEUES}
 	${IO_DEPTH:+B_IO_DEPTH=$IO_DEPTH}
 	B_RDMA_POLL_ARGS="${RDMA_POLL_ARGS:---rdma-poll-us 2000}"
+	B_RDMA_PERCPU_ARGS="${RDMA_PERCPU_ARGS:---rdma-workers 0}"
+	B_EVENTS=${EVENTS:-0}
 	CONF
 	[[ -z ${LOADGEN_RUNS:-} ]] || echo "B_LOADGEN_RUNS=\"$LOADGEN_RUNS\"" >> "$BUILD/bench/config.env"
 	echo "bench: VM matrix: $(grep -v '^$' "$BUILD/bench/config.env" | tr '\n' ' ')"
@@ -80,8 +86,8 @@ run_vm() {
 	rm -rf "$RES/raw"
 	[[ -d $VMRES/raw ]] || { echo "bench: the VM left no results in $VMRES/raw" >&2; return 1; }
 	cp -r "$VMRES/raw" "$RES/raw"
-	# Only the JSON and CPU samples are kept; logs stay in the VM results.
-	find "$RES/raw" -type f ! -name '*.json' ! -name '*.cpu' -delete
+	# Only the JSON, CPU samples and event counts are kept; logs stay in the VM results.
+	find "$RES/raw" -type f ! -name '*.json' ! -name '*.cpu' ! -name '*.events' -delete
 	for f in devices.txt env.txt qbd-mem-before.txt qbd-mem-after.txt qbd-mem-runs.txt; do
 		[[ -f $VMRES/$f ]] && cp "$VMRES/$f" "$RES/vm-$f"
 	done

@@ -24,9 +24,10 @@ bench_config() {
 	# queues = NBD connections.
 	B_QUEUES=${B_QUEUES:-$(nproc)}
 	B_IO_DEPTH=${B_IO_DEPTH:-128}
+	B_EVENTS=${B_EVENTS:-0}
 	diag "bench: reps=$B_REPS runtime=${B_RUNTIME}s ramp=${B_RAMP}s engines='$B_ENGINES'" \
 		"backends='$B_BACKENDS' devices='$B_DEVICES' size=${B_SIZE_MIB}MiB queues=$B_QUEUES" \
-		"io_depth=$B_IO_DEPTH"
+		"io_depth=$B_IO_DEPTH events=$B_EVENTS"
 	diag "bench: workloads '$B_WORKLOADS'"
 }
 
@@ -49,9 +50,23 @@ cpu_busy() {
 	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; t = b + $5 + $6; print b, t; exit }' /proc/stat
 }
 
+# The events B_EVENTS=1 counts on all CPUs: context switches, wakeups,
+# IPIs (rescheduling, function call) and syscalls. Counts, not timings.
+BENCH_EVENTS=sched:sched_switch,sched:sched_wakeup,irq_vectors:reschedule_entry
+BENCH_EVENTS+=,irq_vectors:call_function_single_entry,irq_vectors:call_function_entry,raw_syscalls:sys_enter
+
+# bench_events OUT SECONDS: count BENCH_EVENTS for SECONDS into OUT (perf
+# stat CSV, then a line "seconds SECONDS").
+bench_events() {
+	perf stat -a -x, -e "$BENCH_EVENTS" -o "$1" -- sleep "$2" >/dev/null 2>&1 &&
+		echo "seconds $2" >> "$1"
+}
+
 # bench_fio OUT DEV ENGINE WORKLOAD: one fio run into OUT.json, the guest's
-# CPU ticks over the measured part (after the ramp) into OUT.cpu. fio's
-# CPU pinning: one job on CPU 1 (QD1, 128k), two jobs split over all CPUs.
+# CPU ticks over the measured part (after the ramp) into OUT.cpu, and with
+# B_EVENTS=1 the event counts over all but its last second into OUT.events.
+# fio's CPU pinning: one job on CPU 1 (QD1, 128k), two jobs split over all
+# CPUs.
 bench_fio() {
 	local out=$1 dev=$2 engine=$3 wl=$4 rw bs qd jobs cpus a b rc
 	read -r rw bs qd jobs <<<"$(bench_workload "$wl")" || return 1
@@ -63,6 +78,9 @@ bench_fio() {
 	(
 		sleep "$B_RAMP"
 		cpu_busy > "$out.cpu0"
+		if ((B_EVENTS && B_RUNTIME > 1)); then
+			bench_events "$out.events" $((B_RUNTIME - 1)) || echo "bench_fio: perf stat failed" >&2
+		fi
 	) &
 	local sampler=$!
 	fio --name="$wl" --filename="$dev" --direct=1 --ioengine="$engine" --rw="$rw" --bs="$bs" \

@@ -16,6 +16,9 @@
 #   qbd-rdma-poll  the same to a third qbd-server whose RDMA workers poll
 #          before sleeping (B_RDMA_POLL_ARGS, default --rdma-poll-us 2000);
 #          not in the default device list
+#   qbd-rdma-percpu  the same to a fourth qbd-server with one RDMA worker
+#          per CPU (B_RDMA_PERCPU_ARGS, default --rdma-workers 0); not in
+#          the default device list
 # and, beside the matrix, qbd-loadgen rdma:// against that server alone
 # (the server's RDMA path without the kernel client; bench/native.sh cannot
 # do RDMA: the host kernel has no rxe).
@@ -35,6 +38,11 @@ mkdir -p "$RAW"
 size=$B_SIZE_MIB
 rd_mib=$((size + 64))
 require_bins fio nbd-server nbd-client nvme "$QBD_SERVER_BIN" "$QBD_BIN" "$QBDADM_BIN" "$QBD_LOADGEN_BIN"
+if ((B_EVENTS)); then
+	require_bins perf
+	require "perf stat counts the bench events" bench_events /tmp/events-probe 1
+	require "perf stat wrote them" grep -q sched_switch /tmp/events-probe
+fi
 want() { [[ " $B_DEVICES " == *" $1 "* ]]; }
 want_backend() { [[ " $B_BACKENDS " == *" $1 "* ]]; }
 
@@ -178,13 +186,15 @@ want nvme-rdma && check "nvme-rdma: nvmet-rdma over rxe on bn0-bn1, $B_QUEUES IO
 # lives there), catalog on tmpfs, its bench/rraw volume a symlink to ram3
 # (the qbd/TCP ramdisk: the devices run one at a time; another name,
 # since the module refuses a pool/volume that is already mapped).
-# qbd-rdma-poll: a third server, the same but with $B_RDMA_POLL_ARGS
-# (RDMA workers polling before they sleep), its volume bench/praw on ram3
-# too, on a second address of bn1 (10.78.3.3: the module connects to port
-# 7001 of a pool's server) ------------------------------------------------------------
+# qbd-rdma-poll and qbd-rdma-percpu: a third and a fourth server, the same
+# but with $B_RDMA_POLL_ARGS (RDMA workers polling before they sleep) and
+# $B_RDMA_PERCPU_ARGS (one worker per CPU), their volumes bench/praw and
+# bench/craw on ram3 too, on further addresses of bn1 (10.78.3.3 and .4: the
+# module connects to port 7001 of a pool's server) ---------------------------
 RCONF=/tmp/bench/qbd-rdma.conf
 QBD_RDMA_UP=0
 B_RDMA_POLL_ARGS=${B_RDMA_POLL_ARGS:---rdma-poll-us 2000}
+B_RDMA_PERCPU_ARGS=${B_RDMA_PERCPU_ARGS:---rdma-workers 0}
 # qbd_rdma_server DATA ADDR CONF VOLUME [SERVER ARGS...]: a server on
 # tcp://ADDR:7100 and rdma://ADDR:7001, its volume bench/VOLUME on ram3.
 qbd_rdma_server() {
@@ -219,21 +229,27 @@ if want qbd-rdma; then
 		qbd_rdma_server /tmp/bqbd-rdma 10.78.3.2 "$RCONF" rraw && QBD_RDMA_UP=1
 	((QBD_RDMA_UP)) && qbd_rdma_map qbd-rdma "$RCONF" rraw
 fi
-# bn1's second address, routed across the wire as 10.78.3.2 is
-# (nvme_wire_setup).
-rdma_poll_addr() {
+# rdma_extra_addr ADDR: one more address of bn1, routed across the wire as
+# 10.78.3.2 is (nvme_wire_setup).
+rdma_extra_addr() {
 	bench_rdma_wire || return 1
-	ip addr add 10.78.3.3/24 dev bn1 || return 1
-	ip route add 10.78.3.3 dev bn0 src 10.78.3.1 table 201 || return 1
-	ip rule add pref 200 from 10.78.3.3 lookup 202
+	ip addr add "$1/24" dev bn1 || return 1
+	ip route add "$1" dev bn0 src 10.78.3.1 table 201 || return 1
+	ip rule add pref 200 from "$1" lookup 202
 }
-if want qbd-rdma-poll; then
+# The other qbd/RDMA servers, "DEVICE ADDRESS VOLUME ARGS..." each: the
+# same volume on ram3 behind a server started with ARGS.
+rdma_variants=("qbd-rdma-poll 10.78.3.3 praw $B_RDMA_POLL_ARGS"
+	"qbd-rdma-percpu 10.78.3.4 craw $B_RDMA_PERCPU_ARGS")
+for v in "${rdma_variants[@]}"; do
+	read -r vdev vaddr vvol vargs <<<"$v"
+	want "$vdev" || continue
 	# shellcheck disable=SC2086 # the args are words
-	check "qbd-rdma-poll: 10.78.3.3 on bn1" rdma_poll_addr &&
-	check "qbd-rdma-poll: qbd-server $B_RDMA_POLL_ARGS with rdma:// in init_net" \
-		qbd_rdma_server /tmp/bqbd-rdma-poll 10.78.3.3 /tmp/bench/qbd-rdma-poll.conf praw $B_RDMA_POLL_ARGS &&
-		qbd_rdma_map qbd-rdma-poll /tmp/bench/qbd-rdma-poll.conf praw
-fi
+	check "$vdev: $vaddr on bn1" rdma_extra_addr "$vaddr" &&
+	check "$vdev: qbd-server $vargs with rdma:// in init_net" \
+		qbd_rdma_server "/tmp/b$vdev" "$vaddr" "/tmp/bench/$vdev.conf" "$vvol" $vargs &&
+		qbd_rdma_map "$vdev" "/tmp/bench/$vdev.conf" "$vvol"
+done
 
 # ---- device facts ----------------------------------------------------------
 for k in $(printf '%s\n' "${!DEV[@]}" | sort); do
