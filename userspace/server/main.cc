@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 	CLI::App app{"qbd-server: serves qbd volumes from a data directory over TCP"};
 	std::string config_path, data_dir, log_level, max_io, key_file;
 	std::vector<std::string> listen;
-	uint32_t max_conns = 0, max_qd = 0, reactors = 0, rdma_workers = 1, rdma_poll_us = 0;
+	uint32_t max_conns = 0, max_qd = 0, reactors = 0, rdma_workers = 0, rdma_poll_us = 0;
 	bool no_direct = false, show_version = false, no_digest = false, no_inline = false;
 	app.add_option("-c,--config", config_path,
 		       std::string("configuration file (default ") + kDefaultServerConfig + " when present)");
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 		->check(CLI::Range(1u, 4096u));
 	app.add_option("--max-io", max_io, "largest READ/WRITE accepted, 512..1M (1M)");
 	app.add_option("--reactors", reactors, "reactor threads (0: one per CPU, each pinned to its CPU and serving the connections whose packets arrive there; N: N unpinned, round-robin)")->check(CLI::Range(0u, 256u));
-	app.add_option("--rdma-workers", rdma_workers, "RDMA worker threads (1: one unpinned; 0: placed as the reactors, each QP on the worker of the CPU the client posts from; N: N unpinned)")->check(CLI::Range(0u, 256u));
+	app.add_option("--rdma-workers", rdma_workers, "RDMA worker threads (0, the default: placed as the reactors, each QP on the worker of the CPU the client posts from; N: N unpinned)")->check(CLI::Range(0u, 256u));
 	app.add_option("--rdma-poll-us", rdma_poll_us, "RDMA workers poll for completions this many microseconds after the last work before sleeping, a CPU busy meanwhile (0: sleep at once; up to 100000)")->check(CLI::Range(0u, 100000u));
 	app.add_flag("--no-direct-io", no_direct, "never use O_DIRECT on volume files");
 	app.add_flag("--no-digest", no_digest,

@@ -3,8 +3,8 @@
 // Threading: RDMA workers, threads of their own (not the io_uring
 // reactors: verbs completions are not file IO; the reactor would need a
 // poll request per completion channel and then call into verbs outside
-// io_uring anyway). One unpinned worker by default; `--rdma-workers 0`:
-// placed as the TCP reactors (one per CPU, pinned), N: N unpinned.
+// io_uring anyway). By default (`--rdma-workers 0`) placed as the TCP
+// reactors (one per CPU, pinned); `--rdma-workers N`: N unpinned.
 // Each worker poll()s its own rdma_cm event channel, the completion channel
 // of its CQs per device, its disk io_uring, a hand-off eventfd and a stop
 // eventfd, and owns every RDMA object it uses (no locks below but the

@@ -24,13 +24,10 @@ struct ServerOptions {
 	// CPU, and a connection goes to the reactor of the CPU its packets
 	// arrive on (SO_INCOMING_CPU). N: N unpinned reactors, round-robin.
 	unsigned reactors = 0;
-	// RDMA workers (rdma.h): 1 (the default): one unpinned worker for every
-	// RDMA connection. 0: one per CPU, pinned, placed as the reactors and
-	// each QP served on the worker of the CPU the client posts it from
-	// (faster; off by default: with soft-RoCE on Linux 6.1 a link taken
-	// down under load has left its QPs unable to reconnect, see
-	// docs/architecture.md). N > 1: N unpinned workers.
-	unsigned rdma_workers = 1;
+	// RDMA workers (rdma.h): 0 (the default): one per CPU, pinned, placed
+	// as the reactors, each QP served on the worker of the CPU the client
+	// posts it from. N > 0: N unpinned workers.
+	unsigned rdma_workers = 0;
 	// RDMA workers poll their completion queues this long (microseconds)
 	// after the last work before sleeping: lower latency for a CPU kept
 	// busy meanwhile. 0 (the default): they sleep at once.

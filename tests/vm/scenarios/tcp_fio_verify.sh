@@ -17,14 +17,10 @@ if [[ $QBD_TRANSPORT == tcp ]]; then
 	want=$(for ((c = 0; c < n; c++)); do echo "on reactor $c (incoming CPU $c)"; done | sort | tr '\n' ' ')
 	check_eq "server: queue N's connection on CPU N's reactor" "$got" "$want"
 else
-	# Per-CPU RDMA workers (--rdma-workers 0; the default is one): each
-	# queue's connect request names the CPU it posts from
-	# (qbd_rdma_cm_req), and the server serves it on the worker pinned to
-	# that CPU. The device reconnects to the restarted server and the fio
-	# runs below go through those workers.
-	check "stop the server" e2e_server_stop
-	check "start it with --rdma-workers 0 (one per CPU)" e2e_server_start --rdma-workers 0
-	check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) dev_live "$dev"
+	# Per-CPU RDMA workers (the default, --rdma-workers 0): each queue's
+	# connect request names the CPU it posts from (qbd_rdma_cm_req), and
+	# the server serves it on the worker pinned to that CPU. The fio runs
+	# below go through those workers.
 	slog=$QBD_RESULTS/server-$(server_id "$E2E_NS" "$(e2e_listen)").log
 	n=$(nproc)
 	got=$(grep -o "on rdma worker [0-9]* (CPU [0-9-]*, client CPU [0-9-]*;" "$slog" | tail -n "$n" | sort | tr '\n' ' ')
@@ -35,11 +31,12 @@ fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (libaio)" "$dev"
 fio_verify "fio randrw 4k-512k QD32 x2 --verify=crc32c (io_uring)" "$dev" --ioengine=io_uring
 fio_verify "fio write with FUA/fsync every 16 IOs, verified" "$dev" --rw=randwrite --fsync=16 --bsrange=4k-64k
 if [[ $QBD_TRANSPORT == rdma ]]; then
-	# --rdma-poll-us: one worker that polls its CQs for 2 ms after the last
-	# work before sleeping. Its exit line counts the completions it found
-	# polling: at QD1 nearly every request is found so.
+	# --rdma-workers 1 --rdma-poll-us 2000: one unpinned worker that
+	# polls its CQs for 2 ms after the last work before sleeping. Its exit
+	# line counts the completions it found polling: at QD1 nearly every
+	# request is found so.
 	check "stop the server" e2e_server_stop
-	check "start it with --rdma-poll-us 2000" e2e_server_start --rdma-poll-us 2000
+	check "start it with --rdma-workers 1 --rdma-poll-us 2000" e2e_server_start --rdma-workers 1 --rdma-poll-us 2000
 	check "the device reconnects" wait_until $((60 * ${QBD_TIMEOUT_SCALE:-1})) dev_live "$dev"
 	fio_verify "polling server: fio randrw 4k-512k QD32 x2, verified" "$dev" --ioengine=io_uring
 	fio_verify "polling server: fio randwrite 4k QD1, verified" "$dev" --ioengine=io_uring --numjobs=1 \
