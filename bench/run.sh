@@ -17,7 +17,8 @@
 #                  (DEVICES may add qbd-rdma-poll: a qbd-server with
 #                  RDMA_POLL_ARGS ["--rdma-poll-us 2000"], and
 #                  qbd-rdma-percpu: one with RDMA_PERCPU_ARGS
-#                  ["--rdma-workers 0"])
+#                  ["--rdma-workers 0", now the default: set it to
+#                  compare another layout, e.g. "--rdma-workers 1"])
 #   EVENTS=1       count context switches, IPIs and syscalls (all CPUs,
 #                  perf stat) over each fio run: per-IO rows in the report
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
