@@ -15,7 +15,7 @@
 #   FILE_ENGINES [$ENGINES]  engines for the file backend (to save VM time)
 #   DEVICES ["local nbd nvme qbd nvme-rdma qbd-rdma"]  WORKLOADS [all six, see bench/vm/bench-lib.sh]
 #                  (DEVICES may add qbd-rdma-poll: a qbd-server with
-#                  RDMA_POLL_ARGS ["--rdma-poll-us 2000"], and
+#                  RDMA_POLL_ARGS ["--rdma-workers 1 --rdma-poll-us 2000"], and
 #                  qbd-rdma-percpu: one with RDMA_PERCPU_ARGS
 #                  ["--rdma-workers 0", now the default: set it to
 #                  compare another layout, e.g. "--rdma-workers 1"])
@@ -74,7 +74,7 @@ run_vm() {
 	B_SIZE_MIB=$SIZE_MIB
 	${QUEUES:+B_QUEUES=$QUEUES}
 	${IO_DEPTH:+B_IO_DEPTH=$IO_DEPTH}
-	B_RDMA_POLL_ARGS="${RDMA_POLL_ARGS:---rdma-poll-us 2000}"
+	B_RDMA_POLL_ARGS="${RDMA_POLL_ARGS:---rdma-workers 1 --rdma-poll-us 2000}"
 	B_RDMA_PERCPU_ARGS="${RDMA_PERCPU_ARGS:---rdma-workers 0}"
 	B_EVENTS=${EVENTS:-0}
 	CONF

@@ -14,7 +14,7 @@
 #          namespace on that wire (brd backend: the qbd ramdisk); skipped,
 #          with a message, while the module cannot map rdma://
 #   qbd-rdma-poll  the same to a third qbd-server whose RDMA workers poll
-#          before sleeping (B_RDMA_POLL_ARGS, default --rdma-poll-us 2000);
+#          before sleeping (B_RDMA_POLL_ARGS, default --rdma-workers 1 --rdma-poll-us 2000: one worker);
 #          not in the default device list
 #   qbd-rdma-percpu  the same to a fourth qbd-server with one RDMA worker
 #          per CPU (B_RDMA_PERCPU_ARGS, default --rdma-workers 0); not in
@@ -193,7 +193,7 @@ want nvme-rdma && check "nvme-rdma: nvmet-rdma over rxe on bn0-bn1, $B_QUEUES IO
 # module connects to port 7001 of a pool's server) ---------------------------
 RCONF=/tmp/bench/qbd-rdma.conf
 QBD_RDMA_UP=0
-B_RDMA_POLL_ARGS=${B_RDMA_POLL_ARGS:---rdma-poll-us 2000}
+B_RDMA_POLL_ARGS=${B_RDMA_POLL_ARGS:---rdma-workers 1 --rdma-poll-us 2000}
 B_RDMA_PERCPU_ARGS=${B_RDMA_PERCPU_ARGS:---rdma-workers 0}
 # qbd_rdma_server DATA ADDR CONF VOLUME [SERVER ARGS...]: a server on
 # tcp://ADDR:7100 and rdma://ADDR:7001, its volume bench/VOLUME on ram3.
