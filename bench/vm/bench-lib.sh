@@ -25,6 +25,7 @@ bench_config() {
 	B_QUEUES=${B_QUEUES:-$(nproc)}
 	B_IO_DEPTH=${B_IO_DEPTH:-128}
 	B_EVENTS=${B_EVENTS:-0}
+	B_MTU=${B_MTU:-1500}
 	diag "bench: reps=$B_REPS runtime=${B_RUNTIME}s ramp=${B_RAMP}s engines='$B_ENGINES'" \
 		"backends='$B_BACKENDS' devices='$B_DEVICES' size=${B_SIZE_MIB}MiB queues=$B_QUEUES" \
 		"io_depth=$B_IO_DEPTH events=$B_EVENTS"
@@ -157,6 +158,14 @@ bench_rss_kib() {
 	echo "$sum"
 }
 
+# bench_mtu IFACE [NS]: give IFACE (in namespace NS) the bench MTU, B_MTU.
+# Every wire of the bench gets the same one. On the RDMA wire it sets rxe's
+# path MTU too: 1024 at the default 1500, 4096 at 4200 or more.
+bench_mtu() {
+	[[ ${B_MTU:-1500} == 1500 ]] && return 0
+	ip ${2:+-n "$2"} link set "$1" mtu "$B_MTU"
+}
+
 # nvme_wire_setup: a veth pair bn0 (10.78.3.1) <-> bn1 (10.78.3.2) in the
 # initial namespace, with policy routing so traffic between the two local
 # addresses really crosses the veth. The in-kernel NVMe/TCP target only
@@ -167,6 +176,7 @@ nvme_wire_setup() {
 	ip link add bn0 type veth peer name bn1 || return 1
 	at_exit "ip link del bn0"
 	ip addr add 10.78.3.1/24 dev bn0 && ip addr add 10.78.3.2/24 dev bn1 || return 1
+	bench_mtu bn0 && bench_mtu bn1 || return 1
 	ip link set bn0 up && ip link set bn1 up || return 1
 	for i in all default bn0 bn1; do
 		sysctl -qw "net.ipv4.conf.$i.accept_local=1" "net.ipv4.conf.$i.rp_filter=0" || return 1

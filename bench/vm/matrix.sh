@@ -76,6 +76,7 @@ want local && want_backend file && DEV[file:local]=/srv/bfile-local/local.img
 # ---- NBD -----------------------------------------------------------------
 nbd_setup() {
 	netns_create bnbd 10.78.1.1 10.78.1.2 || return 1
+	bench_mtu q-bnbd && bench_mtu eth0 bnbd || return 1
 	modprobe nbd nbds_max=2 || return 1
 	at_exit "rmmod nbd"
 	{
@@ -133,6 +134,7 @@ vol_path() {
 qbd_setup() {
 	local p
 	netns_create bqbd 10.78.2.1 10.78.2.2 || return 1
+	bench_mtu q-bqbd && bench_mtu eth0 bqbd || return 1
 	server_start bqbd /srv/bqbd "$QLISTEN" || return 1
 	QBD_IO_DEPTH=$B_IO_DEPTH qbd_conf_write "$QCONF" 10.78.2.2:7000 || return 1
 	volume_create "$QCONF" bench/raw "${size}M" || return 1
@@ -267,6 +269,8 @@ sed 's/^/#   /' "$QBD_RESULTS/devices.txt"
 	echo "fio: $(fio --version)"
 	echo "nbd-server: $(nbd-server -V 2>&1 | head -n1)"
 	echo "qbd module: $(grep '^qbd ' /proc/modules)"
+	echo "wire MTU: $B_MTU$(rdma link show brxe0/1 >/dev/null 2>&1 &&
+		ibv_devinfo -d brxe0 2>/dev/null | awk '/active_mtu/ { printf ", rxe active_mtu %s", $2 }')"
 } > "$QBD_RESULTS/env.txt"
 
 # ---- the matrix --------------------------------------------------------------
