@@ -21,7 +21,7 @@
 #                  compare another layout, e.g. "--rdma-workers 1"])
 #   EVENTS=1       count context switches, IPIs and syscalls (all CPUs,
 #                  perf stat) over each fio run: per-IO rows in the report
-#   MTU [1500]     MTU of every veth wire; on the soft-RoCE wire it sets
+#   MTU [9000]     MTU of every veth wire; on the soft-RoCE wire it sets
 #                  rxe's path MTU too (1024 at 1500, 4096 from 4200 up)
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
 #   LOADGEN_RUNS   qbd-loadgen rdma:// runs in the VM, "conns:qd:rw:bs ..."
@@ -79,7 +79,7 @@ run_vm() {
 	B_RDMA_POLL_ARGS="${RDMA_POLL_ARGS:---rdma-workers 1 --rdma-poll-us 2000}"
 	B_RDMA_PERCPU_ARGS="${RDMA_PERCPU_ARGS:---rdma-workers 0}"
 	B_EVENTS=${EVENTS:-0}
-	B_MTU=${MTU:-1500}
+	B_MTU=${MTU:-9000}
 	CONF
 	[[ -z ${LOADGEN_RUNS:-} ]] || echo "B_LOADGEN_RUNS=\"$LOADGEN_RUNS\"" >> "$BUILD/bench/config.env"
 	echo "bench: VM matrix: $(grep -v '^$' "$BUILD/bench/config.env" | tr '\n' ' ')"

@@ -25,7 +25,7 @@ bench_config() {
 	B_QUEUES=${B_QUEUES:-$(nproc)}
 	B_IO_DEPTH=${B_IO_DEPTH:-128}
 	B_EVENTS=${B_EVENTS:-0}
-	B_MTU=${B_MTU:-1500}
+	B_MTU=${B_MTU:-9000}
 	diag "bench: reps=$B_REPS runtime=${B_RUNTIME}s ramp=${B_RAMP}s engines='$B_ENGINES'" \
 		"backends='$B_BACKENDS' devices='$B_DEVICES' size=${B_SIZE_MIB}MiB queues=$B_QUEUES" \
 		"io_depth=$B_IO_DEPTH events=$B_EVENTS"
@@ -158,12 +158,14 @@ bench_rss_kib() {
 	echo "$sum"
 }
 
-# bench_mtu IFACE [NS]: give IFACE (in namespace NS) the bench MTU, B_MTU.
-# Every wire of the bench gets the same one. On the RDMA wire it sets rxe's
-# path MTU too: 1024 at the default 1500, 4096 at 4200 or more.
+# bench_mtu IFACE [NS]: give IFACE (in namespace NS) the bench MTU, B_MTU
+# (9000 unless set). Every wire of the bench gets the same one. On the RDMA
+# wire it sets rxe's path MTU too: 1024 at veth's own 1500, 4096 from 4200
+# up, as RoCE fabrics run (jumbo frames).
 bench_mtu() {
-	[[ ${B_MTU:-1500} == 1500 ]] && return 0
-	ip ${2:+-n "$2"} link set "$1" mtu "$B_MTU"
+	local m=${B_MTU:-1500}
+	[[ $m == 1500 ]] && return 0
+	ip ${2:+-n "$2"} link set "$1" mtu "$m"
 }
 
 # nvme_wire_setup: a veth pair bn0 (10.78.3.1) <-> bn1 (10.78.3.2) in the
