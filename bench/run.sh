@@ -5,6 +5,8 @@
 # and a PNG chart beside it.
 #
 #   bench/run.sh [vm|native|report DIR]...     (default: vm native)
+#   bench/run.sh trace    where a 4k QD1 request's time goes, per transport
+#                         (ftrace in the VM; see bench/vm/trace-qd1.sh)
 #
 # Env (defaults in brackets):
 #   QUICK=1        a quick pass for iterating: 1 rep of 3 s, io_uring only,
@@ -23,6 +25,7 @@
 #                  perf stat) over each fio run: per-IO rows in the report
 #   MTU [9000]     MTU of every veth wire; on the soft-RoCE wire it sets
 #                  rxe's path MTU too (1024 at 1500, 4096 from 4200 up)
+#   TRACE_TRANSPORTS ["tcp rdma"]  transports bench/run.sh trace traces
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
 #   LOADGEN_RUNS   qbd-loadgen rdma:// runs in the VM, "conns:qd:rw:bs ..."
 #                  [see B_LOADGEN_RUNS in bench/vm/matrix.sh]
@@ -48,6 +51,7 @@ BACKENDS=${BACKENDS:-brd file}
 DEVICES=${DEVICES:-local nbd nvme qbd nvme-rdma qbd-rdma}
 WORKLOADS=${WORKLOADS:-rr4k_qd1 rw4k_qd1 rr4k_qd32 rw4k_qd32 sr128k_qd16 sw128k_qd16}
 SIZE_MIB=${SIZE_MIB:-256}
+MTU=${MTU:-9000}
 OUT=${OUT:-$TOP/bench/results}
 TAG=${TAG:-$(date -u +%Y-%m-%d)-tcp}
 export CONNS=${CONNS:-1 8 64} NATIVE_QD=${NATIVE_QD:-4} NATIVE_RUNTIME=${NATIVE_RUNTIME:-10}
@@ -56,6 +60,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 for v in REPS RUNTIME RAMP SIZE_MIB; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive integer"
 done
+[[ $MTU =~ ^[1-9][0-9]*$ ]] && ((MTU >= 1500 && MTU <= 65535)) || die "MTU=$MTU is not a number in 1500..65535"
+
 command -v gnuplot >/dev/null || die "gnuplot not found: apt-get install gnuplot-nox (make deps)"
 command -v python3 >/dev/null || die "python3 not found (make deps)"
 
@@ -79,7 +85,7 @@ run_vm() {
 	B_RDMA_POLL_ARGS="${RDMA_POLL_ARGS:---rdma-workers 1 --rdma-poll-us 2000}"
 	B_RDMA_PERCPU_ARGS="${RDMA_PERCPU_ARGS:---rdma-workers 0}"
 	B_EVENTS=${EVENTS:-0}
-	B_MTU=${MTU:-9000}
+	B_MTU=$MTU
 	CONF
 	[[ -z ${LOADGEN_RUNS:-} ]] || echo "B_LOADGEN_RUNS=\"$LOADGEN_RUNS\"" >> "$BUILD/bench/config.env"
 	echo "bench: VM matrix: $(grep -v '^$' "$BUILD/bench/config.env" | tr '\n' ' ')"
@@ -110,6 +116,25 @@ report() {
 	echo "bench: report: $dir.md"
 }
 
+# trace: bench/vm/trace-qd1.sh once per transport in TRACE_TRANSPORTS, at
+# the bench MTU; the traces and bench/trace_phases.py's summary of them in
+# $BUILD/bench/trace/.
+run_trace() {
+	local t out=$BUILD/bench/trace vmres=${QBD_VM_RESULTS:-$BUILD/vm/results}/trace-qd1 rc=0
+	mkdir -p "$out" || return 1
+	for t in ${TRACE_TRANSPORTS:-tcp rdma}; do
+		[[ $t == tcp || $t == rdma ]] || die "TRACE_TRANSPORTS: '$t' is neither tcp nor rdma"
+		printf 'TRACE_TRANSPORT=%s\nTRACE_MTU=%s\n' "$t" "$MTU" > "$BUILD/bench/trace.env"
+		"$TOP/tests/vm/run.sh" "$HERE/vm/trace-qd1.sh" || { rc=1; continue; }
+		for f in "$vmres"/trace-"$t"-*.txt; do
+			cp "$f" "$out/$(basename "$f" .txt)-mtu$MTU.txt" || rc=1
+		done
+	done
+	python3 "$HERE/trace_phases.py" --timeline "$out"/trace-*-mtu"$MTU".txt | tee "$out/summary-mtu$MTU.txt"
+	echo "bench: traces and summary in $out"
+	return $rc
+}
+
 steps=("$@")
 [[ ${#steps[@]} -gt 0 ]] || steps=(vm native)
 rc=0
@@ -118,11 +143,12 @@ while ((i < ${#steps[@]})); do
 	case ${steps[$i]} in
 	vm) run_vm || rc=1 ;;
 	native) run_native || rc=1 ;;
+	trace) run_trace || rc=1; exit $rc ;;
 	report)
 		i=$((i + 1))
 		RES=${steps[$i]:-$RES}
 		;;
-	*) die "unknown step '${steps[$i]}' (vm, native, report DIR)" ;;
+	*) die "unknown step '${steps[$i]}' (vm, native, trace, report DIR)" ;;
 	esac
 	i=$((i + 1))
 done
