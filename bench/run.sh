@@ -25,7 +25,8 @@
 #                  perf stat) over each fio run: per-IO rows in the report
 #   MTU [9000]     MTU of every veth wire; on the soft-RoCE wire it sets
 #                  rxe's path MTU too (1024 at 1500, 4096 from 4200 up)
-#   TRACE_TRANSPORTS ["tcp rdma"]  transports bench/run.sh trace traces
+#   TRACE_TRANSPORTS ["tcp rdma nvme-rdma"]  what bench/run.sh trace traces:
+#                  qbd over tcp:// or rdma://, the kernel's NVMe/RDMA
 #   SIZE_MIB [256]  QUEUES [guest CPUs]  IO_DEPTH [128]
 #   LOADGEN_RUNS   qbd-loadgen rdma:// runs in the VM, "conns:qd:rw:bs ..."
 #                  [see B_LOADGEN_RUNS in bench/vm/matrix.sh]
@@ -122,8 +123,9 @@ report() {
 run_trace() {
 	local t out=$BUILD/bench/trace vmres=${QBD_VM_RESULTS:-$BUILD/vm/results}/trace-qd1 rc=0
 	mkdir -p "$out" || return 1
-	for t in ${TRACE_TRANSPORTS:-tcp rdma}; do
-		[[ $t == tcp || $t == rdma ]] || die "TRACE_TRANSPORTS: '$t' is neither tcp nor rdma"
+	for t in ${TRACE_TRANSPORTS:-tcp rdma nvme-rdma}; do
+		[[ $t == tcp || $t == rdma || $t == nvme-rdma ]] ||
+			die "TRACE_TRANSPORTS: '$t' is not tcp, rdma or nvme-rdma"
 		printf 'TRACE_TRANSPORT=%s\nTRACE_MTU=%s\n' "$t" "$MTU" > "$BUILD/bench/trace.env"
 		"$TOP/tests/vm/run.sh" "$HERE/vm/trace-qd1.sh" || { rc=1; continue; }
 		for f in "$vmres"/trace-"$t"-*.txt; do

@@ -2,11 +2,12 @@
 # qbd-vm: manual timeout=900
 # Where one 4k QD1 request's time goes: ftrace (scheduler, softirq, IPI,
 # syscall, block, net and io_uring events, all CPUs) over 0.3 s of fio 4k
-# randread and randwrite QD1 on a qbd volume, over the transport and MTU
-# that $QBD_BUILD/bench/trace.env names (TRACE_TRANSPORT=tcp|rdma,
-# TRACE_MTU=1500), with the test harness's server and wire
-# (tests/vm/lib.d/e2e.sh). Event timestamps, not samples, so it works
-# under TCG, where perf record does not (its samples land in the idle
+# randread and randwrite QD1, over the transport and MTU that
+# $QBD_BUILD/bench/trace.env names (TRACE_TRANSPORT=tcp|rdma|nvme-rdma,
+# TRACE_MTU=1500): a qbd volume with the test harness's server and wire
+# (tests/vm/lib.d/e2e.sh), or the kernel's NVMe/RDMA target on the bench's
+# rxe wire (bench/vm/bench-lib.sh). Event timestamps, not samples, so it
+# works under TCG, where perf record does not (its samples land in the idle
 # loop). Timestamps include the tracing's own cost: compare traces with
 # each other, not with fio's untraced latency. bench/run.sh trace runs it
 # and bench/trace_phases.py reads the traces:
@@ -16,9 +17,15 @@ CONF=$QBD_BUILD/bench/trace.env
 TRACE_TRANSPORT=tcp
 TRACE_MTU=1500
 [[ -f $CONF ]] && . "$CONF"
-export QBD_TRANSPORT=$TRACE_TRANSPORT
+case $TRACE_TRANSPORT in
+tcp | rdma) export QBD_TRANSPORT=$TRACE_TRANSPORT ;;
+nvme-rdma) export QBD_TRANSPORT=rdma ;;  # for lib.sh; e2e_setup is not used
+*)
+	echo "not ok 1 - TRACE_TRANSPORT=$TRACE_TRANSPORT: not tcp, rdma or nvme-rdma"
+	exit 1
+	;;
+esac
 . "$QBD_TOP/tests/vm/lib.sh"
-e2e_setup
 # every veth, in every namespace (rxe follows its netdev's MTU)
 set_mtu() {
 	local ns i
@@ -28,11 +35,29 @@ set_mtu() {
 		done
 	done
 }
-[[ $TRACE_MTU == 1500 ]] || check "every veth at MTU $TRACE_MTU" set_mtu "$TRACE_MTU"
-check "create" volume_create "$E2E_CONF" pool1/trace 64M
-dev=$(volume_map "$E2E_CONF" pool1/trace) || bail "map pool1/trace"
-at_exit "volume_unmap $E2E_CONF pool1/trace"
-check "fill" dd if=/dev/urandom of="$dev" bs=1M count=64 oflag=direct status=none
+if [[ $TRACE_TRANSPORT == nvme-rdma ]]; then
+	# The kernel's NVMe/RDMA target on the bench's rxe wire, a brd namespace.
+	. "$QBD_TOP/bench/vm/bench-lib.sh"
+	bench_config
+	B_MTU=$TRACE_MTU
+	require "brd" modprobe brd rd_nr=1 rd_size=$((64 * 1024))
+	require "nvmet-rdma modules" bash -c "modprobe nvmet && modprobe nvmet_rdma && modprobe nvme_rdma"
+	mountpoint -q /sys/kernel/config || require "configfs" mount -t configfs none /sys/kernel/config
+	require "rxe wire" bench_rdma_wire
+	require "nvmet-rdma export" nvmet_export trace-rdma /dev/ram0 1 10.78.3.2 4421 rdma
+	require "nvme connect -t rdma" nvme connect -t rdma -a 10.78.3.2 -s 4421 -w 10.78.3.1 \
+		-n trace-rdma -i 2 -Q 128
+	at_exit "nvme disconnect -n trace-rdma"
+	wait_until 10 nvme_dev trace-rdma || bail "no NVMe device for trace-rdma"
+	dev=$(nvme_dev trace-rdma)
+	wait_for_dev "$dev"
+else
+	e2e_setup
+	[[ $TRACE_MTU == 1500 ]] || check "every veth at MTU $TRACE_MTU" set_mtu "$TRACE_MTU"
+	check "create" volume_create "$E2E_CONF" pool1/trace 64M
+	dev=$(volume_map "$E2E_CONF" pool1/trace) || bail "map pool1/trace"
+	at_exit "volume_unmap $E2E_CONF pool1/trace"
+fi
 T=/sys/kernel/tracing
 [[ -d $T/events ]] || mount -t tracefs none $T || bail "no tracefs"
 echo 0 > $T/tracing_on
@@ -49,7 +74,7 @@ for e in sched/sched_switch sched/sched_waking irq/softirq_entry irq/softirq_exi
 done
 major=$(stat -c %t "$dev")
 for rw in randread randwrite; do
-	out=$QBD_RESULTS/trace-$QBD_TRANSPORT-$rw
+	out=$QBD_RESULTS/trace-$TRACE_TRANSPORT-$rw
 	echo > $T/trace
 	fio --name=q --filename="$dev" --direct=1 --rw=$rw --bs=4k --iodepth=1 --ioengine=io_uring \
 		--cpus_allowed=1 --time_based --runtime=6 --output-format=json > "$out.json" 2>/dev/null &
@@ -61,7 +86,7 @@ for rw in randread randwrite; do
 	wait $fp
 	# keep the qbd device's block events only, and everything else
 	awk -v dev="$((16#$major))," '!/block_(rq|bio)_/ || index($0, " " dev)' $T/trace > "$out.txt"
-	check "traced $rw over $QBD_TRANSPORT ($(grep -c block_rq_issue "$out.txt") requests)" \
+	check "traced $rw over $TRACE_TRANSPORT ($(grep -c block_rq_issue "$out.txt") requests)" \
 		test "$(grep -c block_rq_issue "$out.txt")" -gt 10
 done
 echo > $T/trace
