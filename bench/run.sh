@@ -145,7 +145,10 @@ while ((i < ${#steps[@]})); do
 	case ${steps[$i]} in
 	vm) run_vm || rc=1 ;;
 	native) run_native || rc=1 ;;
-	trace) run_trace || rc=1; exit $rc ;;
+	trace)
+		run_trace || rc=1
+		traced=1
+		;;
 	report)
 		i=$((i + 1))
 		RES=${steps[$i]:-$RES}
@@ -154,5 +157,8 @@ while ((i < ${#steps[@]})); do
 	esac
 	i=$((i + 1))
 done
-report "$RES" || rc=1
+# (a trace alone leaves no matrix to report)
+if [[ ${traced:-0} == 0 || ${#steps[@]} -gt 1 ]]; then
+	report "$RES" || rc=1
+fi
 exit $rc
