@@ -51,7 +51,7 @@ def measure(events, a, b):
         us = (t - t0) * 1e6
         if name in ('net_dev_xmit', 'netif_rx') and 'wire' not in d:
             d['wire'] = us
-        elif name == 'sched_switch':
+        if name == 'sched_switch':
             d['switches'] += 1
             if SERVER in rest and 'server' not in d:
                 d['server'] = us
