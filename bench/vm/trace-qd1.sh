@@ -26,18 +26,18 @@ nvme-rdma) export QBD_TRANSPORT=rdma ;;  # for lib.sh; e2e_setup is not used
 	;;
 esac
 . "$QBD_TOP/tests/vm/lib.sh"
-# every veth, in every namespace (rxe follows its netdev's MTU)
+. "$QBD_TOP/bench/vm/bench-lib.sh"
+# bench_mtu on every veth, in every namespace (rxe follows its netdev's MTU)
 set_mtu() {
 	local ns i
 	for ns in "" $(ip netns list | awk '{ print $1 }'); do
 		for i in $(ip ${ns:+-n "$ns"} -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
-			ip ${ns:+-n "$ns"} link set "$i" mtu "$1" || return 1
+			bench_mtu "$i" "$ns" || return 1
 		done
 	done
 }
 if [[ $TRACE_TRANSPORT == nvme-rdma ]]; then
 	# The kernel's NVMe/RDMA target on the bench's rxe wire, a brd namespace.
-	. "$QBD_TOP/bench/vm/bench-lib.sh"
 	bench_config
 	B_MTU=$TRACE_MTU
 	require "brd" modprobe brd rd_nr=1 rd_size=$((64 * 1024))
@@ -53,7 +53,8 @@ if [[ $TRACE_TRANSPORT == nvme-rdma ]]; then
 	wait_for_dev "$dev"
 else
 	e2e_setup
-	[[ $TRACE_MTU == 1500 ]] || check "every veth at MTU $TRACE_MTU" set_mtu "$TRACE_MTU"
+	B_MTU=$TRACE_MTU
+	check "every veth at MTU $TRACE_MTU" set_mtu
 	check "create" volume_create "$E2E_CONF" pool1/trace 64M
 	dev=$(volume_map "$E2E_CONF" pool1/trace) || bail "map pool1/trace"
 	at_exit "volume_unmap $E2E_CONF pool1/trace"
