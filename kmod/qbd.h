@@ -44,6 +44,7 @@
 extern struct qbd_defaults qbd_defaults;
 extern int qbd_major;
 extern struct workqueue_struct *qbd_io_wq;
+extern struct workqueue_struct *qbd_ctl_wq;
 
 struct qbd_device;
 struct qbd_queue;

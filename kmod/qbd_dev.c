@@ -57,7 +57,7 @@ void qbd_dev_error(struct qbd_device *qdev)
 		qdev->fail_deadline =
 			jiffies + msecs_to_jiffies(qdev->cfg.io_timeout_ms);
 		qdev->reconnecting_since = jiffies;
-		mod_delayed_work(system_long_wq, &qdev->recovery_work, 0);
+		mod_delayed_work(qbd_ctl_wq, &qdev->recovery_work, 0);
 	}
 	spin_unlock_irqrestore(&qdev->lock, flags);
 }
@@ -640,7 +640,7 @@ static int qbd_went_live(struct qbd_device *qdev)
 	qdev->attempt = 0;
 	qdev->live_since = jiffies;
 	qbd_unquiesce(qdev);
-	queue_delayed_work(system_wq, &qdev->hb_work,
+	queue_delayed_work(qbd_ctl_wq, &qdev->hb_work,
 			   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
 	return state;
 }
@@ -671,7 +671,7 @@ static void qbd_recovery_work(struct work_struct *work)
 		 */
 		if (time_before(jiffies, qdev->live_since + HZ)) {
 			qdev->flaps++;
-			queue_delayed_work(system_long_wq, &qdev->recovery_work,
+			queue_delayed_work(qbd_ctl_wq, &qdev->recovery_work,
 					   qbd_backoff(qdev->flaps));
 			return;
 		}
@@ -727,7 +727,7 @@ static void qbd_recovery_work(struct work_struct *work)
 		qbd_dev_ask_remap(qdev, QBD_EVENT_REASON_UNREACHABLE);
 	if (state == QBD_STATE_FAILED)
 		qbd_unquiesce(qdev); /* held requests now fail fast */
-	queue_delayed_work(system_long_wq, &qdev->recovery_work, delay);
+	queue_delayed_work(qbd_ctl_wq, &qdev->recovery_work, delay);
 }
 
 static void qbd_hb_work(struct work_struct *work)
@@ -751,7 +751,7 @@ static void qbd_hb_work(struct work_struct *work)
 			}
 		}
 	}
-	queue_delayed_work(system_wq, &qdev->hb_work,
+	queue_delayed_work(qbd_ctl_wq, &qdev->hb_work,
 			   msecs_to_jiffies(qdev->cfg.hb_interval_ms));
 }
 
@@ -859,7 +859,7 @@ int qbd_dev_remap(struct qbd_device *qdev, const struct qbd_remap *r,
 	if (ret) {
 		pr_warn("%s: remapped to layout %u (%u server(s)) but connecting failed (%d); retrying\n",
 			qbd_name(qdev), r->layout_version, r->nr_servers, ret);
-		queue_delayed_work(system_long_wq, &qdev->recovery_work, 0);
+		queue_delayed_work(qbd_ctl_wq, &qdev->recovery_work, 0);
 		return ret;
 	}
 	pr_info("%s: remapped %s/%s to layout %u (%u server(s), %llu bytes)\n",
@@ -1024,7 +1024,7 @@ struct qbd_device *qbd_dev_create(const struct qbd_map *m, int id)
 
 	qbd_fault_add_debugfs(qdev);
 	qdev->live_since = jiffies;
-	queue_delayed_work(system_wq, &qdev->hb_work,
+	queue_delayed_work(qbd_ctl_wq, &qdev->hb_work,
 			   msecs_to_jiffies(m->hb_interval_ms));
 	pr_info("%s: mapped %s/%s (vol_id %llu, %llu bytes, %u queues x %u, max io %u, features 0x%llx)\n",
 		disk->disk_name, m->pool, m->volume, m->vol_id, m->size,

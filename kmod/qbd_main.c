@@ -39,6 +39,12 @@ MODULE_PARM_DESC(hb_timeout_ms, "default ms of silence before a connection is de
 struct qbd_defaults qbd_defaults;
 int qbd_major;
 struct workqueue_struct *qbd_io_wq;
+/*
+ * Recovery (reconnect, remap) and heartbeats: they make progress for IO that
+ * writeback may be waiting on, so they get a rescuer (WQ_MEM_RECLAIM) rather
+ * than the system workqueues; unbound, since a reconnect sleeps for seconds.
+ */
+struct workqueue_struct *qbd_ctl_wq;
 
 /* Clamp the parameters once, before anything is allocated. */
 static void qbd_check_params(void)
@@ -73,10 +79,15 @@ static int __init qbd_init(void)
 	qbd_io_wq = alloc_workqueue("qbd_io", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
 	if (!qbd_io_wq)
 		return -ENOMEM;
+	qbd_ctl_wq = alloc_workqueue("qbd_ctl", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	if (!qbd_ctl_wq) {
+		ret = -ENOMEM;
+		goto out_destroy_wq;
+	}
 
 	ret = register_blkdev(0, "qbd");
 	if (ret < 0)
-		goto out_destroy_wq;
+		goto out_destroy_ctl_wq;
 	qbd_major = ret;
 
 	ret = qbd_proc_init();
@@ -96,6 +107,8 @@ out_fault_exit:
 	qbd_proc_exit();
 out_unregister_blkdev:
 	unregister_blkdev(qbd_major, "qbd");
+out_destroy_ctl_wq:
+	destroy_workqueue(qbd_ctl_wq);
 out_destroy_wq:
 	destroy_workqueue(qbd_io_wq);
 	return ret;
@@ -112,6 +125,7 @@ static void __exit qbd_exit(void)
 	qbd_fault_module_exit();
 	qbd_proc_exit();
 	unregister_blkdev(qbd_major, "qbd");
+	destroy_workqueue(qbd_ctl_wq);
 	destroy_workqueue(qbd_io_wq);
 	pr_info("unloaded\n");
 }
