@@ -297,6 +297,7 @@ struct Worker {
 	bool spin();
 	void on_recv(Device &d, const ibv_wc &wc);
 	void on_send(Conn &c, const ibv_wc &wc);
+	void settle_send(Conn &c, const ibv_wc &wc);
 	void on_message(Conn &c, const char *msg, uint32_t len, uint32_t recv_idx, bool &lent);
 	void on_hello(Conn &c, const qbd_hello &h);
 	void on_proof(Conn &c, const char *msg, uint32_t len);
@@ -922,8 +923,9 @@ void Worker::queue_send(Conn &c, const ibv_send_wr &wr, const qbd_reply *rep)
 }
 
 // Posts @c's queued sends in one ibv_post_send. When that fails the
-// connection closes, and what did not go out gives back here what it holds
-// (as on_send() does for a flushed WR); the caller runs maybe_destroy().
+// connection closes, and each WR that did not go out is settled as a
+// flushed completion would be (settle_send()); the caller runs
+// maybe_destroy().
 // Queued sends of a connection closed meanwhile still go out: its QP is in
 // error by then, so they complete flushed.
 void Worker::flush_sends(Conn &c)
@@ -950,16 +952,10 @@ void Worker::flush_sends(Conn &c)
 	c.pend.clear();
 	close_conn(c, std::string("ibv_post_send: ") + strerror(r), false);
 	for (uint64_t wid : lost) {
-		auto kind = static_cast<WrKind>(wid >> 32);
-		auto n = static_cast<uint32_t>(wid);
-		c.sends_out--;
-		if (kind == kWrReplyBuf) {
-			c.dev->pool.release(n);  // the READ's data buffer
-		} else if (kind == kWrRdmaRead && n < c.ios.size()) {
-			c.reads_out--;
-			release_buf(c, c.ios[n]);
-			free_io(c, n);
-		}
+		ibv_wc wc = {};
+		wc.wr_id = wid;
+		wc.status = IBV_WC_WR_FLUSH_ERR;
+		settle_send(c, wc);
 	}
 	feed_waiters(*c.dev);
 }
@@ -1314,6 +1310,14 @@ void Worker::feed_waiters(Device &d)
 
 void Worker::on_send(Conn &c, const ibv_wc &wc)
 {
+	settle_send(c, wc);
+	maybe_destroy(c);
+}
+
+// What a send completion (or a WR that never went out, as flushed) settles:
+// sends_out, RDMA READ credits, the buffers it held. Never destroys @c.
+void Worker::settle_send(Conn &c, const ibv_wc &wc)
+{
 	auto kind = static_cast<WrKind>(wc.wr_id >> 32);
 	auto slot = static_cast<uint32_t>(wc.wr_id);
 	bool ok = wc.status == IBV_WC_SUCCESS;
@@ -1324,14 +1328,14 @@ void Worker::on_send(Conn &c, const ibv_wc &wc)
 			close_conn(c, std::string("RDMA WRITE of READ data failed: ") + wc_status(wc.status) +
 					      " (bad rdma_key or rdma_addr?)",
 				   true);
-		return maybe_destroy(c);
+		return;
 	}
 	if (kind == kWrHelloReply) {
 		if (!ok)
 			close_conn(c, std::string("hello reply SEND failed: ") + wc_status(wc.status), true);
 		else if (c.close_after_reply)
 			close_conn(c, "hello refused", false);
-		return maybe_destroy(c);
+		return;
 	}
 	if (kind == kWrReply || kind == kWrReplyBuf) {
 		if (!ok && wc.status != IBV_WC_WR_FLUSH_ERR)
@@ -1341,10 +1345,10 @@ void Worker::on_send(Conn &c, const ibv_wc &wc)
 			c.dev->pool.release(slot);
 			feed_waiters(*c.dev);
 		}
-		return maybe_destroy(c);
+		return;
 	}
 	if (slot >= c.ios.size())
-		return maybe_destroy(c);
+		return;
 	Io &io = c.ios[slot];
 	switch (kind) {
 	case kWrRdmaRead:
@@ -1377,7 +1381,6 @@ void Worker::on_send(Conn &c, const ibv_wc &wc)
 	default:
 		break;
 	}
-	maybe_destroy(c);
 }
 
 void Worker::on_recv(Device &d, const ibv_wc &wc)
